@@ -1,0 +1,95 @@
+"""Avro single-object encoding of events, decoded writer schema → reader schema.
+
+Each message names its writer schema by fingerprint (``C3 01`` + 8-byte
+CRC-64-AVRO + Avro binary, per the Avro specification), so a consumer can
+read any version on record without a schema registry, and tools outside
+Python can decode the topic with the ``.avsc`` files alone.
+"""
+
+from __future__ import annotations
+
+import io
+from typing import Any
+
+from fastavro import schemaless_reader, schemaless_writer
+from fastavro.validation import ValidationError, validate
+
+from schemas.errors import (
+    CorruptPayloadError,
+    InvalidEventError,
+    NotAnEventError,
+    UnknownSchemaError,
+)
+from schemas.registry import EVENT_TYPES, Event, EventType, SchemaVersion, event_type_of
+
+__all__ = ["MAGIC", "encode", "encode_dict", "decode", "decode_dict", "writer_version"]
+
+MAGIC = b"\xc3\x01"
+_HEADER_LEN = len(MAGIC) + 8
+
+_BY_FINGERPRINT: dict[bytes, tuple[EventType[Any], SchemaVersion]] = {
+    v.fingerprint: (et, v) for et in EVENT_TYPES for v in et.versions
+}
+
+
+def encode(event: Event) -> bytes:
+    """Encode a typed event with the current schema of its type."""
+    et = event_type_of(event)
+    return encode_dict(et, event.to_dict())
+
+
+def encode_dict(event_type: EventType[Any], record: dict[str, Any], *, version: int | None = None) -> bytes:
+    """Encode a plain record; ``version`` writes an older schema (evolution tests, old producers)."""
+    sv = event_type.current if version is None else event_type.version(version)
+    try:
+        validate(record, sv.schema, raise_errors=True)
+    except ValidationError as exc:
+        raise InvalidEventError(f"{event_type.name} v{sv.version}: {_explain(exc)}") from exc
+    buf = io.BytesIO()
+    buf.write(MAGIC)
+    buf.write(sv.fingerprint)
+    schemaless_writer(buf, sv.schema, record)
+    return buf.getvalue()
+
+
+def writer_version(data: bytes) -> tuple[EventType[Any], SchemaVersion]:
+    """Which event type and schema version wrote these bytes."""
+    if len(data) < _HEADER_LEN or data[:2] != MAGIC:
+        raise NotAnEventError(
+            f"not an Avro single-object encoded event (first bytes {data[:4].hex() or 'empty'})"
+        )
+    fp = bytes(data[2:_HEADER_LEN])
+    try:
+        return _BY_FINGERPRINT[fp]
+    except KeyError:
+        raise UnknownSchemaError(f"writer schema fingerprint {fp.hex()} is not on record") from None
+
+
+def decode_dict(data: bytes, expected: EventType[Any] | None = None) -> tuple[EventType[Any], dict[str, Any]]:
+    """Decode to a plain record in the current schema of its type."""
+    et, writer = writer_version(data)
+    if expected is not None and et is not expected:
+        raise UnknownSchemaError(f"expected a {expected.name} event, got {et.name}")
+    try:
+        record = schemaless_reader(io.BytesIO(data[_HEADER_LEN:]), writer.schema, et.current.schema)
+    except Exception as exc:  # fastavro raises EOFError, ValueError, IndexError… on bad bodies
+        raise CorruptPayloadError(
+            f"{et.name} v{writer.version} body unreadable: {type(exc).__name__}: {exc}"
+        ) from exc
+    if not isinstance(record, dict):
+        raise CorruptPayloadError(f"{et.name} body is not a record")
+    return et, record
+
+
+def decode(data: bytes, expected: EventType[Any] | None = None) -> Any:
+    """Decode to the typed record of its event type."""
+    et, record = decode_dict(data, expected)
+    try:
+        return et.from_dict(record)
+    except (KeyError, ValueError, TypeError) as exc:
+        raise CorruptPayloadError(f"{et.name} record does not fit its type: {exc}") from exc
+
+
+def _explain(exc: ValidationError) -> str:
+    # fastavro's message is a JSON list of "<path> is <value> of type <t> expected <schema>"
+    return "; ".join(str(e) for e in exc.errors) if getattr(exc, "errors", None) else str(exc)

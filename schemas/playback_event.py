@@ -1,0 +1,66 @@
+"""``playback-event``: one thing a player did, keyed by session for ordering."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from enum import Enum
+from typing import Any
+
+__all__ = ["PlaybackKind", "PlaybackEvent"]
+
+
+class PlaybackKind(str, Enum):
+    START = "START"
+    HEARTBEAT = "HEARTBEAT"
+    PAUSE = "PAUSE"
+    SEEK = "SEEK"
+    END = "END"
+    REBUFFER = "REBUFFER"
+    QUALITY_CHANGE = "QUALITY_CHANGE"
+
+
+@dataclass(frozen=True, kw_only=True)
+class PlaybackEvent:
+    event_id: str
+    occurred_at: datetime
+    received_at: datetime
+    session_id: str
+    user_pseudonym: str
+    video_id: str
+    kind: PlaybackKind
+    position_ms: int
+    rendition: str | None = None
+    duration_ms: int | None = None
+    client: str = ""
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "event_id": self.event_id,
+            "occurred_at": self.occurred_at,
+            "received_at": self.received_at,
+            "session_id": self.session_id,
+            "user_pseudonym": self.user_pseudonym,
+            "video_id": self.video_id,
+            "kind": self.kind.value,
+            "position_ms": self.position_ms,
+            "rendition": self.rendition,
+            "duration_ms": self.duration_ms,
+            "client": self.client,
+        }
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> PlaybackEvent:
+        return cls(
+            event_id=str(d["event_id"]),
+            occurred_at=d["occurred_at"],
+            received_at=d["received_at"],
+            session_id=d["session_id"],
+            user_pseudonym=d["user_pseudonym"],
+            video_id=d["video_id"],
+            kind=PlaybackKind(d["kind"]),
+            position_ms=d["position_ms"],
+            rendition=d.get("rendition"),
+            duration_ms=d.get("duration_ms"),
+            client=d.get("client", ""),
+        )

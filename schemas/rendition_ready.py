@@ -1,0 +1,72 @@
+"""``rendition-ready``: one rendition is encoded, packaged and stored."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from schemas.transcode_requested import VideoCodec
+
+__all__ = ["RenditionReady"]
+
+
+@dataclass(frozen=True, kw_only=True)
+class RenditionReady:
+    event_id: str
+    occurred_at: datetime
+    job_id: str
+    video_id: str
+    name: str
+    codec: VideoCodec
+    width: int
+    height: int
+    bitrate_kbps: int
+    segment_duration_s: float
+    manifest_key: str
+    encoder: str = ""
+    init_key: str | None = None
+    segment_keys: tuple[str, ...] = field(default_factory=tuple)
+    hls_master_key: str | None = None
+    dash_manifest_key: str | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "event_id": self.event_id,
+            "occurred_at": self.occurred_at,
+            "job_id": self.job_id,
+            "video_id": self.video_id,
+            "name": self.name,
+            "codec": self.codec.value,
+            "width": self.width,
+            "height": self.height,
+            "bitrate_kbps": self.bitrate_kbps,
+            "segment_duration_s": self.segment_duration_s,
+            "encoder": self.encoder,
+            "manifest_key": self.manifest_key,
+            "init_key": self.init_key,
+            "segment_keys": list(self.segment_keys),
+            "hls_master_key": self.hls_master_key,
+            "dash_manifest_key": self.dash_manifest_key,
+        }
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> RenditionReady:
+        return cls(
+            event_id=str(d["event_id"]),
+            occurred_at=d["occurred_at"],
+            job_id=d["job_id"],
+            video_id=d["video_id"],
+            name=d["name"],
+            codec=VideoCodec(d["codec"]),
+            width=d["width"],
+            height=d["height"],
+            bitrate_kbps=d["bitrate_kbps"],
+            segment_duration_s=d["segment_duration_s"],
+            encoder=d.get("encoder", ""),
+            manifest_key=d["manifest_key"],
+            init_key=d.get("init_key"),
+            segment_keys=tuple(d.get("segment_keys", ())),
+            hls_master_key=d.get("hls_master_key"),
+            dash_manifest_key=d.get("dash_manifest_key"),
+        )

@@ -1,0 +1,124 @@
+"""The video catalog view: rows the query API serves, and the store contract.
+
+Designed query-first, one table per query and no joins, so the embedded
+SQLite store and a Cassandra store hold the same rows:
+
+- ``get(video_id)``            → one video by id
+- ``list_newest(limit, after)`` → newest first, keyset-paginated by
+  (created_at, video_id), so a page boundary never skips or repeats a row
+
+Rows are written whole (``put``) by the catalog builder, which reads the
+current row, applies an event with a pure projection and writes the result;
+a store never merges fields itself.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from enum import Enum
+from typing import Protocol
+
+__all__ = [
+    "VideoStatus",
+    "RenditionRecord",
+    "VideoRecord",
+    "ListCursor",
+    "VideoPage",
+    "CatalogReader",
+    "CatalogStore",
+    "MAX_PAGE_SIZE",
+]
+
+MAX_PAGE_SIZE = 100
+
+
+class VideoStatus(str, Enum):
+    """Lifecycle of a video; a later state never goes back to an earlier one."""
+
+    UPLOADED = "uploaded"
+    PROCESSING = "processing"
+    READY = "ready"
+    FAILED = "failed"
+
+
+@dataclass(frozen=True, kw_only=True)
+class RenditionRecord:
+    name: str
+    codec: str
+    width: int
+    height: int
+    bitrate_kbps: int
+    segment_duration_s: float
+    encoder: str
+    manifest_key: str
+    init_key: str | None = None
+    segment_count: int = 0
+
+
+@dataclass(frozen=True, kw_only=True)
+class VideoRecord:
+    """One video as the catalog knows it.
+
+    ``created_at`` is the upload's event time; it is ``None`` while only
+    later events (a rendition that overtook its upload) have been seen, and
+    such a row is not listed until its upload arrives.
+    """
+
+    video_id: str
+    status: VideoStatus
+    updated_at: datetime
+    created_at: datetime | None = None
+    title: str = ""
+    description: str = ""
+    tags: tuple[str, ...] = ()
+    uploader_id: str = ""
+    object_key: str = ""
+    size_bytes: int = 0
+    content_type: str = ""
+    duration_ms: int | None = None
+    width: int | None = None
+    height: int | None = None
+    job_id: str | None = None
+    planned_renditions: tuple[str, ...] = ()
+    renditions: tuple[RenditionRecord, ...] = field(default_factory=tuple)
+    hls_master_key: str | None = None
+    dash_manifest_key: str | None = None
+    progress_pct: float | None = None
+    failure_reason: str | None = None
+
+
+@dataclass(frozen=True)
+class ListCursor:
+    """Position after the last row of a page: (created_at, video_id), descending."""
+
+    created_at: datetime
+    video_id: str
+
+
+@dataclass(frozen=True)
+class VideoPage:
+    videos: tuple[VideoRecord, ...]
+    next_cursor: ListCursor | None
+
+
+class CatalogReader(Protocol):
+    """What the query API needs from the catalog, nothing more."""
+
+    async def get(self, video_id: str) -> VideoRecord | None: ...
+
+    async def list_newest(self, *, limit: int, after: ListCursor | None = None) -> VideoPage: ...
+
+    async def check(self) -> None:
+        """Raise ``StoreUnavailableError`` if the store cannot serve reads."""
+
+
+class CatalogStore(CatalogReader, Protocol):
+    """The builder's side: whole-row upserts, plus a scan to compare rebuilt views."""
+
+    async def put(self, record: VideoRecord) -> None: ...
+
+    async def scan(self) -> list[VideoRecord]:
+        """Every row, ordered by video_id."""
+
+    async def close(self) -> None: ...

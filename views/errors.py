@@ -1,0 +1,20 @@
+"""Errors of the view stores.
+
+    ViewStoreError
+    └── StoreUnavailableError   the backing store cannot be reached or opened
+
+Driver errors (sqlite3, cassandra-driver, elasticsearch) are translated into
+these at the store's edge, so readers handle one hierarchy.
+"""
+
+from __future__ import annotations
+
+__all__ = ["ViewStoreError", "StoreUnavailableError"]
+
+
+class ViewStoreError(Exception):
+    """Base of every error raised by ``views``."""
+
+
+class StoreUnavailableError(ViewStoreError):
+    """The store cannot serve requests right now."""
