@@ -22,7 +22,7 @@ from schemas.errors import (
 )
 from schemas.registry import EVENT_TYPES, Event, EventType, SchemaVersion, event_type_of
 
-__all__ = ["MAGIC", "encode", "encode_dict", "decode", "decode_dict", "writer_version"]
+__all__ = ["MAGIC", "decode", "decode_dict", "encode", "encode_dict", "writer_version"]
 
 MAGIC = b"\xc3\x01"
 _HEADER_LEN = len(MAGIC) + 8

@@ -14,12 +14,12 @@ the CLI catch ``InvalidEventError`` to tell a user which field is wrong.
 from __future__ import annotations
 
 __all__ = [
-    "SchemaError",
-    "EventDecodeError",
-    "NotAnEventError",
-    "UnknownSchemaError",
     "CorruptPayloadError",
+    "EventDecodeError",
     "InvalidEventError",
+    "NotAnEventError",
+    "SchemaError",
+    "UnknownSchemaError",
 ]
 
 

@@ -9,7 +9,7 @@ publishing by hand; they are filled with a fresh UUID and the current time.
 from __future__ import annotations
 
 import uuid
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 from schemas.errors import InvalidEventError
@@ -24,7 +24,7 @@ def from_json(event_type: EventType[Any], obj: object, *, now: datetime | None =
         raise InvalidEventError(f"{event_type.name}: expected a JSON object, got {type(obj).__name__}")
     record = dict(obj)
     record.setdefault("event_id", str(uuid.uuid4()))
-    record.setdefault("occurred_at", now or datetime.now(timezone.utc))
+    record.setdefault("occurred_at", now or datetime.now(UTC))
     for name in _timestamp_fields(event_type.current.schema):
         if name in record:
             record[name] = _parse_timestamp(event_type.name, name, record[name])
@@ -38,7 +38,7 @@ def to_json(value: Any) -> Any:
     if isinstance(value, (list, tuple)):
         return [to_json(v) for v in value]
     if isinstance(value, datetime):
-        return value.astimezone(timezone.utc).isoformat().replace("+00:00", "Z")
+        return value.astimezone(UTC).isoformat().replace("+00:00", "Z")
     if isinstance(value, uuid.UUID):
         return str(value)
     return value
@@ -55,16 +55,16 @@ def _timestamp_fields(schema: dict[str, Any]) -> list[str]:
 
 def _parse_timestamp(event: str, field: str, value: object) -> datetime:
     if isinstance(value, datetime):
-        return value if value.tzinfo else value.replace(tzinfo=timezone.utc)
+        return value if value.tzinfo else value.replace(tzinfo=UTC)
     if isinstance(value, bool):
         raise InvalidEventError(f"{event}.{field}: expected ISO-8601 or epoch milliseconds, got {value!r}")
     if isinstance(value, (int, float)):
-        return datetime.fromtimestamp(value / 1000, tz=timezone.utc)
+        return datetime.fromtimestamp(value / 1000, tz=UTC)
     if isinstance(value, str):
         try:
             parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
         except ValueError:
             pass
         else:
-            return parsed if parsed.tzinfo else parsed.replace(tzinfo=timezone.utc)
+            return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
     raise InvalidEventError(f"{event}.{field}: expected ISO-8601 or epoch milliseconds, got {value!r}")

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from enum import Enum
+from enum import StrEnum
 from typing import Any
 
-__all__ = ["PlaybackKind", "PlaybackEvent"]
+__all__ = ["PlaybackEvent", "PlaybackKind"]
 
 
-class PlaybackKind(str, Enum):
+class PlaybackKind(StrEnum):
     START = "START"
     HEARTBEAT = "HEARTBEAT"
     PAUSE = "PAUSE"

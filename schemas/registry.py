@@ -22,14 +22,14 @@ from schemas.transcode_requested import TranscodeRequested
 from schemas.upload_complete import UploadComplete
 
 __all__ = [
+    "EVENT_TYPES",
+    "PLAYBACK_EVENT",
+    "RENDITION_READY",
+    "TRANSCODE_REQUESTED",
+    "UPLOAD_COMPLETE",
     "Event",
     "EventType",
     "SchemaVersion",
-    "UPLOAD_COMPLETE",
-    "TRANSCODE_REQUESTED",
-    "RENDITION_READY",
-    "PLAYBACK_EVENT",
-    "EVENT_TYPES",
     "event_type_named",
     "event_type_of",
 ]
@@ -41,7 +41,8 @@ _VERSION_FILE = re.compile(r"^(?P<stem>[a-z_]+)\.v(?P<version>\d+)\.avsc$")
 class Event(Protocol):
     """What every typed event record offers."""
 
-    event_id: str
+    @property
+    def event_id(self) -> str: ...
 
     def to_dict(self) -> dict[str, Any]: ...
 
@@ -91,6 +92,7 @@ def _load_versions(stem: str) -> tuple[SchemaVersion, ...]:
         parsed = parse_schema(json.loads(path.read_text()), _write_hint=False)
         canonical = to_parsing_canonical_form(parsed)
         fp = bytes.fromhex(fingerprint(canonical, "CRC-64-AVRO"))
+        assert isinstance(parsed, dict), path
         found.append(SchemaVersion(int(m["version"]), parsed, fp))
     if not found:
         raise RuntimeError(f"no schema files {stem}.v*.avsc beside {__file__}")

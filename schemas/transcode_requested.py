@@ -4,13 +4,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from enum import Enum
+from enum import StrEnum
 from typing import Any
 
-__all__ = ["VideoCodec", "PlannedRendition", "TranscodeRequested"]
+__all__ = ["PlannedRendition", "TranscodeRequested", "VideoCodec"]
 
 
-class VideoCodec(str, Enum):
+class VideoCodec(StrEnum):
     H264 = "H264"
     H265 = "H265"
     VP9 = "VP9"

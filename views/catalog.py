@@ -16,24 +16,24 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
-from enum import Enum
+from enum import StrEnum
 from typing import Protocol
 
 __all__ = [
-    "VideoStatus",
-    "RenditionRecord",
-    "VideoRecord",
-    "ListCursor",
-    "VideoPage",
+    "MAX_PAGE_SIZE",
     "CatalogReader",
     "CatalogStore",
-    "MAX_PAGE_SIZE",
+    "ListCursor",
+    "RenditionRecord",
+    "VideoPage",
+    "VideoRecord",
+    "VideoStatus",
 ]
 
 MAX_PAGE_SIZE = 100
 
 
-class VideoStatus(str, Enum):
+class VideoStatus(StrEnum):
     """Lifecycle of a video; a later state never goes back to an earlier one."""
 
     UPLOADED = "uploaded"
@@ -54,6 +54,7 @@ class RenditionRecord:
     manifest_key: str
     init_key: str | None = None
     segment_count: int = 0
+    job_id: str = ""
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -80,6 +81,7 @@ class VideoRecord:
     width: int | None = None
     height: int | None = None
     job_id: str | None = None
+    requested_at: datetime | None = None  # event time of the transcode request that set job_id
     planned_renditions: tuple[str, ...] = ()
     renditions: tuple[RenditionRecord, ...] = field(default_factory=tuple)
     hls_master_key: str | None = None

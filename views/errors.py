@@ -9,7 +9,7 @@ these at the store's edge, so readers handle one hierarchy.
 
 from __future__ import annotations
 
-__all__ = ["ViewStoreError", "StoreUnavailableError"]
+__all__ = ["StoreUnavailableError", "ViewStoreError"]
 
 
 class ViewStoreError(Exception):
