@@ -18,6 +18,8 @@ from fastavro.schema import fingerprint, to_parsing_canonical_form
 
 from schemas.playback_event import PlaybackEvent
 from schemas.rendition_ready import RenditionReady
+from schemas.transcode_failed import TranscodeFailed
+from schemas.transcode_progress import TranscodeProgress
 from schemas.transcode_requested import TranscodeRequested
 from schemas.upload_complete import UploadComplete
 
@@ -25,6 +27,8 @@ __all__ = [
     "EVENT_TYPES",
     "PLAYBACK_EVENT",
     "RENDITION_READY",
+    "TRANSCODE_FAILED",
+    "TRANSCODE_PROGRESS",
     "TRANSCODE_REQUESTED",
     "UPLOAD_COMPLETE",
     "Event",
@@ -103,12 +107,18 @@ UPLOAD_COMPLETE = EventType("upload-complete", UploadComplete, _load_versions("u
 TRANSCODE_REQUESTED = EventType(
     "transcode-requested", TranscodeRequested, _load_versions("transcode_requested")
 )
+TRANSCODE_PROGRESS = EventType(
+    "transcode-progress", TranscodeProgress, _load_versions("transcode_progress")
+)
+TRANSCODE_FAILED = EventType("transcode-failed", TranscodeFailed, _load_versions("transcode_failed"))
 RENDITION_READY = EventType("rendition-ready", RenditionReady, _load_versions("rendition_ready"))
 PLAYBACK_EVENT = EventType("playback-event", PlaybackEvent, _load_versions("playback_event"))
 
 EVENT_TYPES: tuple[EventType[Any], ...] = (
     UPLOAD_COMPLETE,
     TRANSCODE_REQUESTED,
+    TRANSCODE_PROGRESS,
+    TRANSCODE_FAILED,
     RENDITION_READY,
     PLAYBACK_EVENT,
 )

@@ -15,6 +15,8 @@ from stream_apps.catalog_projection import CatalogEvent, project
 from stream_apps.errors import RejectedMessageError
 from topics.catalogue import (
     RENDITION_READY_TOPIC,
+    TRANSCODE_FAILED_TOPIC,
+    TRANSCODE_PROGRESS_TOPIC,
     TRANSCODE_REQUESTED_TOPIC,
     UPLOAD_COMPLETE_TOPIC,
     TopicSpec,
@@ -26,6 +28,8 @@ __all__ = ["CATALOG_SOURCES", "CatalogBuilder"]
 CATALOG_SOURCES: tuple[TopicSpec, ...] = (
     UPLOAD_COMPLETE_TOPIC,
     TRANSCODE_REQUESTED_TOPIC,
+    TRANSCODE_PROGRESS_TOPIC,
+    TRANSCODE_FAILED_TOPIC,
     RENDITION_READY_TOPIC,
 )
 

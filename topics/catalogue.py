@@ -18,6 +18,8 @@ from typing import Any
 from schemas.registry import (
     PLAYBACK_EVENT,
     RENDITION_READY,
+    TRANSCODE_FAILED,
+    TRANSCODE_PROGRESS,
     TRANSCODE_REQUESTED,
     UPLOAD_COMPLETE,
     Event,
@@ -30,6 +32,8 @@ __all__ = [
     "EVENT_TOPICS",
     "PLAYBACK_EVENT_TOPIC",
     "RENDITION_READY_TOPIC",
+    "TRANSCODE_FAILED_TOPIC",
+    "TRANSCODE_PROGRESS_TOPIC",
     "TRANSCODE_REQUESTED_TOPIC",
     "UPLOAD_COMPLETE_TOPIC",
     "TopicSpec",
@@ -101,6 +105,25 @@ TRANSCODE_REQUESTED_TOPIC = TopicSpec(
     partitions=VIDEO_PARTITIONS,
     dead_letter="transcode-requested.dlq",
 )
+TRANSCODE_PROGRESS_TOPIC = TopicSpec(
+    name="transcode-progress",
+    description="How far each transcode job has come; compacted, so the latest per video is kept.",
+    key="video id",
+    event_type=TRANSCODE_PROGRESS,
+    key_field="video_id",
+    partitions=VIDEO_PARTITIONS,
+    cleanup_policy="compact",
+    dead_letter="transcode-progress.dlq",
+)
+TRANSCODE_FAILED_TOPIC = TopicSpec(
+    name="transcode-failed",
+    description="A transcode job ended without its renditions, with FFmpeg's reason.",
+    key="video id",
+    event_type=TRANSCODE_FAILED,
+    key_field="video_id",
+    partitions=VIDEO_PARTITIONS,
+    dead_letter="transcode-failed.dlq",
+)
 RENDITION_READY_TOPIC = TopicSpec(
     name="rendition-ready",
     description="One rendition is encoded, packaged and stored.",
@@ -123,6 +146,8 @@ PLAYBACK_EVENT_TOPIC = TopicSpec(
 EVENT_TOPICS: tuple[TopicSpec, ...] = (
     UPLOAD_COMPLETE_TOPIC,
     TRANSCODE_REQUESTED_TOPIC,
+    TRANSCODE_PROGRESS_TOPIC,
+    TRANSCODE_FAILED_TOPIC,
     RENDITION_READY_TOPIC,
     PLAYBACK_EVENT_TOPIC,
 )

@@ -87,7 +87,9 @@ class VideoRecord:
     hls_master_key: str | None = None
     dash_manifest_key: str | None = None
     progress_pct: float | None = None
+    progress_job_id: str | None = None  # the job progress_pct belongs to
     failure_reason: str | None = None
+    failed_job_id: str | None = None  # the job that failed; a newer job clears the failure
 
 
 @dataclass(frozen=True)
