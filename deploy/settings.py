@@ -1,0 +1,64 @@
+"""The one settings object, built from the environment at the edge (the CLI) and passed down.
+
+No other module reads environment variables. Every default is the embedded,
+one-machine setup: a local Kafka started by ``tubestream``, SQLite views and
+local-filesystem blobs under ``.local/`` of the working directory.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+from topics.config import KafkaConfig
+
+__all__ = ["Settings"]
+
+DEFAULT_KAFKA_PORT = 9092
+DEFAULT_API_PORT = 8080
+
+
+@dataclass(frozen=True, kw_only=True)
+class Settings:
+    home: Path  # caches, downloaded servers and data
+    kafka: KafkaConfig
+    local_kafka: bool  # True: tubestream runs the broker itself; False: KAFKA_BOOTSTRAP points elsewhere
+    kafka_port: int
+    catalog_url: str
+    api_host: str
+    api_port: int
+
+    @property
+    def kafka_home(self) -> Path:
+        return self.home / "kafka"
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
+        """Read ``TUBESTREAM_*`` and ``KAFKA_BOOTSTRAP``; see the README's configuration table."""
+        env = os.environ if env is None else env
+        home = Path(env.get("TUBESTREAM_HOME", ".local")).resolve()
+        kafka_port = _port(env, "TUBESTREAM_KAFKA_PORT", DEFAULT_KAFKA_PORT)
+        bootstrap = env.get("KAFKA_BOOTSTRAP", "").strip()
+        return cls(
+            home=home,
+            kafka=KafkaConfig(
+                bootstrap=bootstrap or f"127.0.0.1:{kafka_port}",
+                namespace=env.get("TUBESTREAM_NAMESPACE", ""),
+            ),
+            local_kafka=not bootstrap,
+            kafka_port=kafka_port,
+            catalog_url=env.get("TUBESTREAM_CATALOG_URL", f"sqlite:///{home / 'views' / 'catalog.db'}"),
+            api_host=env.get("TUBESTREAM_API_HOST", "127.0.0.1"),
+            api_port=_port(env, "TUBESTREAM_API_PORT", DEFAULT_API_PORT),
+        )
+
+
+def _port(env: Mapping[str, str], name: str, default: int) -> int:
+    raw = env.get(name, "")
+    if not raw:
+        return default
+    if not raw.isdigit() or not 0 < int(raw) < 65536:
+        raise ValueError(f"{name} must be a TCP port number, got {raw!r}")
+    return int(raw)
