@@ -72,8 +72,14 @@ class LocalKafka:
         shutil.rmtree(staging, ignore_errors=True)
         result = subprocess.run(
             [
-                mvn, "-q", "-B", "-f", str(_ASSETS / "pom.xml"),
-                "dependency:copy-dependencies", "-DincludeScope=runtime", f"-DoutputDirectory={staging}",
+                mvn,
+                "-q",
+                "-B",
+                "-f",
+                str(_ASSETS / "pom.xml"),
+                "dependency:copy-dependencies",
+                "-DincludeScope=runtime",
+                f"-DoutputDirectory={staging}",
             ],
             capture_output=True,
             text=True,
@@ -87,9 +93,7 @@ class LocalKafka:
     def _write_config(self) -> None:
         template = Template((_ASSETS / "server.properties").read_text())
         self.config_file.write_text(
-            template.substitute(
-                port=self.port, controller_port=self.controller_port, data_dir=self.data
-            )
+            template.substitute(port=self.port, controller_port=self.controller_port, data_dir=self.data)
         )
 
     def _format_storage(self) -> None:
@@ -97,8 +101,16 @@ class LocalKafka:
             return
         cluster_id = base64.urlsafe_b64encode(uuid.uuid4().bytes).rstrip(b"=").decode()
         result = subprocess.run(
-            [*self._java(), "kafka.tools.StorageTool", "format", "-t", cluster_id,
-             "-c", str(self.config_file), "--ignore-formatted"],
+            [
+                *self._java(),
+                "kafka.tools.StorageTool",
+                "format",
+                "-t",
+                cluster_id,
+                "-c",
+                str(self.config_file),
+                "--ignore-formatted",
+            ],
             capture_output=True,
             text=True,
             check=False,
@@ -113,10 +125,14 @@ class LocalKafka:
         if not java:
             raise ToolMissingError("java 17+ is needed to run Kafka: apt-get install openjdk-17-jre-headless")
         return [
-            java, HEAP, "-XX:+UseG1GC", "-Djava.awt.headless=true",
+            java,
+            HEAP,
+            "-XX:+UseG1GC",
+            "-Djava.awt.headless=true",
             f"-Dlog4j.configuration=file:{_ASSETS / 'log4j.properties'}",
             f"-Dkafka.logs.dir={self.logs}",
-            "-cp", str(self.libs / "*"),
+            "-cp",
+            str(self.libs / "*"),
         ]
 
     # -- running -----------------------------------------------------------------
@@ -143,7 +159,10 @@ class LocalKafka:
         command = self.prepare()
         with (self.logs / "console.log").open("ab") as console:
             proc = subprocess.Popen(
-                command, stdout=console, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+                command,
+                stdout=console,
+                stderr=subprocess.STDOUT,
+                stdin=subprocess.DEVNULL,
                 start_new_session=True,  # survives the shell that started it; `kafka stop` ends it
             )
         self.pid_file.write_text(str(proc.pid))

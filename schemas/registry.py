@@ -107,9 +107,7 @@ UPLOAD_COMPLETE = EventType("upload-complete", UploadComplete, _load_versions("u
 TRANSCODE_REQUESTED = EventType(
     "transcode-requested", TranscodeRequested, _load_versions("transcode_requested")
 )
-TRANSCODE_PROGRESS = EventType(
-    "transcode-progress", TranscodeProgress, _load_versions("transcode_progress")
-)
+TRANSCODE_PROGRESS = EventType("transcode-progress", TranscodeProgress, _load_versions("transcode_progress"))
 TRANSCODE_FAILED = EventType("transcode-failed", TranscodeFailed, _load_versions("transcode_failed"))
 RENDITION_READY = EventType("rendition-ready", RenditionReady, _load_versions("rendition_ready"))
 PLAYBACK_EVENT = EventType("playback-event", PlaybackEvent, _load_versions("playback_event"))

@@ -111,9 +111,7 @@ def _apply_progress(row: VideoRecord, e: TranscodeProgress) -> VideoRecord:
         return row
     before = row.progress_pct if row.progress_job_id == e.job_id else None
     percent = min(100.0, max(0.0, e.percent))
-    return dataclasses.replace(
-        row, progress_pct=max(before or 0.0, percent), progress_job_id=e.job_id
-    )
+    return dataclasses.replace(row, progress_pct=max(before or 0.0, percent), progress_job_id=e.job_id)
 
 
 def _apply_failure(row: VideoRecord, e: TranscodeFailed) -> VideoRecord:
