@@ -1,0 +1,129 @@
+"""Run the platform's processes in one terminal (``tubestream up``).
+
+Each component is a child process with its own session, so Ctrl-C reaches
+only the supervisor, which then stops the children in reverse start order
+(SIGTERM, then SIGKILL after a grace period) — Kafka last, after everything
+that writes to it has committed. Output is one stream, each line prefixed
+with the component's name, like ``docker compose up`` or ``honcho``.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import IO, TextIO
+
+__all__ = ["Component", "Supervisor"]
+
+_COLOURS = ("36", "33", "35", "32", "34", "31")
+
+
+@dataclass
+class Component:
+    name: str
+    argv: Sequence[str]
+    env: dict[str, str] = field(default_factory=dict)
+    cwd: Path | None = None
+    process: subprocess.Popen[bytes] | None = None
+
+
+class Supervisor:
+    def __init__(self, *, out: TextIO = sys.stdout, grace_s: float = 20.0, colour: bool | None = None) -> None:
+        self._out = out
+        self._grace_s = grace_s
+        self._colour = out.isatty() if colour is None else colour
+        self._components: list[Component] = []
+        self._lock = threading.Lock()
+        self._pumps: list[threading.Thread] = []
+        self._width = 8
+
+    def say(self, name: str, line: str) -> None:
+        """Write one prefixed line; safe from the pump threads."""
+        prefix = f"{name:>{self._width}} |"
+        if self._colour:
+            code = _COLOURS[hash(name) % len(_COLOURS)]
+            prefix = f"\033[{code}m{prefix}\033[0m"
+        with self._lock:
+            self._out.write(f"{prefix} {line}\n")
+            self._out.flush()
+
+    def start(self, component: Component) -> subprocess.Popen[bytes]:
+        self._width = max(self._width, len(component.name))
+        proc = subprocess.Popen(
+            list(component.argv),
+            env={**os.environ, **component.env},
+            cwd=component.cwd,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+            start_new_session=True,  # Ctrl-C goes to us; we stop children in order
+        )
+        component.process = proc
+        self._components.append(component)
+        assert proc.stdout is not None
+        pump = threading.Thread(target=self._pump, args=(component.name, proc.stdout), daemon=True)
+        pump.start()
+        self._pumps.append(pump)
+        self.say("up", f"started {component.name} (pid {proc.pid})")
+        return proc
+
+    def _pump(self, name: str, stream: IO[bytes]) -> None:
+        for raw in iter(stream.readline, b""):
+            self.say(name, raw.decode(errors="replace").rstrip())
+        stream.close()
+
+    def wait(self, *, until: Callable[[], bool] = lambda: False) -> int:
+        """Block until Ctrl-C/SIGTERM, ``until()`` is true, or a child exits; then stop all.
+
+        Returns the exit code for the supervisor: 0 after a requested stop,
+        1 when a component died on its own (its log says why).
+        """
+        stop = threading.Event()
+        previous = signal.signal(signal.SIGTERM, lambda *_: stop.set())
+        failed: Component | None = None
+        try:
+            while not stop.is_set() and not until():
+                for component in self._components:
+                    assert component.process is not None
+                    if component.process.poll() is not None:
+                        failed = component
+                        break
+                if failed is not None:
+                    break
+                time.sleep(0.2)
+        except KeyboardInterrupt:
+            pass
+        finally:
+            signal.signal(signal.SIGTERM, previous)
+        if failed is not None:
+            assert failed.process is not None
+            self.say("up", f"{failed.name} exited with code {failed.process.returncode}; stopping the rest")
+        self.stop_all()
+        return 1 if failed is not None else 0
+
+    def stop_all(self) -> None:
+        for component in reversed(self._components):
+            proc = component.process
+            if proc is None or proc.poll() is not None:
+                continue
+            self.say("up", f"stopping {component.name}")
+            try:
+                proc.send_signal(signal.SIGTERM)
+                proc.wait(timeout=self._grace_s)
+            except subprocess.TimeoutExpired:
+                self.say("up", f"{component.name} did not stop in {self._grace_s:.0f}s; killing it")
+                proc.kill()
+                proc.wait()
+            except KeyboardInterrupt:  # a second Ctrl-C: stop waiting politely
+                proc.kill()
+                proc.wait()
+        for pump in self._pumps:
+            pump.join(timeout=2.0)
+        self.say("up", "all stopped")
