@@ -8,26 +8,16 @@ each other's events and can replay their topics from offset 0.
 
 from __future__ import annotations
 
-import os
-import signal
-import subprocess
-import sys
 import uuid
-from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
-from pathlib import Path
-from typing import TypeVar
+from collections.abc import Iterator
 
 import pytest
-from harness import free_port, http_json, wait_for
+from harness import Platform, free_port, http_json
 
 from deploy.local_kafka import LocalKafka
 from deploy.settings import Settings
 from topics.admin import apply_topics, wait_for_broker
 from topics.config import KafkaConfig
-
-REPO = Path(__file__).resolve().parent.parent
-T = TypeVar("T")
 
 
 @pytest.fixture(scope="session")
@@ -52,95 +42,6 @@ def kafka(kafka_bootstrap: str) -> KafkaConfig:
     config = KafkaConfig(bootstrap=kafka_bootstrap, namespace=f"t{uuid.uuid4().hex[:8]}-")
     apply_topics(config)
     return config
-
-
-@dataclass
-class Process:
-    name: str
-    popen: subprocess.Popen[bytes]
-    log: Path
-
-    def log_tail(self, lines: int = 40) -> str:
-        text = self.log.read_text(errors="replace") if self.log.exists() else ""
-        return "\n".join(text.splitlines()[-lines:])
-
-    def stop(self, *, timeout_s: float = 20.0) -> int:
-        if self.popen.poll() is None:
-            self.popen.send_signal(signal.SIGTERM)
-            try:
-                self.popen.wait(timeout=timeout_s)
-            except subprocess.TimeoutExpired:
-                self.popen.kill()
-                self.popen.wait()
-        return int(self.popen.returncode)
-
-
-@dataclass
-class Platform:
-    """The worker and the query API of one module, run as ``tubestream`` subprocesses."""
-
-    kafka: KafkaConfig
-    home: Path
-    catalog_url: str
-    api_port: int
-    processes: dict[str, Process] = field(default_factory=dict)
-
-    @property
-    def api(self) -> str:
-        return f"http://127.0.0.1:{self.api_port}"
-
-    def env(self) -> dict[str, str]:
-        return {
-            **os.environ,
-            "KAFKA_BOOTSTRAP": self.kafka.bootstrap,
-            "TUBESTREAM_NAMESPACE": self.kafka.namespace,
-            "TUBESTREAM_HOME": str(self.home),
-            "TUBESTREAM_CATALOG_URL": self.catalog_url,
-            "TUBESTREAM_API_PORT": str(self.api_port),
-            "PYTHONUNBUFFERED": "1",
-        }
-
-    def run(self, *args: str, input_text: str | None = None, timeout_s: float = 60.0) -> str:
-        """Run a one-shot ``tubestream`` command; fail the test with its stderr if it fails."""
-        result = subprocess.run(
-            [sys.executable, "-m", "deploy.cli", *args],
-            env=self.env(),
-            cwd=REPO,
-            input=input_text,
-            capture_output=True,
-            text=True,
-            timeout=timeout_s,
-        )
-        assert result.returncode == 0, f"tubestream {' '.join(args)} failed:\n{result.stderr}"
-        return result.stdout
-
-    def start(self, name: str, *args: str) -> Process:
-        log = self.home / f"{name}.log"
-        with log.open("ab") as out:
-            popen = subprocess.Popen(
-                [sys.executable, "-m", "deploy.cli", *args],
-                env=self.env(),
-                cwd=REPO,
-                stdout=out,
-                stderr=subprocess.STDOUT,
-                stdin=subprocess.DEVNULL,
-            )
-        process = Process(name, popen, log)
-        self.processes[name] = process
-        return process
-
-    def logs(self) -> str:
-        return "\n".join(f"--- {p.name} log tail ---\n{p.log_tail()}" for p in self.processes.values())
-
-    def wait_for(self, probe: Callable[[], T | None], *, timeout_s: float = 30.0, what: str = "it") -> T:
-        try:
-            return wait_for(probe, timeout_s=timeout_s, what=what)
-        except AssertionError as exc:
-            raise AssertionError(f"{exc}\n{self.logs()}") from None
-
-    def stop(self) -> None:
-        for process in reversed(list(self.processes.values())):
-            process.stop()
 
 
 @pytest.fixture(scope="module")

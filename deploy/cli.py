@@ -1,0 +1,220 @@
+"""``tubestream``: the one console script, and the edge where settings are read.
+
+Every subcommand builds ``Settings`` from the environment, then calls into
+the room that does the work; errors of any room end as one line on stderr
+and a non-zero exit code, never a traceback for a user's mistake.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import sys
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+from deploy.errors import DeployError
+from deploy.settings import Settings
+from schemas.errors import SchemaError
+from topics.errors import LogError
+from views.errors import ViewStoreError
+
+__all__ = ["main"]
+
+Handler = Callable[[argparse.Namespace, Settings], int]
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = _parser()
+    args = parser.parse_args(argv)
+    handler: Handler | None = getattr(args, "handler", None)
+    if handler is None:
+        parser.print_help()
+        return 2
+    try:
+        settings = Settings.from_env()
+        return handler(args, settings)
+    except (DeployError, LogError, SchemaError, ViewStoreError, ValueError, KeyError, OSError) as exc:
+        message = exc.args[0] if isinstance(exc, KeyError) and exc.args else exc
+        print(f"tubestream: error: {message}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        return 130
+
+
+def _parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(
+        prog="tubestream",
+        description="Event-streaming video platform on Kafka. Settings come from TUBESTREAM_* and "
+        "KAFKA_BOOTSTRAP (see the README).",
+    )
+    sub = p.add_subparsers(metavar="COMMAND")
+
+    up = sub.add_parser("up", help="run Kafka, the topics, the worker and the query API in this terminal")
+    up.set_defaults(handler=_up)
+
+    kafka = sub.add_parser("kafka", help="the local single-node Kafka broker")
+    kafka_sub = kafka.add_subparsers(metavar="ACTION", required=True)
+    for action, text in (
+        ("fetch", "download the broker from Maven Central into the cache"),
+        ("start", "start it in the background (reuses a running one)"),
+        ("stop", "stop the broker that `kafka start` started"),
+        ("status", "say whether it answers"),
+        ("run", "run it in the foreground"),
+    ):
+        kafka_sub.add_parser(action, help=text).set_defaults(handler=_kafka, action=action)
+
+    topics = sub.add_parser("topics", help="the topic catalogue on the cluster")
+    topics_sub = topics.add_subparsers(metavar="ACTION", required=True)
+    topics_sub.add_parser("apply", help="create and reconcile every topic").set_defaults(handler=_topics_apply)
+    topics_sub.add_parser("list", help="partitions and end offsets").set_defaults(handler=_topics_list)
+
+    publish = sub.add_parser("publish", help="publish events written as JSON")
+    publish.add_argument("event_type", metavar="TYPE", help="e.g. upload-complete")
+    publish.add_argument("file", metavar="FILE", help="JSON object, array or JSON lines; - for stdin")
+    publish.add_argument("--schema-version", type=int, help="write with an older schema version")
+    publish.set_defaults(handler=_publish)
+
+    tail = sub.add_parser("tail", help="print a topic's messages so far as JSON lines")
+    tail.add_argument("topic", metavar="TOPIC", help="catalogue name, e.g. playback-event or upload-complete.dlq")
+    tail.set_defaults(handler=_tail)
+
+    worker = sub.add_parser("worker", help="run the stream processors (Faust) that build the views")
+    worker.add_argument("--loglevel", default="info")
+    worker.set_defaults(handler=_worker)
+
+    api = sub.add_parser("api", help="run the query API")
+    api.set_defaults(handler=_api)
+
+    catalog = sub.add_parser("catalog", help="the catalog view")
+    catalog_sub = catalog.add_subparsers(metavar="ACTION", required=True)
+    rebuild = catalog_sub.add_parser("rebuild", help="rebuild the view by replaying its topics from offset 0")
+    rebuild.add_argument("--into", metavar="URL", help="store URL to rebuild into (default: the catalog's)")
+    rebuild.set_defaults(handler=_catalog_rebuild)
+    return p
+
+
+# -- handlers ------------------------------------------------------------------------------------
+
+
+def _up(args: argparse.Namespace, settings: Settings) -> int:
+    from deploy.up import run_platform
+
+    return run_platform(settings)
+
+
+def _kafka(args: argparse.Namespace, settings: Settings) -> int:
+    from deploy.local_kafka import LocalKafka
+
+    if not settings.local_kafka:
+        print(f"KAFKA_BOOTSTRAP={settings.kafka.bootstrap}: tubestream does not manage that broker")
+        return 0 if args.action == "status" else 1
+    kafka = LocalKafka(settings.kafka_home, port=settings.kafka_port)
+    if args.action == "fetch":
+        kafka.fetch()
+        print(f"Kafka is in {kafka.libs}")
+    elif args.action == "start":
+        started = kafka.start()
+        print(f"Kafka {'started' if started else 'already running'} on {kafka.bootstrap}")
+    elif args.action == "stop":
+        print("Kafka stopped" if kafka.stop() else "no Kafka started by tubestream is running")
+    elif args.action == "status":
+        status = kafka.status()
+        owner = f" (pid {status.pid})" if status.pid else ""
+        print(f"Kafka {'answers' if status.running else 'is not running'} on {status.bootstrap}{owner}")
+        return 0 if status.running else 3
+    elif args.action == "run":
+        import os
+
+        command = kafka.prepare()
+        os.execvp(command[0], command)
+    return 0
+
+
+def _topics_apply(args: argparse.Namespace, settings: Settings) -> int:
+    from topics.admin import apply_topics
+
+    for change in apply_topics(settings.kafka):
+        detail = f" ({change.detail})" if change.detail else ""
+        print(f"{change.action:>10}  {change.topic}{detail}")
+    return 0
+
+
+def _topics_list(args: argparse.Namespace, settings: Settings) -> int:
+    from topics.admin import describe_topics
+
+    print(f"{'topic':<40} {'partitions':>10} {'messages':>10}")
+    for state in describe_topics(settings.kafka):
+        if not state.exists:
+            print(f"{state.topic:<40} {'missing':>10} {'-':>10}")
+            continue
+        print(f"{state.topic:<40} {state.partitions:>10} {state.messages:>10}")
+    return 0
+
+
+def _publish(args: argparse.Namespace, settings: Settings) -> int:
+    from producers.event_producer import EventProducer
+    from producers.json_publisher import parse_json_documents, publish_json
+    from schemas.registry import event_type_named
+
+    event_type = event_type_named(args.event_type)
+    text = sys.stdin.read() if args.file == "-" else Path(args.file).read_text()
+    objects = parse_json_documents(text)
+    with EventProducer(settings.kafka, client_id="tubestream-publish") as producer:
+        ids = publish_json(producer, event_type, objects, version=args.schema_version)
+    for event_id in ids:
+        print(event_id)
+    print(f"published {len(ids)} {event_type.name} event(s)", file=sys.stderr)
+    return 0
+
+
+def _tail(args: argparse.Namespace, settings: Settings) -> int:
+    from topics.catalogue import topic_for
+    from topics.log import read_to_end
+    from topics.tail import record_as_json
+
+    spec = topic_for(args.topic)
+    for record in read_to_end(settings.kafka, [settings.kafka.topic(spec.name)]):
+        print(json.dumps(record_as_json(record), ensure_ascii=False))
+    return 0
+
+
+def _worker(args: argparse.Namespace, settings: Settings) -> int:
+    from stream_apps.worker import build_worker_app, run_worker
+
+    app = build_worker_app(settings.kafka, catalog_url=settings.catalog_url, datadir=settings.home / "faust")
+    run_worker(app, loglevel=args.loglevel)
+
+
+def _api(args: argparse.Namespace, settings: Settings) -> int:
+    from query_api.server import run
+
+    run(catalog_url=settings.catalog_url, host=settings.api_host, port=settings.api_port)
+    return 0
+
+
+def _catalog_rebuild(args: argparse.Namespace, settings: Settings) -> int:
+    from stream_apps.catalog_rebuild import rebuild_catalog
+    from views.stores import open_catalog_store
+
+    url = args.into or settings.catalog_url
+
+    async def rebuild() -> Any:
+        store = open_catalog_store(url)
+        try:
+            return await rebuild_catalog(settings.kafka, store)
+        finally:
+            await store.close()
+
+    report = asyncio.run(rebuild())
+    print(
+        f"replayed {report.messages} message(s), {report.rejected} rejected; "
+        f"{report.videos} video(s) in {url}"
+    )
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
