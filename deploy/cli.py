@@ -68,7 +68,9 @@ def _parser() -> argparse.ArgumentParser:
 
     topics = sub.add_parser("topics", help="the topic catalogue on the cluster")
     topics_sub = topics.add_subparsers(metavar="ACTION", required=True)
-    topics_sub.add_parser("apply", help="create and reconcile every topic").set_defaults(handler=_topics_apply)
+    topics_sub.add_parser("apply", help="create and reconcile every topic").set_defaults(
+        handler=_topics_apply
+    )
     topics_sub.add_parser("list", help="partitions and end offsets").set_defaults(handler=_topics_list)
 
     publish = sub.add_parser("publish", help="publish events written as JSON")
@@ -78,7 +80,9 @@ def _parser() -> argparse.ArgumentParser:
     publish.set_defaults(handler=_publish)
 
     tail = sub.add_parser("tail", help="print a topic's messages so far as JSON lines")
-    tail.add_argument("topic", metavar="TOPIC", help="catalogue name, e.g. playback-event or upload-complete.dlq")
+    tail.add_argument(
+        "topic", metavar="TOPIC", help="catalogue name, e.g. playback-event or upload-complete.dlq"
+    )
     tail.set_defaults(handler=_tail)
 
     worker = sub.add_parser("worker", help="run the stream processors (Faust) that build the views")

@@ -35,7 +35,9 @@ class Component:
 
 
 class Supervisor:
-    def __init__(self, *, out: TextIO = sys.stdout, grace_s: float = 20.0, colour: bool | None = None) -> None:
+    def __init__(
+        self, *, out: TextIO = sys.stdout, grace_s: float = 20.0, colour: bool | None = None
+    ) -> None:
         self._out = out
         self._grace_s = grace_s
         self._colour = out.isatty() if colour is None else colour

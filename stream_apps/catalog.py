@@ -25,7 +25,7 @@ from stream_apps.errors import RejectedMessageError
 from topics.catalogue import TopicSpec, topic_for
 from topics.config import KafkaConfig
 from views.catalog import CatalogStore
-from views.errors import ViewStoreError
+from views.errors import StoreUnavailableError
 
 __all__ = ["register_catalog"]
 
@@ -74,7 +74,7 @@ async def _apply_until_stored(
         try:
             await builder.apply(source, key, value)
             return
-        except ViewStoreError as exc:
+        except StoreUnavailableError as exc:
             log.warning("catalog store unavailable (%s); retrying in %.1fs", exc, delay)
             await asyncio.sleep(delay)
             delay = min(delay * 2, STORE_RETRY_MAX_S)

@@ -1,0 +1,19 @@
+"""Build the query API: the catalog reader is passed in, so tests and ``server.run`` choose the store."""
+
+from __future__ import annotations
+
+from aiohttp import web
+
+from query_api.errors import json_errors
+from query_api.handlers import CATALOG, MEDIA_BASE_URL, routes
+from views.catalog import CatalogReader
+
+__all__ = ["create_app"]
+
+
+def create_app(*, catalog: CatalogReader, media_base_url: str = "/media/") -> web.Application:
+    app = web.Application(middlewares=[json_errors])
+    app[CATALOG] = catalog
+    app[MEDIA_BASE_URL] = media_base_url
+    app.add_routes(routes)
+    return app

@@ -1,0 +1,68 @@
+"""Errors the API answers with, and the middleware that turns every failure into a JSON body.
+
+    ApiError                 an answer with a status and a message for the client
+    ├── BadRequestError      400: a parameter is wrong; the message says which and why
+    └── NotFoundError        404: no such resource
+
+aiohttp's own HTTP errors (unknown route, wrong method) and unexpected
+exceptions (500) get the same ``{"error": {"status", "message"}}`` shape, so
+a client parses one format.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable
+
+from aiohttp import web
+
+__all__ = ["ApiError", "BadRequestError", "NotFoundError", "error_response", "json_errors"]
+
+log = logging.getLogger(__name__)
+
+
+class ApiError(Exception):
+    status = 500
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+
+class BadRequestError(ApiError):
+    status = 400
+
+
+class NotFoundError(ApiError):
+    status = 404
+
+
+def error_response(status: int, message: str, *, headers: dict[str, str] | None = None) -> web.Response:
+    return web.json_response(
+        {"error": {"status": status, "message": message}}, status=status, headers=headers
+    )
+
+
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+
+
+@web.middleware
+async def json_errors(request: web.Request, handler: Handler) -> web.StreamResponse:
+    try:
+        return await handler(request)
+    except ApiError as exc:
+        return error_response(exc.status, exc.message)
+    except web.HTTPException as exc:
+        if exc.status < 400:
+            raise
+        message = exc.text if exc.text and not exc.text.startswith(f"{exc.status}:") else exc.reason
+        if exc.status == 404:
+            message = f"no route for {request.method} {request.path}"
+        elif exc.status == 405:
+            allowed = ", ".join(sorted(getattr(exc, "allowed_methods", ()) or ()))
+            message = f"method {request.method} is not allowed on {request.path}; allowed: {allowed}"
+        headers = {k: v for k, v in exc.headers.items() if k.lower() == "allow"}
+        return error_response(exc.status, message, headers=headers)
+    except Exception:
+        log.exception("unhandled error on %s %s", request.method, request.path)
+        return error_response(500, "internal error; the server log has the details")

@@ -1,0 +1,77 @@
+"""Route handlers: parse and check parameters, ask the catalog, shape the answer."""
+
+from __future__ import annotations
+
+from importlib import resources
+
+from aiohttp import web
+
+from query_api.cursor import decode_cursor, encode_cursor
+from query_api.errors import BadRequestError, NotFoundError, error_response
+from query_api.openapi import openapi_document
+from query_api.resources import video_resource
+from views.catalog import MAX_PAGE_SIZE, CatalogReader
+from views.errors import ViewStoreError
+
+__all__ = ["CATALOG", "DEFAULT_PAGE_SIZE", "MEDIA_BASE_URL", "routes"]
+
+CATALOG = web.AppKey("catalog", CatalogReader)
+MEDIA_BASE_URL = web.AppKey("media_base_url", str)
+DEFAULT_PAGE_SIZE = 20
+MAX_VIDEO_ID_LENGTH = 128
+
+routes = web.RouteTableDef()
+
+
+@routes.get("/v1/videos/{video_id}")
+async def get_video(request: web.Request) -> web.Response:
+    video_id = request.match_info["video_id"]
+    if len(video_id) > MAX_VIDEO_ID_LENGTH:
+        raise BadRequestError(f"video id is longer than {MAX_VIDEO_ID_LENGTH} characters")
+    video = await request.app[CATALOG].get(video_id)
+    if video is None:
+        raise NotFoundError(f"no video with id {video_id!r}")
+    return web.json_response(video_resource(video, media_base_url=request.app[MEDIA_BASE_URL]))
+
+
+@routes.get("/v1/videos")
+async def list_videos(request: web.Request) -> web.Response:
+    limit = _limit(request.query.get("limit"))
+    raw_cursor = request.query.get("cursor")
+    after = decode_cursor(raw_cursor) if raw_cursor else None
+    page = await request.app[CATALOG].list_newest(limit=limit, after=after)
+    base = request.app[MEDIA_BASE_URL]
+    return web.json_response(
+        {
+            "videos": [video_resource(v, media_base_url=base) for v in page.videos],
+            "next_cursor": encode_cursor(page.next_cursor) if page.next_cursor else None,
+        }
+    )
+
+
+@routes.get("/healthz")
+async def healthz(request: web.Request) -> web.Response:
+    try:
+        await request.app[CATALOG].check()
+    except ViewStoreError as exc:
+        return error_response(503, f"catalog store unavailable: {exc}")
+    return web.json_response({"status": "ok", "checks": {"catalog": "ok"}})
+
+
+@routes.get("/openapi.json")
+async def openapi(request: web.Request) -> web.Response:
+    return web.json_response(openapi_document())
+
+
+@routes.get("/")
+async def index(request: web.Request) -> web.Response:
+    page = resources.files("query_api").joinpath("index.html").read_text(encoding="utf-8")
+    return web.Response(text=page, content_type="text/html")
+
+
+def _limit(raw: str | None) -> int:
+    if raw is None or raw == "":
+        return DEFAULT_PAGE_SIZE
+    if not raw.isdigit() or not 1 <= int(raw) <= MAX_PAGE_SIZE:
+        raise BadRequestError(f"limit must be an integer from 1 to {MAX_PAGE_SIZE}, got {raw!r}")
+    return int(raw)

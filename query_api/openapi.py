@@ -1,0 +1,159 @@
+"""The OpenAPI 3.1 description of the query API, served at ``/openapi.json``.
+
+Written by hand beside the handlers; a test checks that every route the
+app serves is described here and that the examples match real answers.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from views.catalog import MAX_PAGE_SIZE
+
+__all__ = ["openapi_document"]
+
+_ERROR = {"$ref": "#/components/responses/Error"}
+_LIMIT = {"type": "integer", "minimum": 1, "maximum": MAX_PAGE_SIZE, "default": 20}
+
+
+def openapi_document() -> dict[str, Any]:
+    return {
+        "openapi": "3.1.0",
+        "info": {
+            "title": "tubestream query API",
+            "version": "1",
+            "description": "Reads the views that tubestream's stream processors build from Kafka.",
+        },
+        "paths": {
+            "/v1/videos/{video_id}": {
+                "get": {
+                    "summary": "One video from the catalog",
+                    "parameters": [
+                        {"name": "video_id", "in": "path", "required": True, "schema": {"type": "string"}}
+                    ],
+                    "responses": {
+                        "200": _json("The video", {"$ref": "#/components/schemas/Video"}),
+                        "400": _ERROR,
+                        "404": _ERROR,
+                    },
+                }
+            },
+            "/v1/videos": {
+                "get": {
+                    "summary": "Videos, newest first, one page at a time",
+                    "parameters": [
+                        {
+                            "name": "limit",
+                            "in": "query",
+                            "schema": {
+                                "type": "integer",
+                                "minimum": 1,
+                                "maximum": MAX_PAGE_SIZE,
+                                "default": 20,
+                            },
+                        },
+                        {
+                            "name": "cursor",
+                            "in": "query",
+                            "description": "next_cursor of the previous page, unchanged",
+                            "schema": {"type": "string"},
+                        },
+                    ],
+                    "responses": {
+                        "200": _json("A page of videos", {"$ref": "#/components/schemas/VideoPage"}),
+                        "400": _ERROR,
+                    },
+                }
+            },
+            "/healthz": {
+                "get": {
+                    "summary": "Whether the API can read its stores",
+                    "responses": {
+                        "200": _json("Healthy", {"type": "object"}),
+                        "503": _ERROR,
+                    },
+                }
+            },
+            "/openapi.json": {
+                "get": {
+                    "summary": "This document",
+                    "responses": {"200": _json("OpenAPI", {"type": "object"})},
+                }
+            },
+            "/": {
+                "get": {
+                    "summary": "A web page listing the newest videos",
+                    "responses": {"200": {"description": "HTML", "content": {"text/html": {}}}},
+                }
+            },
+        },
+        "components": {
+            "schemas": {
+                "Video": {
+                    "type": "object",
+                    "required": ["id", "status", "title", "renditions"],
+                    "properties": {
+                        "id": {"type": "string"},
+                        "status": {"type": "string", "enum": ["uploaded", "processing", "ready", "failed"]},
+                        "title": {"type": "string"},
+                        "description": {"type": "string"},
+                        "tags": {"type": "array", "items": {"type": "string"}},
+                        "uploader_id": {"type": "string"},
+                        "created_at": {"type": ["string", "null"], "format": "date-time"},
+                        "updated_at": {"type": "string", "format": "date-time"},
+                        "duration_ms": {"type": ["integer", "null"]},
+                        "width": {"type": ["integer", "null"]},
+                        "height": {"type": ["integer", "null"]},
+                        "size_bytes": {"type": "integer"},
+                        "content_type": {"type": "string"},
+                        "progress_pct": {"type": ["number", "null"], "description": "while processing"},
+                        "failure_reason": {"type": ["string", "null"], "description": "when failed"},
+                        "renditions": {"type": "array", "items": {"$ref": "#/components/schemas/Rendition"}},
+                        "hls_url": {"type": ["string", "null"]},
+                        "dash_url": {"type": ["string", "null"]},
+                    },
+                },
+                "Rendition": {
+                    "type": "object",
+                    "properties": {
+                        "name": {"type": "string"},
+                        "codec": {"type": "string"},
+                        "width": {"type": "integer"},
+                        "height": {"type": "integer"},
+                        "bitrate_kbps": {"type": "integer"},
+                        "segment_duration_s": {"type": "number"},
+                        "encoder": {"type": "string"},
+                        "manifest_url": {"type": ["string", "null"]},
+                    },
+                },
+                "VideoPage": {
+                    "type": "object",
+                    "required": ["videos", "next_cursor"],
+                    "properties": {
+                        "videos": {"type": "array", "items": {"$ref": "#/components/schemas/Video"}},
+                        "next_cursor": {"type": ["string", "null"], "description": "null on the last page"},
+                    },
+                },
+                "Error": {
+                    "type": "object",
+                    "required": ["error"],
+                    "properties": {
+                        "error": {
+                            "type": "object",
+                            "required": ["status", "message"],
+                            "properties": {"status": {"type": "integer"}, "message": {"type": "string"}},
+                        }
+                    },
+                },
+            },
+            "responses": {"Error": _json("An error, with a message saying what is wrong", _error_ref())},
+        },
+    }
+
+
+def _json(description: str, schema: dict[str, Any]) -> dict[str, Any]:
+    return {"description": description, "content": {"application/json": {"schema": schema}}}
+
+
+def _error_ref() -> dict[str, Any]:
+    return {"$ref": "#/components/schemas/Error"}

@@ -1,0 +1,65 @@
+"""What a client sees of a catalog row: the JSON resource, built by pure functions.
+
+Storage keys become URLs under the media base (the media server or a CDN);
+bookkeeping of the projection (which job a percent belongs to) stays inside.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from views.catalog import RenditionRecord, VideoRecord, VideoStatus
+
+__all__ = ["rendition_resource", "video_resource"]
+
+
+def video_resource(video: VideoRecord, *, media_base_url: str) -> dict[str, Any]:
+    current = [r for r in video.renditions if not video.job_id or r.job_id == video.job_id]
+    in_progress = video.status is VideoStatus.PROCESSING and video.progress_job_id == video.job_id
+    return {
+        "id": video.video_id,
+        "status": video.status.value,
+        "title": video.title,
+        "description": video.description,
+        "tags": list(video.tags),
+        "uploader_id": video.uploader_id,
+        "created_at": _iso(video.created_at),
+        "updated_at": _iso(video.updated_at),
+        "duration_ms": video.duration_ms,
+        "width": video.width,
+        "height": video.height,
+        "size_bytes": video.size_bytes,
+        "content_type": video.content_type,
+        "progress_pct": video.progress_pct if in_progress else None,
+        "failure_reason": video.failure_reason if video.status is VideoStatus.FAILED else None,
+        "renditions": [
+            rendition_resource(r, media_base_url=media_base_url)
+            for r in sorted(current, key=lambda r: (r.height, r.bitrate_kbps, r.name))
+        ],
+        "hls_url": _url(media_base_url, video.hls_master_key),
+        "dash_url": _url(media_base_url, video.dash_manifest_key),
+    }
+
+
+def rendition_resource(r: RenditionRecord, *, media_base_url: str) -> dict[str, Any]:
+    return {
+        "name": r.name,
+        "codec": r.codec,
+        "width": r.width,
+        "height": r.height,
+        "bitrate_kbps": r.bitrate_kbps,
+        "segment_duration_s": r.segment_duration_s,
+        "encoder": r.encoder,
+        "manifest_url": _url(media_base_url, r.manifest_key),
+    }
+
+
+def _url(base: str, key: str | None) -> str | None:
+    return None if not key else base.rstrip("/") + "/" + key.lstrip("/")
+
+
+def _iso(value: datetime | None) -> str | None:
+    if value is None:
+        return None
+    return value.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")

@@ -1,0 +1,33 @@
+"""Run the query API as a process (``tubestream api``): open the store, serve, close it on the way out."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+
+from aiohttp import web
+
+from query_api.app import create_app
+from views.stores import open_catalog_store
+
+__all__ = ["run"]
+
+
+def run(*, catalog_url: str, host: str, port: int, media_base_url: str = "/media/") -> None:
+    """Serve until SIGINT/SIGTERM; the store is opened before the port is bound, so a bad URL fails fast."""
+    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+    catalog = open_catalog_store(catalog_url)
+    app = create_app(catalog=catalog, media_base_url=media_base_url)
+
+    async def close_store(_: web.Application) -> AsyncIterator[None]:
+        yield
+        await catalog.close()
+
+    app.cleanup_ctx.append(close_store)
+    web.run_app(
+        app,
+        host=host,
+        port=port,
+        print=lambda _: print(f"query API on http://{host}:{port}/ (catalog: {catalog_url})", flush=True),
+        access_log_format='%a "%r" %s %b %Tfs',
+    )

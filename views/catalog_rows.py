@@ -1,0 +1,103 @@
+"""Catalog rows as JSON documents: what a store keeps, written and read in one place.
+
+Stores keep a whole ``VideoRecord`` as one document (SQLite text now,
+a Cassandra text column later), so adding a field to the record needs no
+schema migration, and every backend round-trips rows the same way.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+from typing import Any
+
+from views.catalog import RenditionRecord, VideoRecord, VideoStatus
+
+__all__ = ["from_document", "to_document"]
+
+
+def to_document(record: VideoRecord) -> str:
+    doc: dict[str, Any] = {
+        "video_id": record.video_id,
+        "status": record.status.value,
+        "updated_at": _ts(record.updated_at),
+        "created_at": _ts(record.created_at),
+        "title": record.title,
+        "description": record.description,
+        "tags": list(record.tags),
+        "uploader_id": record.uploader_id,
+        "object_key": record.object_key,
+        "size_bytes": record.size_bytes,
+        "content_type": record.content_type,
+        "duration_ms": record.duration_ms,
+        "width": record.width,
+        "height": record.height,
+        "job_id": record.job_id,
+        "requested_at": _ts(record.requested_at),
+        "planned_renditions": list(record.planned_renditions),
+        "renditions": [_rendition_doc(r) for r in record.renditions],
+        "hls_master_key": record.hls_master_key,
+        "dash_manifest_key": record.dash_manifest_key,
+        "progress_pct": record.progress_pct,
+        "progress_job_id": record.progress_job_id,
+        "failure_reason": record.failure_reason,
+        "failed_job_id": record.failed_job_id,
+    }
+    return json.dumps(doc, separators=(",", ":"), ensure_ascii=False)
+
+
+def from_document(text: str) -> VideoRecord:
+    doc = json.loads(text)
+    updated_at = _parse_ts(doc["updated_at"])
+    assert updated_at is not None
+    return VideoRecord(
+        video_id=doc["video_id"],
+        status=VideoStatus(doc["status"]),
+        updated_at=updated_at,
+        created_at=_parse_ts(doc.get("created_at")),
+        title=doc.get("title", ""),
+        description=doc.get("description", ""),
+        tags=tuple(doc.get("tags", ())),
+        uploader_id=doc.get("uploader_id", ""),
+        object_key=doc.get("object_key", ""),
+        size_bytes=doc.get("size_bytes", 0),
+        content_type=doc.get("content_type", ""),
+        duration_ms=doc.get("duration_ms"),
+        width=doc.get("width"),
+        height=doc.get("height"),
+        job_id=doc.get("job_id"),
+        requested_at=_parse_ts(doc.get("requested_at")),
+        planned_renditions=tuple(doc.get("planned_renditions", ())),
+        renditions=tuple(RenditionRecord(**r) for r in doc.get("renditions", ())),
+        hls_master_key=doc.get("hls_master_key"),
+        dash_manifest_key=doc.get("dash_manifest_key"),
+        progress_pct=doc.get("progress_pct"),
+        progress_job_id=doc.get("progress_job_id"),
+        failure_reason=doc.get("failure_reason"),
+        failed_job_id=doc.get("failed_job_id"),
+    )
+
+
+def _rendition_doc(r: RenditionRecord) -> dict[str, Any]:
+    return {
+        "name": r.name,
+        "codec": r.codec,
+        "width": r.width,
+        "height": r.height,
+        "bitrate_kbps": r.bitrate_kbps,
+        "segment_duration_s": r.segment_duration_s,
+        "encoder": r.encoder,
+        "manifest_key": r.manifest_key,
+        "init_key": r.init_key,
+        "segment_count": r.segment_count,
+        "job_id": r.job_id,
+    }
+
+
+def _ts(value: datetime | None) -> str | None:
+    """ISO-8601 in UTC with microseconds: exact, and sorts as text."""
+    return None if value is None else value.astimezone(UTC).isoformat(timespec="microseconds")
+
+
+def _parse_ts(value: str | None) -> datetime | None:
+    return None if value is None else datetime.fromisoformat(value)
