@@ -108,9 +108,11 @@ def test_up_runs_the_platform_and_ctrl_c_stops_all_of_it(kafka: KafkaConfig, tmp
             timeout_s=60.0,
             what=f"the API of `tubestream up`; log:\n{log.read_text()}",
         )
-        text = log.read_text()
-        assert "worker |" in text and "api |" in text, text  # one stream, prefixed per component
-        assert "tubestream is up" in text
+        wait_for(  # one stream, each line prefixed by its component
+            lambda: "worker |" in (t := log.read_text()) and "api |" in t,
+            what="prefixed worker and api lines",
+        )
+        assert "tubestream is up" in log.read_text()
     finally:
         up.send_signal(signal.SIGINT)
         code = up.wait(timeout=60)
