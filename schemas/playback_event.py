@@ -33,6 +33,8 @@ class PlaybackEvent:
     rendition: str | None = None
     duration_ms: int | None = None
     client: str = ""
+    video_duration_ms: int | None = None  # v2
+    ip_pseudonym: str = ""  # v2: keyed HMAC of the client IP; the IP never reaches Kafka
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -47,6 +49,8 @@ class PlaybackEvent:
             "rendition": self.rendition,
             "duration_ms": self.duration_ms,
             "client": self.client,
+            "video_duration_ms": self.video_duration_ms,
+            "ip_pseudonym": self.ip_pseudonym,
         }
 
     @classmethod
@@ -63,4 +67,6 @@ class PlaybackEvent:
             rendition=d.get("rendition"),
             duration_ms=d.get("duration_ms"),
             client=d.get("client", ""),
+            video_duration_ms=d.get("video_duration_ms"),
+            ip_pseudonym=d.get("ip_pseudonym", ""),
         )
