@@ -50,6 +50,7 @@ class LocalKafka:
         self.logs = home / "logs"
         self.config_file = home / "server.properties"
         self.pid_file = home / "kafka.pid"
+        self._process: subprocess.Popen[bytes] | None = None
 
     @property
     def bootstrap(self) -> str:
@@ -166,6 +167,7 @@ class LocalKafka:
                 start_new_session=True,  # survives the shell that started it; `kafka stop` ends it
             )
         self.pid_file.write_text(str(proc.pid))
+        self._process = proc  # kept so stop() can reap it; `kafka start` leaves it running on exit
         self.wait_ready(timeout_s=timeout_s, process=proc)
         return True
 
@@ -211,6 +213,9 @@ class LocalKafka:
                 break
             time.sleep(0.2)
         self.pid_file.unlink(missing_ok=True)
+        if self._process is not None:
+            self._process.wait()
+            self._process = None
         return True
 
     def status(self) -> KafkaStatus:

@@ -6,6 +6,9 @@ here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 bash "$here/setup.sh"
 cd "$here/.."
 export PATH="$PWD/.venv/bin:$PATH"
-echo "== ruff"; ruff check . && ruff format --check .
-echo "== mypy"; mypy .
+echo "== ruff"
+ruff check .
+ruff format --check .
+echo "== mypy"
+mypy .
 echo "== pytest"; exec pytest "$@"

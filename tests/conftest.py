@@ -12,12 +12,13 @@ import uuid
 from collections.abc import Iterator
 
 import pytest
-from harness import Platform, free_port, http_json
 
 from deploy.local_kafka import LocalKafka
 from deploy.settings import Settings
 from topics.admin import apply_topics, wait_for_broker
 from topics.config import KafkaConfig
+
+from harness import Platform, free_port, http_json
 
 
 @pytest.fixture(scope="session")

@@ -10,9 +10,10 @@ import uuid
 from pathlib import Path
 
 import pytest
-from harness import REPO, Platform, free_port, http_json, wait_for
 
 from topics.config import KafkaConfig
+
+from harness import REPO, Platform, free_port, http_json, wait_for
 
 pytestmark = pytest.mark.kafka
 

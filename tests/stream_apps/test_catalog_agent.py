@@ -12,8 +12,6 @@ import uuid
 from typing import Any
 
 import pytest
-from harness import Platform, http_json
-from views.stores import open_catalog_store
 
 from producers.event_producer import EventProducer
 from schemas import codec
@@ -22,6 +20,9 @@ from stream_apps.dead_letter import reason_of
 from topics.catalogue import UPLOAD_COMPLETE_TOPIC
 from topics.log import LogRecord, read_to_end
 from views.catalog import VideoRecord
+from views.stores import open_catalog_store
+
+from harness import Platform, http_json
 
 pytestmark = pytest.mark.kafka
 
