@@ -28,7 +28,7 @@ def test_a_tampered_token_is_refused() -> None:
 
 
 def test_a_token_signed_with_another_secret_is_refused() -> None:
-    with pytest.raises(InvalidPlayerTokenError, match="(?i)signature"):
+    with pytest.raises(InvalidPlayerTokenError, match=r"(?i)signature"):
         TOKENS.verify(PlayerTokens("some-other-secret-of-32-characters").issue("v"))
 
 
