@@ -92,6 +92,16 @@ def _parser() -> argparse.ArgumentParser:
     api = sub.add_parser("api", help="run the query API")
     api.set_defaults(handler=_api)
 
+    collector = sub.add_parser(
+        "collector", help="run the playback collector (players' events)"
+    )
+    collector.set_defaults(handler=_collector)
+
+    token = sub.add_parser("player-token", help="issue a player token, for trying the collector")
+    token.add_argument("viewer", metavar="VIEWER", help="the viewer's id (pseudonymized before Kafka)")
+    token.add_argument("--ttl", type=int, default=6 * 3600, help="seconds until it expires")
+    token.set_defaults(handler=_player_token)
+
     catalog = sub.add_parser("catalog", help="the catalog view")
     catalog_sub = catalog.add_subparsers(metavar="ACTION", required=True)
     rebuild = catalog_sub.add_parser("rebuild", help="rebuild the view by replaying its topics from offset 0")
@@ -196,6 +206,29 @@ def _api(args: argparse.Namespace, settings: Settings) -> int:
     from query_api.server import run
 
     run(catalog_url=settings.catalog_url, host=settings.api_host, port=settings.api_port)
+    return 0
+
+
+def _collector(args: argparse.Namespace, settings: Settings) -> int:
+    from deploy.secrets import local_secret
+    from producers.collector_server import run
+
+    run(
+        kafka=settings.kafka,
+        host=settings.api_host,
+        port=settings.collector_port,
+        token_secret=local_secret(settings.home, "player-token", configured=settings.player_token_secret),
+        pseudonym_key=local_secret(settings.home, "pseudonym", configured=settings.pseudonym_key).encode(),
+    )
+    return 0
+
+
+def _player_token(args: argparse.Namespace, settings: Settings) -> int:
+    from deploy.secrets import local_secret
+    from producers.player_tokens import PlayerTokens
+
+    secret = local_secret(settings.home, "player-token", configured=settings.player_token_secret)
+    print(PlayerTokens(secret).issue(args.viewer, ttl_s=args.ttl))
     return 0
 
 

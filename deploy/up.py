@@ -40,6 +40,7 @@ def run_platform(settings: Settings) -> int:
         sup.say("up", f"topics applied ({len(created)} created)")
         sup.start(Component("worker", _tubestream("worker")))
         sup.start(Component("api", _tubestream("api")))
+        sup.start(Component("collector", _tubestream("collector")))
     except BaseException:
         sup.stop_all()
         raise
@@ -49,6 +50,8 @@ def run_platform(settings: Settings) -> int:
         "try it in another terminal:",
         "  tubestream publish upload-complete deploy/examples/upload-complete.json",
         f"  curl {base}/v1/videos",
+        f"  playback: POST http://{settings.api_host}:{settings.collector_port}/v1/playback/events "
+        "with a token from `tubestream player-token VIEWER`",
         "Ctrl-C stops everything.",
     ):
         sup.say("up", line)

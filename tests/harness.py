@@ -95,6 +95,7 @@ class Platform:
     home: Path
     catalog_url: str
     api_port: int
+    collector_port: int = field(default_factory=lambda: free_port())
     processes: dict[str, Process] = field(default_factory=dict)
 
     @property
@@ -109,6 +110,7 @@ class Platform:
             "TUBESTREAM_HOME": str(self.home),
             "TUBESTREAM_CATALOG_URL": self.catalog_url,
             "TUBESTREAM_API_PORT": str(self.api_port),
+            "TUBESTREAM_COLLECTOR_PORT": str(self.collector_port),
             "PYTHONUNBUFFERED": "1",
         }
 

@@ -6,6 +6,9 @@ import json
 import signal
 import subprocess
 import sys
+import time
+import urllib.error
+import urllib.request
 import uuid
 from pathlib import Path
 
@@ -110,8 +113,8 @@ def test_up_runs_the_platform_and_ctrl_c_stops_all_of_it(kafka: KafkaConfig, tmp
             what=f"the API of `tubestream up`; log:\n{log.read_text()}",
         )
         wait_for(  # one stream, each line prefixed by its component
-            lambda: "worker |" in (t := log.read_text()) and "api |" in t,
-            what="prefixed worker and api lines",
+            lambda: all(f"{name} |" in log.read_text() for name in ("worker", "api", "collector")),
+            what="prefixed worker, api and collector lines",
         )
         assert "tubestream is up" in log.read_text()
     finally:
@@ -120,4 +123,38 @@ def test_up_runs_the_platform_and_ctrl_c_stops_all_of_it(kafka: KafkaConfig, tmp
     text = log.read_text()
     assert code == 0, text
     assert "all stopped" in text
-    assert "stopping api" in text and "stopping worker" in text
+    assert "stopping api" in text and "stopping worker" in text and "stopping collector" in text
+
+
+def test_a_player_token_from_the_cli_is_accepted_by_the_collector(cli: Platform) -> None:
+    collector = cli.start("collector", "collector")
+    try:
+        token = cli.run("player-token", "viewer-1").strip()
+        url = f"http://127.0.0.1:{cli.collector_port}/v1/playback/events"
+        event = {
+            "event_id": str(uuid.uuid4()),
+            "session_id": "s-cli",
+            "video_id": "vid-cli",
+            "kind": "start",
+            "position_ms": 0,
+            "occurred_at": int(time.time() * 1000),
+        }
+        wait_for(lambda: _post(url, event, "nope") == 401, what="the collector to answer")
+        assert _post(url, event, token) == 202
+    finally:
+        assert collector.stop() in (0, -signal.SIGTERM), collector.log_tail()
+
+
+def _post(url: str, body: dict[str, object], token: str) -> int:
+    request = urllib.request.Request(
+        url,
+        data=json.dumps(body).encode(),
+        method="POST",
+        headers={"Authorization": f"Bearer {token}", "Content-Type": "application/json"},
+    )
+    try:
+        with urllib.request.urlopen(request, timeout=10) as response:
+            return int(response.status)
+    except urllib.error.HTTPError as exc:
+        exc.close()
+        return int(exc.code)
