@@ -123,8 +123,10 @@ def advance(state: SessionState, event: PlaybackEvent) -> tuple[SessionState, Se
     occurred_ms = epoch_ms(event.occurred_at)
     reported = event.rendition or None
     watch_ms = _watched_since(state, event, occurred_ms)
-    if event.kind not in _DURATION_IS_NOT_VIDEO and event.duration_ms is not None and event.duration_ms > 0:
-        video_duration_ms: int | None = event.duration_ms
+    if event.video_duration_ms is not None and event.video_duration_ms > 0:  # v2 says it on any kind
+        video_duration_ms: int | None = event.video_duration_ms
+    elif event.kind not in _DURATION_IS_NOT_VIDEO and event.duration_ms is not None and event.duration_ms > 0:
+        video_duration_ms = event.duration_ms  # v1 players reported it in duration_ms
     else:
         video_duration_ms = state.video_duration_ms
     watched_ms = state.watched_ms + watch_ms

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import random
 from datetime import UTC, datetime, timedelta
 from itertools import count
@@ -238,3 +239,13 @@ def test_fold_does_not_depend_on_input_order() -> None:
     for _ in range(10):
         rng.shuffle(events)
         assert fold_session(events) == expected
+
+
+def test_the_v2_video_duration_field_decides_the_short_video_rule_on_any_kind() -> None:
+    start = dataclasses.replace(ev(START, 0, 0), video_duration_ms=8_000)
+    fold = fold_session([start, ev(HEARTBEAT, 4_000, 4_000)])  # half of an 8 s video
+    assert len(view_steps(fold)) == 1
+    stall = dataclasses.replace(ev(REBUFFER, 1_000, 1_000, duration_ms=500), video_duration_ms=8_000)
+    fold = fold_session([ev(START, 0, 0), stall, ev(HEARTBEAT, 4_500, 4_000)])
+    assert fold.final.video_duration_ms == 8_000  # the stall length was not taken for the duration
+    assert len(view_steps(fold)) == 1
