@@ -20,7 +20,7 @@ from topics.config import KafkaConfig
 
 __all__ = ["REPO", "Platform", "Process", "free_port", "http_json", "wait_for"]
 
-REPO = Path(__file__).resolve().parent.parent
+REPO = Path(__file__).resolve().parents[2]
 
 T = TypeVar("T")
 

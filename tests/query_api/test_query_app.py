@@ -1,0 +1,175 @@
+"""The query API over a real SQLite catalog: what clients rely on, errors included."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+from aiohttp.test_utils import TestClient, TestServer
+
+from query_api.app import create_app
+from views.catalog import CatalogStore, RenditionRecord, VideoRecord, VideoStatus
+from views.stores import open_catalog_store
+
+T0 = datetime(2026, 11, 1, 12, tzinfo=UTC)
+Client = TestClient[Any, Any]
+
+
+@pytest.fixture
+async def catalog(tmp_path: Path) -> AsyncIterator[CatalogStore]:
+    store = open_catalog_store(f"sqlite:///{tmp_path / 'catalog.db'}")
+    yield store
+    await store.close()
+
+
+@pytest.fixture
+async def client(catalog: CatalogStore) -> AsyncIterator[Client]:
+    app = create_app(catalog=catalog, media_base_url="https://cdn.example/media/")
+    async with TestClient(TestServer(app)) as c:
+        yield c
+
+
+def _video(video_id: str, minutes: int = 0, **fields: Any) -> VideoRecord:
+    defaults: dict[str, Any] = {
+        "video_id": video_id,
+        "status": VideoStatus.UPLOADED,
+        "updated_at": T0 + timedelta(minutes=minutes),
+        "created_at": T0 + timedelta(minutes=minutes),
+        "title": f"Video {video_id}",
+    }
+    return VideoRecord(**(defaults | fields))
+
+
+async def _error(response: Any, status: int) -> str:
+    assert response.status == status
+    assert response.content_type == "application/json"
+    body = await response.json()
+    assert body["error"]["status"] == status
+    message: str = body["error"]["message"]
+    return message
+
+
+async def test_a_video_is_served_with_media_urls(client: Client, catalog: CatalogStore) -> None:
+    rendition = RenditionRecord(
+        name="720p",
+        codec="H264",
+        width=1280,
+        height=720,
+        bitrate_kbps=3000,
+        segment_duration_s=4.0,
+        encoder="libx264",
+        manifest_key="videos/v1/j1/720p.m3u8",
+        job_id="j1",
+    )
+    await catalog.put(
+        _video(
+            "v1",
+            status=VideoStatus.READY,
+            job_id="j1",
+            renditions=(rendition,),
+            hls_master_key="videos/v1/j1/master.m3u8",
+            dash_manifest_key="videos/v1/j1/manifest.mpd",
+            progress_pct=100.0,
+            progress_job_id="j1",
+        )
+    )
+
+    response = await client.get("/v1/videos/v1")
+
+    assert response.status == 200
+    body = await response.json()
+    assert body["id"] == "v1" and body["status"] == "ready"
+    assert body["created_at"] == "2026-11-01T12:00:00.000Z"
+    assert body["hls_url"] == "https://cdn.example/media/videos/v1/j1/master.m3u8"
+    assert body["dash_url"] == "https://cdn.example/media/videos/v1/j1/manifest.mpd"
+    assert body["renditions"][0]["manifest_url"] == "https://cdn.example/media/videos/v1/j1/720p.m3u8"
+    assert body["progress_pct"] is None  # only shown while processing
+
+
+async def test_progress_and_failure_are_shown_in_their_states(client: Client, catalog: CatalogStore) -> None:
+    await catalog.put(
+        _video("p", status=VideoStatus.PROCESSING, job_id="j2", progress_pct=40.0, progress_job_id="j2")
+    )
+    await catalog.put(
+        _video("f", status=VideoStatus.FAILED, job_id="j3", failure_reason="moov atom not found")
+    )
+    assert (await (await client.get("/v1/videos/p")).json())["progress_pct"] == 40.0
+    assert (await (await client.get("/v1/videos/f")).json())["failure_reason"] == "moov atom not found"
+
+
+async def test_an_unknown_video_is_a_json_404(client: Client) -> None:
+    message = await _error(await client.get("/v1/videos/nope"), 404)
+    assert "nope" in message
+
+
+async def test_listing_walks_every_video_newest_first_through_cursors(
+    client: Client, catalog: CatalogStore
+) -> None:
+    for i in range(25):
+        await catalog.put(_video(f"v{i:02d}", minutes=i))
+
+    seen: list[str] = []
+    url = "/v1/videos?limit=10"
+    while True:
+        body = await (await client.get(url)).json()
+        seen += [v["id"] for v in body["videos"]]
+        if body["next_cursor"] is None:
+            break
+        url = f"/v1/videos?limit=10&cursor={body['next_cursor']}"
+
+    assert seen == [f"v{i:02d}" for i in reversed(range(25))]
+
+
+async def test_the_default_page_is_twenty(client: Client, catalog: CatalogStore) -> None:
+    for i in range(21):
+        await catalog.put(_video(f"v{i:02d}", minutes=i))
+    body = await (await client.get("/v1/videos")).json()
+    assert len(body["videos"]) == 20 and body["next_cursor"]
+
+
+@pytest.mark.parametrize("limit", ["0", "101", "-1", "ten", "1.5"])
+async def test_a_bad_limit_is_a_400_that_says_the_range(client: Client, limit: str) -> None:
+    message = await _error(await client.get(f"/v1/videos?limit={limit}"), 400)
+    assert "limit must be an integer from 1 to 100" in message
+
+
+@pytest.mark.parametrize("cursor", ["garbage!", "e30", "eyJjIjogIm5vdCBhIHRpbWUiLCAidiI6ICJ4In0"])
+async def test_a_mangled_cursor_is_a_400(client: Client, cursor: str) -> None:
+    message = await _error(await client.get(f"/v1/videos?cursor={cursor}"), 400)
+    assert "cursor" in message
+
+
+async def test_unknown_routes_and_methods_answer_json(client: Client) -> None:
+    assert "no route" in await _error(await client.get("/v2/nothing"), 404)
+    response = await client.delete("/v1/videos/v1")
+    message = await _error(response, 405)
+    assert "GET" in message and "GET" in response.headers["Allow"]
+
+
+async def test_healthz_reports_the_store(client: Client, catalog: CatalogStore) -> None:
+    response = await client.get("/healthz")
+    assert response.status == 200
+    assert (await response.json())["status"] == "ok"
+
+    await catalog.close()
+    message = await _error(await client.get("/healthz"), 503)
+    assert "catalog store unavailable" in message
+
+
+async def test_the_openapi_document_describes_every_route(client: Client, catalog: CatalogStore) -> None:
+    doc = await (await client.get("/openapi.json")).json()
+    assert doc["openapi"].startswith("3.1")
+    described = set(doc["paths"])
+    app = create_app(catalog=catalog)
+    served = {r.resource.canonical for r in app.router.routes() if r.resource is not None}
+    assert served == described
+
+
+async def test_the_web_page_is_served(client: Client) -> None:
+    response = await client.get("/")
+    assert response.status == 200
+    assert response.content_type == "text/html"
+    assert "/v1/videos" in await response.text()
