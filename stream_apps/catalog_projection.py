@@ -7,11 +7,12 @@ a live worker and a replay may read the three topics in different orders:
 
 - upload metadata comes from the newest upload-complete (by event time);
 - the plan comes from the newest transcode-requested (by event time);
-- renditions accumulate by name, whatever order they arrive in; when two
-  jobs produced the same name, the one of the current job wins;
-- progress and failure belong to a job: those of a job other than the
-  current one are ignored, and a newer request clears them. Progress only
-  grows within a job (max), so a redelivered old percent cannot move it back;
+- renditions accumulate by (job, name), whatever order they arrive in; the
+  current job's are the ones that count (status, manifests, the API), so a
+  newer job's rendition that overtakes its own request is not lost;
+- progress and failures are kept per job, and what the row shows is the
+  current job's, so an old job's late words are ignored and a newer job's
+  early ones wait for its request. Progress only grows within a job (max);
 - status is derived from what the row holds, never stored as a transition.
 """
 
@@ -46,7 +47,7 @@ def project(current: VideoRecord | None, event: CatalogEvent) -> VideoRecord:
         row = _apply_failure(row, event)
     else:
         row = _apply_rendition(row, event)
-    row = dataclasses.replace(row, updated_at=max(row.updated_at, event.occurred_at))
+    row = _current_job(dataclasses.replace(row, updated_at=max(row.updated_at, event.occurred_at)))
     return dataclasses.replace(row, status=derive_status(row))
 
 
@@ -88,39 +89,47 @@ def _apply_upload(row: VideoRecord, e: UploadComplete) -> VideoRecord:
 def _apply_request(row: VideoRecord, e: TranscodeRequested) -> VideoRecord:
     if not _newer(row.requested_at, e.occurred_at):
         return row
-    row = dataclasses.replace(
+    return dataclasses.replace(
         row,
         job_id=e.job_id,
         requested_at=e.occurred_at,
         planned_renditions=tuple(sorted(r.name for r in e.ladder)),
     )
-    if row.progress_job_id != e.job_id:
-        row = dataclasses.replace(row, progress_pct=None, progress_job_id=None)
-    if row.failed_job_id != e.job_id:
-        row = dataclasses.replace(row, failure_reason=None, failed_job_id=None)
-    return row
-
-
-def _is_stale(row: VideoRecord, job_id: str) -> bool:
-    """An event of a job other than the one the row follows (an older request's worker still talking)."""
-    return row.job_id is not None and row.job_id != job_id
 
 
 def _apply_progress(row: VideoRecord, e: TranscodeProgress) -> VideoRecord:
-    if _is_stale(row, e.job_id):
-        return row
-    before = row.progress_pct if row.progress_job_id == e.job_id else None
+    """Kept per job (max: a redelivered old percent cannot move it back), shown for the current one."""
     percent = min(100.0, max(0.0, e.percent))
-    return dataclasses.replace(row, progress_pct=max(before or 0.0, percent), progress_job_id=e.job_id)
+    seen = dict(row.job_progress)
+    seen[e.job_id] = max(seen.get(e.job_id, 0.0), percent)
+    return dataclasses.replace(row, job_progress=tuple(sorted(seen.items())))
 
 
 def _apply_failure(row: VideoRecord, e: TranscodeFailed) -> VideoRecord:
-    if _is_stale(row, e.job_id):
-        return row
-    return dataclasses.replace(row, failure_reason=e.reason, failed_job_id=e.job_id)
+    failures = dict(row.job_failures)
+    failures[e.job_id] = min(failures.get(e.job_id, e.reason), e.reason)  # one answer for redeliveries
+    return dataclasses.replace(row, job_failures=tuple(sorted(failures.items())))
+
+
+def _current_job(row: VideoRecord) -> VideoRecord:
+    """Progress, failure and manifests shown are the current job's (any job's while none was requested)."""
+    job = row.job_id
+    progress = dict(row.job_progress).get(job) if job else None
+    failure = dict(row.job_failures).get(job) if job else None
+    current = [r for r in row.renditions if not job or r.job_id == job]
+    return dataclasses.replace(
+        row,
+        progress_pct=progress,
+        progress_job_id=job if progress is not None else None,
+        failure_reason=failure,
+        failed_job_id=job if failure is not None else None,
+        hls_master_key=next((r.hls_master_key for r in current if r.hls_master_key), None),
+        dash_manifest_key=next((r.dash_manifest_key for r in current if r.dash_manifest_key), None),
+    )
 
 
 def _apply_rendition(row: VideoRecord, e: RenditionReady) -> VideoRecord:
+    """Kept per (job, name), whatever the job: a newer job's rendition may overtake its request."""
     rendition = RenditionRecord(
         name=e.name,
         codec=e.codec.value,
@@ -133,15 +142,11 @@ def _apply_rendition(row: VideoRecord, e: RenditionReady) -> VideoRecord:
         init_key=e.init_key,
         segment_count=len(e.segment_keys),
         job_id=e.job_id,
+        hls_master_key=e.hls_master_key,
+        dash_manifest_key=e.dash_manifest_key,
     )
-    existing = next((r for r in row.renditions if r.name == e.name), None)
-    if existing and row.job_id and existing.job_id == row.job_id != e.job_id:
-        return row  # a stale job's rendition must not replace the current job's
-    others = tuple(r for r in row.renditions if r.name != e.name)
-    renditions = tuple(sorted((*others, rendition), key=lambda r: (r.height, r.bitrate_kbps, r.name)))
-    return dataclasses.replace(
-        row,
-        renditions=renditions,
-        hls_master_key=e.hls_master_key or row.hls_master_key,
-        dash_manifest_key=e.dash_manifest_key or row.dash_manifest_key,
+    others = tuple(r for r in row.renditions if (r.job_id, r.name) != (e.job_id, e.name))
+    renditions = tuple(
+        sorted((*others, rendition), key=lambda r: (r.job_id, r.height, r.bitrate_kbps, r.name))
     )
+    return dataclasses.replace(row, renditions=renditions)

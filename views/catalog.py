@@ -55,6 +55,8 @@ class RenditionRecord:
     init_key: str | None = None
     segment_count: int = 0
     job_id: str = ""
+    hls_master_key: str | None = None  # the job's master playlist, as the rendition reported it
+    dash_manifest_key: str | None = None
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -90,6 +92,8 @@ class VideoRecord:
     progress_job_id: str | None = None  # the job progress_pct belongs to
     failure_reason: str | None = None
     failed_job_id: str | None = None  # the job that failed; a newer job clears the failure
+    job_progress: tuple[tuple[str, float], ...] = ()  # (job, max percent) of every job heard of
+    job_failures: tuple[tuple[str, str], ...] = ()  # (job, reason) of every job that failed
 
 
 @dataclass(frozen=True)

@@ -42,6 +42,8 @@ def to_document(record: VideoRecord) -> str:
         "progress_job_id": record.progress_job_id,
         "failure_reason": record.failure_reason,
         "failed_job_id": record.failed_job_id,
+        "job_progress": [list(p) for p in record.job_progress],
+        "job_failures": [list(f) for f in record.job_failures],
     }
     return json.dumps(doc, separators=(",", ":"), ensure_ascii=False)
 
@@ -75,6 +77,8 @@ def from_document(text: str) -> VideoRecord:
         progress_job_id=doc.get("progress_job_id"),
         failure_reason=doc.get("failure_reason"),
         failed_job_id=doc.get("failed_job_id"),
+        job_progress=tuple((str(j), float(p)) for j, p in doc.get("job_progress", ())),
+        job_failures=tuple((str(j), str(r)) for j, r in doc.get("job_failures", ())),
     )
 
 
@@ -91,6 +95,8 @@ def _rendition_doc(r: RenditionRecord) -> dict[str, Any]:
         "init_key": r.init_key,
         "segment_count": r.segment_count,
         "job_id": r.job_id,
+        "hls_master_key": r.hls_master_key,
+        "dash_manifest_key": r.dash_manifest_key,
     }
 
 

@@ -44,6 +44,8 @@ def test_every_field_survives_the_round_trip() -> None:
         progress_job_id="j2",
         failure_reason="ffmpeg said no",
         failed_job_id="j2",
+        job_progress=(("j1", 100.0), ("j2", 42.5)),
+        job_failures=(("j2", "ffmpeg said no"),),
     )
     assert from_document(to_document(row)) == row
 
