@@ -92,9 +92,7 @@ def _parser() -> argparse.ArgumentParser:
     api = sub.add_parser("api", help="run the query API")
     api.set_defaults(handler=_api)
 
-    collector = sub.add_parser(
-        "collector", help="run the playback collector (players' events)"
-    )
+    collector = sub.add_parser("collector", help="run the playback collector (players' events)")
     collector.set_defaults(handler=_collector)
 
     token = sub.add_parser("player-token", help="issue a player token, for trying the collector")
