@@ -89,6 +89,9 @@ def _parser() -> argparse.ArgumentParser:
     worker.add_argument("--loglevel", default="info")
     worker.set_defaults(handler=_worker)
 
+    analytics = sub.add_parser("analytics", help="run the playback analytics worker")
+    analytics.set_defaults(handler=_analytics)
+
     api = sub.add_parser("api", help="run the query API")
     api.set_defaults(handler=_api)
 
@@ -200,10 +203,43 @@ def _worker(args: argparse.Namespace, settings: Settings) -> int:
     run_worker(app, loglevel=args.loglevel)
 
 
+def _analytics(args: argparse.Namespace, settings: Settings) -> int:
+    import logging
+    import signal
+
+    from stream_apps.playback_worker import run_playback_worker
+    from views.stores import open_playback_store
+
+    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+
+    async def main() -> None:
+        store = open_playback_store(settings.playback_url)
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(sig, stop.set)
+        print(
+            f"playback analytics: {settings.kafka.topic('playback-event')} → {settings.playback_url}",
+            flush=True,
+        )
+        try:
+            await run_playback_worker(settings.kafka, store, stop=stop)
+        finally:
+            await store.close()
+
+    asyncio.run(main())
+    return 0
+
+
 def _api(args: argparse.Namespace, settings: Settings) -> int:
     from query_api.server import run
 
-    run(catalog_url=settings.catalog_url, host=settings.api_host, port=settings.api_port)
+    run(
+        catalog_url=settings.catalog_url,
+        playback_url=settings.playback_url,
+        host=settings.api_host,
+        port=settings.api_port,
+    )
     return 0
 
 

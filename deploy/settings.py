@@ -30,6 +30,7 @@ class Settings:
     catalog_url: str
     api_host: str
     api_port: int
+    playback_url: str = ""  # empty: sqlite under home/views
     collector_port: int = DEFAULT_COLLECTOR_PORT
     player_token_secret: str | None = None  # None: a per-machine secret under home/secrets
     pseudonym_key: str | None = None  # None: a per-machine key under home/secrets
@@ -56,6 +57,7 @@ class Settings:
             catalog_url=env.get("TUBESTREAM_CATALOG_URL", f"sqlite:///{home / 'views' / 'catalog.db'}"),
             api_host=env.get("TUBESTREAM_API_HOST", "127.0.0.1"),
             api_port=_port(env, "TUBESTREAM_API_PORT", DEFAULT_API_PORT),
+            playback_url=env.get("TUBESTREAM_PLAYBACK_URL", f"sqlite:///{home / 'views' / 'playback.db'}"),
             collector_port=_port(env, "TUBESTREAM_COLLECTOR_PORT", DEFAULT_COLLECTOR_PORT),
             player_token_secret=env.get("TUBESTREAM_PLAYER_TOKEN_SECRET") or None,
             pseudonym_key=env.get("TUBESTREAM_PSEUDONYM_KEY") or None,

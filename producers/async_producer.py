@@ -96,6 +96,7 @@ class AsyncEventProducer:
         remaining = await asyncio.to_thread(self._producer.flush, timeout_s)
         self._closing.set()
         await asyncio.to_thread(self._poller.join)
+        self._producer.close()  # its broker threads end now, not whenever it is collected
         if remaining:
             raise DeliveryError(f"{remaining} message(s) still unacknowledged after {timeout_s:.0f}s")
 

@@ -4,16 +4,23 @@ from __future__ import annotations
 
 from aiohttp import web
 
+from query_api.analytics import PLAYBACK, analytics_routes
 from query_api.errors import json_errors
 from query_api.handlers import CATALOG, MEDIA_BASE_URL, routes
 from views.catalog import CatalogReader
+from views.playback import PlaybackView
 
 __all__ = ["create_app"]
 
 
-def create_app(*, catalog: CatalogReader, media_base_url: str = "/media/") -> web.Application:
+def create_app(
+    *, catalog: CatalogReader, playback: PlaybackView | None = None, media_base_url: str = "/media/"
+) -> web.Application:
     app = web.Application(middlewares=[json_errors])
     app[CATALOG] = catalog
     app[MEDIA_BASE_URL] = media_base_url
+    if playback is not None:
+        app[PLAYBACK] = playback
     app.add_routes(routes)
+    app.add_routes(analytics_routes)
     return app

@@ -6,12 +6,14 @@ from importlib import resources
 
 from aiohttp import web
 
+from query_api.analytics import PLAYBACK
 from query_api.cursor import decode_cursor, encode_cursor
 from query_api.errors import BadRequestError, NotFoundError, error_response
 from query_api.openapi import openapi_document
 from query_api.resources import video_resource
 from views.catalog import MAX_PAGE_SIZE, CatalogReader
 from views.errors import ViewStoreError
+from views.playback import PlaybackView
 
 __all__ = ["CATALOG", "DEFAULT_PAGE_SIZE", "MEDIA_BASE_URL", "routes"]
 
@@ -51,11 +53,16 @@ async def list_videos(request: web.Request) -> web.Response:
 
 @routes.get("/healthz")
 async def healthz(request: web.Request) -> web.Response:
-    try:
-        await request.app[CATALOG].check()
-    except ViewStoreError as exc:
-        return error_response(503, f"catalog store unavailable: {exc}")
-    return web.json_response({"status": "ok", "checks": {"catalog": "ok"}})
+    checks: dict[str, CatalogReader | PlaybackView] = {"catalog": request.app[CATALOG]}
+    playback = request.app.get(PLAYBACK)
+    if playback is not None:
+        checks["playback"] = playback
+    for name, store in checks.items():
+        try:
+            await store.check()
+        except ViewStoreError as exc:
+            return error_response(503, f"{name} store unavailable: {exc}")
+    return web.json_response({"status": "ok", "checks": dict.fromkeys(checks, "ok")})
 
 
 @routes.get("/openapi.json")

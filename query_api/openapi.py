@@ -13,6 +13,7 @@ from views.catalog import MAX_PAGE_SIZE
 __all__ = ["openapi_document"]
 
 _ERROR = {"$ref": "#/components/responses/Error"}
+_WINDOW = {"type": "string", "enum": ["1h", "24h"], "default": "1h"}
 _LIMIT = {"type": "integer", "minimum": 1, "maximum": MAX_PAGE_SIZE, "default": 20}
 
 
@@ -63,6 +64,34 @@ def openapi_document() -> dict[str, Any]:
                         "200": _json("A page of videos", {"$ref": "#/components/schemas/VideoPage"}),
                         "400": _ERROR,
                     },
+                }
+            },
+            "/v1/videos/{video_id}/stats": {
+                "get": {
+                    "summary": "Playback stats of one video per step: views (once per session after 10 s, "
+                    "or half of a short video), unique viewers, watch time, average view duration, "
+                    "rebuffer ratio, quality switches, rendition mix, late events",
+                    "parameters": [
+                        {"name": "video_id", "in": "path", "required": True, "schema": {"type": "string"}},
+                        {"name": "from", "in": "query", "schema": {"type": "string", "format": "date-time"}},
+                        {"name": "to", "in": "query", "schema": {"type": "string", "format": "date-time"}},
+                        {"name": "step", "in": "query", "schema": {"type": "string", "example": "1m"}},
+                    ],
+                    "responses": {"200": _json("Stats", {"type": "object"}), "400": _ERROR, "503": _ERROR},
+                }
+            },
+            "/v1/trending": {
+                "get": {
+                    "summary": "Videos by decayed unique views over a sliding window",
+                    "parameters": [
+                        {
+                            "name": "window",
+                            "in": "query",
+                            "schema": {"type": "string", "enum": ["1h", "24h"]},
+                        },
+                        {"name": "limit", "in": "query", "schema": {"type": "integer", "minimum": 1}},
+                    ],
+                    "responses": {"200": _json("Trending", {"type": "object"}), "400": _ERROR, "503": _ERROR},
                 }
             },
             "/healthz": {

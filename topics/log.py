@@ -18,7 +18,7 @@ from confluent_kafka import OFFSET_BEGINNING, Consumer, KafkaError, KafkaExcepti
 from topics.config import KafkaConfig
 from topics.errors import BrokerUnavailableError
 
-__all__ = ["LogRecord", "read_to_end"]
+__all__ = ["LogRecord", "read_partition", "read_to_end"]
 
 
 @dataclass(frozen=True)
@@ -90,6 +90,54 @@ def read_to_end(
         raise BrokerUnavailableError(
             f"reading {', '.join(topic_names)} at {config.bootstrap}: {exc}"
         ) from exc
+    finally:
+        consumer.close()
+
+
+def read_partition(
+    config: KafkaConfig, topic_name: str, partition: int, *, end_offset: int, timeout_s: float = 120.0
+) -> Iterator[LogRecord]:
+    """Every message of one partition from its beginning up to ``end_offset`` (exclusive).
+
+    How a view builder recovers its state after a restart: the log up to the
+    offset its group committed, replayed, before it reads on.
+    """
+    if end_offset <= 0:
+        return
+    consumer = Consumer(
+        config.client_config(
+            **{
+                "group.id": f"tubestream-reader-{uuid.uuid4()}",
+                "enable.auto.commit": False,
+                "enable.partition.eof": True,
+            }
+        )
+    )
+    try:
+        consumer.assign([TopicPartition(topic_name, partition, OFFSET_BEGINNING)])
+        deadline = time.monotonic() + timeout_s
+        while True:
+            if time.monotonic() > deadline:
+                raise BrokerUnavailableError(
+                    f"replaying {topic_name}[{partition}] did not reach offset {end_offset} "
+                    f"in {timeout_s:.0f}s"
+                )
+            msg = consumer.poll(0.5)
+            if msg is None:
+                continue
+            err = msg.error()
+            if err is not None:
+                if err.code() == KafkaError._PARTITION_EOF:
+                    return
+                raise BrokerUnavailableError(f"replaying {topic_name}[{partition}]: {err}")
+            record = _record(msg)
+            if record.offset >= end_offset:
+                return
+            yield record
+            if record.offset + 1 >= end_offset:
+                return
+    except KafkaException as exc:
+        raise BrokerUnavailableError(f"replaying {topic_name}[{partition}]: {exc}") from exc
     finally:
         consumer.close()
 

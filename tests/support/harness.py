@@ -109,6 +109,7 @@ class Platform:
             "TUBESTREAM_NAMESPACE": self.kafka.namespace,
             "TUBESTREAM_HOME": str(self.home),
             "TUBESTREAM_CATALOG_URL": self.catalog_url,
+            "TUBESTREAM_PLAYBACK_URL": f"sqlite:///{self.home / 'playback.db'}",
             "TUBESTREAM_API_PORT": str(self.api_port),
             "TUBESTREAM_COLLECTOR_PORT": str(self.collector_port),
             "PYTHONUNBUFFERED": "1",

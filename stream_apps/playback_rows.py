@@ -1,0 +1,41 @@
+"""``PlaybackStats`` as JSON documents: what the playback view store keeps, written and read here."""
+
+from __future__ import annotations
+
+import json
+
+from stream_apps.playback_aggregates import PlaybackStats
+
+__all__ = ["stats_from_document", "stats_to_document"]
+
+
+def stats_to_document(stats: PlaybackStats) -> str:
+    return json.dumps(
+        {
+            "views": stats.views,
+            "viewers": sorted(stats.viewers),
+            "watch_ms": stats.watch_ms,
+            "rebuffer_ms": stats.rebuffer_ms,
+            "rebuffers": stats.rebuffers,
+            "quality_switches": stats.quality_switches,
+            "rendition_ms": [list(pair) for pair in stats.rendition_ms],
+            "events": stats.events,
+            "late_events": stats.late_events,
+        },
+        separators=(",", ":"),
+    )
+
+
+def stats_from_document(text: str) -> PlaybackStats:
+    doc = json.loads(text)
+    return PlaybackStats(
+        views=doc["views"],
+        viewers=frozenset(doc["viewers"]),
+        watch_ms=doc["watch_ms"],
+        rebuffer_ms=doc["rebuffer_ms"],
+        rebuffers=doc["rebuffers"],
+        quality_switches=doc["quality_switches"],
+        rendition_ms=tuple((str(r), int(ms)) for r, ms in doc["rendition_ms"]),
+        events=doc["events"],
+        late_events=doc["late_events"],
+    )

@@ -1,0 +1,168 @@
+"""The playback analytics worker: ``playback-event`` → the playback view, exactly, through crashes.
+
+Why not Faust's exactly-once mode: its users report duplicates with it
+(Faust issues 517, 323), and a transaction cannot span Kafka and the view
+store anyway. Exactness here comes from three plain rules instead:
+
+1. the rows written are whole values, a pure function of the distinct events
+   of a partition up to an offset (``PlaybackViewBuilder``), so writing them
+   twice is writing them once;
+2. offsets are committed only after the rows are in the store;
+3. on (re)assignment a partition's state is rebuilt by replaying it from
+   offset 0 to the committed offset — Kafka is the source of truth — so the
+   events after the commit are reprocessed onto the right state.
+
+A worker killed between 1 and 2 leaves rows that are ahead of its commit;
+its successor recomputes the same values over them. Undecodable events go to
+``playback-event.dlq`` with the reason, before the offset moves past them.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from confluent_kafka import OFFSET_INVALID, Consumer, KafkaError, KafkaException, Message, TopicPartition
+
+from producers.event_producer import EventProducer
+from schemas import codec
+from schemas.errors import EventDecodeError
+from schemas.playback_event import PlaybackEvent
+from schemas.registry import PLAYBACK_EVENT
+from stream_apps.dead_letter import dead_letter_headers
+from stream_apps.playback_aggregates import DEFAULT_ALLOWED_LATENESS
+from stream_apps.playback_view import PlaybackViewBuilder
+from topics.catalogue import PLAYBACK_EVENT_TOPIC, topic_for
+from topics.config import KafkaConfig
+from topics.errors import BrokerUnavailableError
+from topics.log import read_partition
+from views.playback import MinuteRow, PlaybackStore
+
+__all__ = ["PLAYBACK_GROUP", "run_playback_worker"]
+
+log = logging.getLogger(__name__)
+
+PLAYBACK_GROUP = "tubestream-playback"
+DEAD_LETTERS = topic_for(PLAYBACK_EVENT_TOPIC.dead_letter or "")
+
+
+async def run_playback_worker(
+    kafka: KafkaConfig,
+    store: PlaybackStore,
+    *,
+    stop: asyncio.Event,
+    batch_size: int = 2000,
+    allowed_lateness: timedelta = DEFAULT_ALLOWED_LATENESS,
+    on_batch: Callable[[int], None] | None = None,
+) -> None:
+    """Consume until ``stop`` is set; every batch is written, then committed."""
+    topic = kafka.topic(PLAYBACK_EVENT_TOPIC.name)
+    builder = PlaybackViewBuilder(allowed_lateness=allowed_lateness)
+    consumer = Consumer(
+        kafka.client_config(
+            **{
+                "group.id": kafka.group(PLAYBACK_GROUP),
+                "enable.auto.commit": False,
+                "auto.offset.reset": "earliest",
+                "partition.assignment.strategy": "cooperative-sticky",
+            }
+        )
+    )
+
+    def on_assign(c: Consumer, partitions: list[TopicPartition]) -> None:
+        committed = c.committed(partitions, timeout=60)
+        for tp in committed:
+            end = tp.offset if tp.offset != OFFSET_INVALID and tp.offset >= 0 else 0
+            started = time.monotonic()
+            count = builder.restore(tp.partition, _replay(kafka, topic, tp.partition, end))
+            log.info(
+                "playback: partition %d restored from %d event(s) in %.1fs",
+                tp.partition,
+                count,
+                time.monotonic() - started,
+            )
+        c.incremental_assign(partitions)
+
+    def on_revoke(c: Consumer, partitions: list[TopicPartition]) -> None:
+        for tp in partitions:
+            builder.forget(tp.partition)
+        c.incremental_unassign(partitions)
+
+    consumer.subscribe([topic], on_assign=on_assign, on_revoke=on_revoke, on_lost=on_revoke)
+    dead_letters = EventProducer(kafka, client_id="tubestream-playback-dlq")
+    try:
+        while not stop.is_set():
+            messages: list[Message] = await asyncio.to_thread(consumer.consume, batch_size, 0.5)
+            if not messages:
+                continue
+            rows: dict[tuple[str, datetime, int], MinuteRow] = {}
+            offsets: dict[int, int] = {}
+            for message in messages:
+                error = message.error()
+                if error is not None:
+                    if error.code() == KafkaError._PARTITION_EOF:
+                        continue
+                    raise BrokerUnavailableError(f"consuming {topic}: {error}")
+                partition, offset = int(message.partition() or 0), int(message.offset() or 0)
+                offsets[partition] = offset + 1
+                event = _decode(message, dead_letters)
+                if event is None:
+                    continue
+                for row in builder.apply(partition, event):
+                    rows[(row.video_id, row.minute, row.partition)] = row
+            await store.write(list(rows.values()), offsets=offsets)
+            dead_letters.flush()  # parked before the offsets move past them
+            consumer.commit(
+                offsets=[TopicPartition(topic, p, o) for p, o in sorted(offsets.items())], asynchronous=False
+            )
+            if on_batch is not None:
+                on_batch(len(messages))
+    except KafkaException as exc:
+        raise BrokerUnavailableError(f"playback worker: {exc}") from exc
+    finally:
+        consumer.close()
+        dead_letters.flush()
+
+
+def _replay(kafka: KafkaConfig, topic: str, partition: int, end: int) -> Any:
+    for record in read_partition(kafka, topic, partition, end_offset=end):
+        try:
+            yield codec.decode(record.value or b"", PLAYBACK_EVENT)
+        except EventDecodeError:
+            continue  # dead-lettered when it was first read
+
+
+def _decode(message: Message, dead_letters: EventProducer) -> PlaybackEvent | None:
+    value = message.value() or b""
+    try:
+        event: PlaybackEvent = codec.decode(value, PLAYBACK_EVENT)
+        return event
+    except EventDecodeError as exc:
+        log.warning(
+            "playback: dead-lettering %s[%s]@%s: %s",
+            message.topic(),
+            message.partition(),
+            message.offset(),
+            exc,
+        )
+        headers = dead_letter_headers(
+            original=_headers(message),
+            reason=str(exc),
+            error="rejected",
+            topic=str(message.topic()),
+            partition=int(message.partition() or 0),
+            offset=int(message.offset() or 0),
+            app="playback",
+            failed_at=datetime.now(UTC),
+        )
+        dead_letters.send(DEAD_LETTERS, value, key=message.key(), headers=headers)
+        return None
+
+
+def _headers(message: Message) -> list[tuple[str, bytes]]:
+    raw: list[tuple[str, bytes | str | None]] = list(message.headers() or [])  # type: ignore[arg-type]
+    return [(k, v.encode() if isinstance(v, str) else v or b"") for k, v in raw]

@@ -1,0 +1,44 @@
+"""The playback view: per-minute aggregates of each video, one row per (video, minute, partition).
+
+Each partition of ``playback-event`` is aggregated on its own (sessions are
+keyed to one partition), and its rows are written whole, so a worker that
+reprocesses a partition after a crash overwrites rows with the same values:
+the writes are idempotent, keyed by window. Readers merge the partitions of a
+minute. Rows are JSON documents made by the view builder; the store does not
+interpret them.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Protocol
+
+__all__ = ["MinuteRow", "PlaybackStore", "PlaybackView"]
+
+
+@dataclass(frozen=True)
+class MinuteRow:
+    video_id: str
+    minute: datetime  # aware UTC, start of the minute
+    partition: int
+    document: str  # empty: delete the row
+
+
+class PlaybackView(Protocol):
+    """What the query API reads."""
+
+    async def minutes(self, video_id: str, *, start: datetime, end: datetime) -> list[MinuteRow]:
+        """The rows of one video with ``start <= minute < end``, every partition."""
+
+    async def all_minutes(self, *, start: datetime, end: datetime) -> list[MinuteRow]:
+        """The rows of every video in a range (trending)."""
+
+    async def check(self) -> None: ...
+
+
+class PlaybackStore(PlaybackView, Protocol):
+    async def write(self, rows: list[MinuteRow], *, offsets: dict[int, int]) -> None:
+        """Upsert (or delete) rows; ``offsets`` (partition → next offset) are kept for reporting."""
+
+    async def close(self) -> None: ...

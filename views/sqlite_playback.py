@@ -1,0 +1,138 @@
+"""The embedded playback view store: one SQLite table keyed by (video, minute, partition)."""
+
+from __future__ import annotations
+
+import asyncio
+import sqlite3
+import threading
+from collections.abc import Callable
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import TypeVar
+
+from views.errors import StoreUnavailableError, ViewStoreError
+from views.playback import MinuteRow
+
+__all__ = ["SqlitePlaybackStore"]
+
+T = TypeVar("T")
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS playback_minutes (
+    video_id  TEXT NOT NULL,
+    minute_ms INTEGER NOT NULL,
+    partition INTEGER NOT NULL,
+    doc       TEXT NOT NULL,
+    PRIMARY KEY (video_id, minute_ms, partition)
+) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS playback_minutes_by_time ON playback_minutes (minute_ms);
+CREATE TABLE IF NOT EXISTS playback_offsets (
+    partition   INTEGER PRIMARY KEY,
+    next_offset INTEGER NOT NULL
+);
+"""
+
+
+class SqlitePlaybackStore:
+    def __init__(self, path: Path | str) -> None:
+        self._path = str(path)
+        self._lock = threading.Lock()
+        self._conn: sqlite3.Connection | None = None
+        try:
+            if self._path != ":memory:":
+                Path(self._path).parent.mkdir(parents=True, exist_ok=True)
+            conn = sqlite3.connect(self._path, check_same_thread=False, isolation_level=None)
+            conn.execute("PRAGMA busy_timeout = 10000")
+            if self._path != ":memory:":
+                conn.execute("PRAGMA journal_mode = WAL")
+            conn.execute("PRAGMA synchronous = NORMAL")
+            conn.executescript(_SCHEMA)
+        except (sqlite3.Error, OSError) as exc:
+            raise StoreUnavailableError(f"cannot open the playback database {self._path}: {exc}") from exc
+        self._conn = conn
+
+    async def write(self, rows: list[MinuteRow], *, offsets: dict[int, int]) -> None:
+        def work(conn: sqlite3.Connection) -> None:
+            conn.execute("BEGIN IMMEDIATE")
+            try:
+                for row in rows:
+                    key = (row.video_id, _ms(row.minute), row.partition)
+                    if row.document:
+                        conn.execute(
+                            "INSERT INTO playback_minutes (video_id, minute_ms, partition, doc) "
+                            "VALUES (?, ?, ?, ?) ON CONFLICT (video_id, minute_ms, partition) "
+                            "DO UPDATE SET doc = excluded.doc",
+                            (*key, row.document),
+                        )
+                    else:
+                        conn.execute(
+                            "DELETE FROM playback_minutes "
+                            "WHERE video_id = ? AND minute_ms = ? AND partition = ?",
+                            key,
+                        )
+                conn.executemany(
+                    "INSERT INTO playback_offsets (partition, next_offset) VALUES (?, ?) "
+                    "ON CONFLICT (partition) DO UPDATE SET next_offset = excluded.next_offset",
+                    sorted(offsets.items()),
+                )
+                conn.execute("COMMIT")
+            except BaseException:
+                conn.execute("ROLLBACK")
+                raise
+
+        await self._run(work)
+
+    async def minutes(self, video_id: str, *, start: datetime, end: datetime) -> list[MinuteRow]:
+        def query(conn: sqlite3.Connection) -> list[MinuteRow]:
+            rows = conn.execute(
+                "SELECT video_id, minute_ms, partition, doc FROM playback_minutes "
+                "WHERE video_id = ? AND minute_ms >= ? AND minute_ms < ? ORDER BY minute_ms, partition",
+                (video_id, _ms(start), _ms(end)),
+            ).fetchall()
+            return [_row(r) for r in rows]
+
+        return await self._run(query)
+
+    async def all_minutes(self, *, start: datetime, end: datetime) -> list[MinuteRow]:
+        def query(conn: sqlite3.Connection) -> list[MinuteRow]:
+            rows = conn.execute(
+                "SELECT video_id, minute_ms, partition, doc FROM playback_minutes "
+                "WHERE minute_ms >= ? AND minute_ms < ? ORDER BY video_id, minute_ms, partition",
+                (_ms(start), _ms(end)),
+            ).fetchall()
+            return [_row(r) for r in rows]
+
+        return await self._run(query)
+
+    async def check(self) -> None:
+        await self._run(lambda conn: conn.execute("SELECT 1 FROM playback_offsets LIMIT 1").fetchall())
+
+    async def close(self) -> None:
+        with self._lock:
+            if self._conn is not None:
+                self._conn.close()
+                self._conn = None
+
+    async def _run(self, work: Callable[[sqlite3.Connection], T]) -> T:
+        return await asyncio.to_thread(self._locked, work)
+
+    def _locked(self, work: Callable[[sqlite3.Connection], T]) -> T:
+        with self._lock:
+            if self._conn is None:
+                raise StoreUnavailableError(f"the playback store {self._path} is closed")
+            try:
+                return work(self._conn)
+            except (sqlite3.IntegrityError, sqlite3.ProgrammingError, sqlite3.InterfaceError) as exc:
+                raise ViewStoreError(f"playback database {self._path}: {exc}") from exc
+            except sqlite3.Error as exc:
+                raise StoreUnavailableError(f"playback database {self._path}: {exc}") from exc
+
+
+def _ms(value: datetime) -> int:
+    return int(value.astimezone(UTC).timestamp() * 1000)
+
+
+def _row(r: tuple[str, int, int, str]) -> MinuteRow:
+    return MinuteRow(
+        video_id=r[0], minute=datetime.fromtimestamp(r[1] / 1000, tz=UTC), partition=r[2], document=r[3]
+    )
