@@ -90,6 +90,7 @@ def _parser() -> argparse.ArgumentParser:
     worker.set_defaults(handler=_worker)
 
     analytics = sub.add_parser("analytics", help="run the playback analytics worker")
+    analytics.add_argument("--batch-size", type=int, default=2000, help="events per write and commit")
     analytics.set_defaults(handler=_analytics)
 
     api = sub.add_parser("api", help="run the query API")
@@ -223,7 +224,7 @@ def _analytics(args: argparse.Namespace, settings: Settings) -> int:
             flush=True,
         )
         try:
-            await run_playback_worker(settings.kafka, store, stop=stop)
+            await run_playback_worker(settings.kafka, store, stop=stop, batch_size=args.batch_size)
         finally:
             await store.close()
 

@@ -69,6 +69,7 @@ async def run_playback_worker(
                 "enable.auto.commit": False,
                 "auto.offset.reset": "earliest",
                 "partition.assignment.strategy": "cooperative-sticky",
+                "session.timeout.ms": 10_000,  # a dead worker's partitions move on in seconds, not 45 s
             }
         )
     )
