@@ -89,9 +89,15 @@ def _parser() -> argparse.ArgumentParser:
     worker.add_argument("--loglevel", default="info")
     worker.set_defaults(handler=_worker)
 
-    analytics = sub.add_parser("analytics", help="run the playback analytics worker")
-    analytics.add_argument("--batch-size", type=int, default=2000, help="events per write and commit")
-    analytics.set_defaults(handler=_analytics)
+    analytics = sub.add_parser("analytics", help="playback analytics: the worker, and batch recomputation")
+    analytics_sub = analytics.add_subparsers(metavar="ACTION", required=True)
+    run_worker = analytics_sub.add_parser("run", help="run the real-time worker")
+    run_worker.add_argument("--batch-size", type=int, default=2000, help="events per write and commit")
+    run_worker.set_defaults(handler=_analytics)
+    batch = analytics_sub.add_parser("batch", help="recompute from the raw topic; report differences")
+    batch.add_argument("--from", dest="start", required=True, help="ISO-8601 time with a zone")
+    batch.add_argument("--to", dest="end", required=True, help="ISO-8601 time with a zone")
+    batch.set_defaults(handler=_analytics_batch)
 
     api = sub.add_parser("api", help="run the query API")
     api.set_defaults(handler=_api)
@@ -230,6 +236,32 @@ def _analytics(args: argparse.Namespace, settings: Settings) -> int:
 
     asyncio.run(main())
     return 0
+
+
+def _analytics_batch(args: argparse.Namespace, settings: Settings) -> int:
+    from datetime import datetime
+
+    from stream_apps.playback_batch import compare_buckets, live_buckets, recompute_from_topic
+    from views.stores import open_playback_store
+
+    start, end = (datetime.fromisoformat(t.replace("Z", "+00:00")) for t in (args.start, args.end))
+    if start.tzinfo is None or end.tzinfo is None or end <= start:
+        raise ValueError("--from and --to must be ISO-8601 times with a zone, --from before --to")
+    batch = recompute_from_topic(settings.kafka, start=start, end=end)
+
+    async def read_live() -> Any:
+        store = open_playback_store(settings.playback_url)
+        try:
+            return await store.all_minutes(start=start, end=end)
+        finally:
+            await store.close()
+
+    differences = compare_buckets(batch, live_buckets(asyncio.run(read_live())))
+    recomputed = f"{len(batch)} video-minute(s) recomputed from the topic"
+    print(f"{recomputed}; {len(differences)} differ from the live view")
+    for d in differences[:50]:
+        print(f"  {d.key.video_id} {d.key.minute.isoformat()}: batch={d.batch} live={d.live}")
+    return 0 if not differences else 4
 
 
 def _api(args: argparse.Namespace, settings: Settings) -> int:

@@ -39,7 +39,7 @@ def run_platform(settings: Settings) -> int:
         created = [c.topic for c in apply_topics(settings.kafka) if c.action == "created"]
         sup.say("up", f"topics applied ({len(created)} created)")
         sup.start(Component("worker", _tubestream("worker")))
-        sup.start(Component("analytics", _tubestream("analytics")))
+        sup.start(Component("analytics", _tubestream("analytics", "run")))
         sup.start(Component("api", _tubestream("api")))
         sup.start(Component("collector", _tubestream("collector")))
     except BaseException:

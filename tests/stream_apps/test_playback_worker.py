@@ -118,7 +118,7 @@ def test_the_api_serves_exact_aggregates_through_a_sigkill(analytics: Platform) 
     distinct, published = _stream(seed=5)
     half = len(published) // 2
     analytics.start("api", "api")
-    worker = analytics.start("analytics", "analytics", "--batch-size", "20")
+    worker = analytics.start("analytics", "analytics", "run", "--batch-size", "20")
 
     _publish(analytics.kafka, published[:half])
     analytics.wait_for(
@@ -129,7 +129,7 @@ def test_the_api_serves_exact_aggregates_through_a_sigkill(analytics: Platform) 
     worker.popen.send_signal(signal.SIGKILL)  # mid-stream: no goodbye, no final commit
     worker.popen.wait()
     _publish(analytics.kafka, published[half:])
-    successor = analytics.start("analytics-2", "analytics", "--batch-size", "20")
+    successor = analytics.start("analytics-2", "analytics", "run", "--batch-size", "20")
 
     buckets = aggregate_playback(distinct)
     for video in sorted({e.video_id for e in distinct}):
@@ -149,6 +149,10 @@ def test_the_api_serves_exact_aggregates_through_a_sigkill(analytics: Platform) 
         video_trends(buckets, now=datetime.now(UTC), window=TRENDING_1H).values(), limit=5
     )
     assert [v["video_id"] for v in trending["videos"]] == [t.video_id for t in expected_top]
+
+    span = ["--from", START.isoformat(), "--to", NOW.isoformat()]
+    report = analytics.run("analytics", "batch", *span)  # fails the test on a non-zero exit
+    assert "0 differ from the live view" in report
     analytics.stop()
 
 
@@ -157,7 +161,7 @@ def test_undecodable_playback_goes_to_the_dead_letter_topic(analytics: Platform)
     from topics.catalogue import PLAYBACK_EVENT_TOPIC
     from topics.log import read_to_end
 
-    analytics.start("analytics", "analytics")
+    analytics.start("analytics", "analytics", "run")
     with EventProducer(analytics.kafka) as producer:
         producer.send(PLAYBACK_EVENT_TOPIC, b"\x01garbage", key=b"s-bad")
     dlq = analytics.kafka.topic("playback-event.dlq")
