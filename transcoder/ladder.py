@@ -1,0 +1,87 @@
+"""Ladder planning: from a probed source to the renditions worth encoding. Pure.
+
+Rungs are named for the short side (a vertical 1080x1920 video has a 1080p
+rung), never larger than the source (no upscaling), with even dimensions and
+the source's aspect ratio kept. Bitrates follow a per-height table for H.264
+(close to the ones YouTube recommends for SDR uploads) scaled by how much
+more efficient the codec is and by the frame rate.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from schemas.transcode_requested import VideoCodec
+from transcoder.probe import ProbedSource
+
+__all__ = ["H264_KBPS", "LADDER_HEIGHTS", "LadderConfig", "Rung", "plan_ladder"]
+
+LADDER_HEIGHTS = (360, 480, 720, 1080, 1440, 2160)
+H264_KBPS = {360: 800, 480: 1400, 720: 2800, 1080: 5000, 1440: 9000, 2160: 16000}
+CODEC_EFFICIENCY = {VideoCodec.H264: 1.0, VideoCodec.H265: 0.6, VideoCodec.VP9: 0.65, VideoCodec.AV1: 0.5}
+HIGH_FPS_FACTOR = 1.5  # 50/60 fps needs about half again the bits of 25/30 fps
+
+
+@dataclass(frozen=True, kw_only=True)
+class LadderConfig:
+    codecs: tuple[VideoCodec, ...] = (VideoCodec.H264,)
+    max_height: int = 2160  # on the short side
+    max_frame_rate: float = 60.0
+    segment_duration_s: float = 4.0
+    heights: tuple[int, ...] = field(default=LADDER_HEIGHTS)
+
+
+@dataclass(frozen=True, kw_only=True)
+class Rung:
+    name: str
+    codec: VideoCodec
+    width: int
+    height: int
+    bitrate_kbps: int
+    frame_rate: float
+
+
+def plan_ladder(source: ProbedSource, config: LadderConfig = LadderConfig()) -> tuple[Rung, ...]:
+    short, long = sorted((source.width, source.height))
+    vertical = source.height > source.width
+    targets = [h for h in config.heights if h <= short and h <= config.max_height]
+    if not targets:  # smaller than the smallest rung: one rendition at the source's own size
+        targets = [min(short, config.max_height)]
+    frame_rate = _capped_rate(source.frame_rate, config.max_frame_rate)
+    rungs = []
+    for codec in config.codecs:
+        for target in targets:
+            short_side = _even(target)
+            long_side = _even(round(long * target / short))
+            width, height = (short_side, long_side) if vertical else (long_side, short_side)
+            suffix = "" if len(config.codecs) == 1 else f"-{codec.value.lower()}"
+            rungs.append(
+                Rung(
+                    name=f"{target}p{suffix}",
+                    codec=codec,
+                    width=width,
+                    height=height,
+                    bitrate_kbps=_bitrate(target, codec, frame_rate),
+                    frame_rate=frame_rate,
+                )
+            )
+    return tuple(rungs)
+
+
+def _capped_rate(rate: float, cap: float) -> float:
+    """Halve until under the cap, so frames are dropped evenly (120 → 60, 50 → 50 at cap 60)."""
+    while rate > cap + 0.01:
+        rate /= 2
+    return round(rate, 3)
+
+
+def _bitrate(height: int, codec: VideoCodec, frame_rate: float) -> int:
+    base = H264_KBPS.get(height)
+    if base is None:  # off-table (a tiny source): scale the smallest rung by area
+        base = max(150, round(H264_KBPS[360] * (height / 360) ** 2))
+    fps_factor = HIGH_FPS_FACTOR if frame_rate > 31 else 1.0
+    return max(100, round(base * CODEC_EFFICIENCY[codec] * fps_factor))
+
+
+def _even(n: int) -> int:
+    return max(2, n - n % 2)

@@ -1,0 +1,72 @@
+"""Encoder profiles: the options of one video output stream, as pure functions.
+
+Every profile makes keyframes land on the same timestamps in every rendition
+(a fixed GOP of one segment and no scene-cut keyframes), so a player can
+switch renditions at any segment boundary. Speed is a knob (``fast`` for
+tests and previews, ``balanced`` for production), not a per-codec constant.
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+__all__ = ["Speed", "audio_options", "video_options"]
+
+Speed = Literal["fast", "balanced"]
+
+_X26X_PRESET = {"fast": "ultrafast", "balanced": "veryfast"}
+_VP9_CPU_USED = {"fast": "8", "balanced": "5"}  # 0 best .. 8 fastest in realtime mode
+_SVT_PRESET = {"fast": "12", "balanced": "8"}  # 0 best .. 13 fastest
+_NVENC_PRESET = {"fast": "p1", "balanced": "p4"}
+
+
+def video_options(
+    encoder: str, index: int, *, bitrate_kbps: int, gop_frames: int, speed: Speed = "balanced"
+) -> dict[str, str]:
+    """Options for output video stream ``index`` (``-b:v:0 ...``)."""
+    s = f"v:{index}"
+    rate = {
+        f"c:{s}": encoder,
+        f"b:{s}": f"{bitrate_kbps}k",
+        f"maxrate:{s}": f"{round(bitrate_kbps * 1.5)}k",  # capped VBR: peaks stay playable
+        f"bufsize:{s}": f"{bitrate_kbps * 2}k",
+        f"g:{s}": str(gop_frames),  # one keyframe per segment ...
+        f"keyint_min:{s}": str(gop_frames),  # ... and no more
+    }
+    if encoder == "libx264":
+        return rate | {
+            f"preset:{s}": _X26X_PRESET[speed],
+            f"profile:{s}": "high",
+            f"x264-params:{s}": "scenecut=0:open-gop=0",  # no extra keyframes at scene cuts
+        }
+    if encoder == "libx265":
+        return rate | {
+            f"preset:{s}": _X26X_PRESET[speed],
+            f"tag:{s}": "hvc1",  # the tag Apple players require for HEVC in MP4
+            f"x265-params:{s}": (
+                f"keyint={gop_frames}:min-keyint={gop_frames}:scenecut=0:open-gop=0:log-level=error"
+            ),
+        }
+    if encoder == "libvpx-vp9":
+        return rate | {
+            f"deadline:{s}": "realtime" if speed == "fast" else "good",
+            f"cpu-used:{s}": _VP9_CPU_USED[speed],
+            f"row-mt:{s}": "1",  # use every core on one stream
+        }
+    if encoder == "libsvtav1":
+        return rate | {
+            f"preset:{s}": _SVT_PRESET[speed],
+            f"svtav1-params:{s}": "scd=0",  # no scene-change keyframes
+        }
+    if encoder.endswith("_nvenc"):
+        return rate | {
+            f"preset:{s}": _NVENC_PRESET[speed],
+            f"forced-idr:{s}": "1",  # forced keyframes are IDR: segments start cleanly
+            f"no-scenecut:{s}": "1",
+        }
+    raise ValueError(f"no profile for encoder {encoder!r}")
+
+
+def audio_options(*, bitrate_kbps: int = 128) -> dict[str, str]:
+    """One AAC-LC stereo track, encoded once and shared by every rendition."""
+    return {"c:a": "aac", "b:a": f"{bitrate_kbps}k", "ac": "2"}
