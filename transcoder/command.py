@@ -20,7 +20,15 @@ import ffmpeg
 from transcoder.ladder import Rung
 from transcoder.profiles import Speed, audio_options, video_options
 
-__all__ = ["DASH_MANIFEST", "PackagingPlan", "build_package_command", "build_plain_command", "media_playlist"]
+__all__ = [
+    "DASH_MANIFEST",
+    "PackagingPlan",
+    "adaptation_sets",
+    "build_package_command",
+    "build_plain_command",
+    "init_segment",
+    "media_playlist",
+]
 
 DASH_MANIFEST = "manifest.mpd"
 PROGRESS_ARGS = ("-nostats", "-progress", "pipe:1", "-loglevel", "error")
@@ -42,6 +50,17 @@ def media_playlist(stream_index: int) -> str:
     return f"media_{stream_index}.m3u8"
 
 
+def adaptation_sets(plan: PackagingPlan) -> str:
+    """One DASH adaptation set per codec (a player switches within a set), audio in its own."""
+    by_codec: dict[str, list[int]] = {}
+    for index, rung in enumerate(plan.rungs):
+        by_codec.setdefault(rung.codec.value, []).append(index)
+    sets = [f"id={n},streams={','.join(map(str, idx))}" for n, idx in enumerate(by_codec.values())]
+    if plan.has_audio:
+        sets.append(f"id={len(sets)},streams={len(plan.rungs)}")
+    return " ".join(sets)
+
+
 def init_segment(stream_index: int) -> str:
     return f"init-{stream_index}.m4s"
 
@@ -55,7 +74,7 @@ def build_package_command(source: Path, outdir: Path, plan: PackagingPlan) -> li
         "use_template": "1",
         "use_timeline": "0",  # fixed-duration segments: $Number$ addressing, no timeline
         "hls_playlist": "1",  # HLS media playlists over the same fMP4 segments
-        "adaptation_sets": "id=0,streams=v id=1,streams=a" if plan.has_audio else "id=0,streams=v",
+        "adaptation_sets": adaptation_sets(plan),
         "init_seg_name": "init-$RepresentationID$.m4s",
         "media_seg_name": "seg-$RepresentationID$-$Number%05d$.m4s",
         "write_prft": "0",

@@ -1,0 +1,182 @@
+"""Transcode one source file into a folder: CMAF renditions, MPD, HLS playlists, poster, storyboard.
+
+The local pipeline behind ``tubestream transcode`` and the first half of a
+worker's job (the second half uploads the folder, see ``job.py``). Progress
+goes 0..90 % for the encode and the rest for thumbnails and manifests.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from transcoder.command import (
+    DASH_MANIFEST,
+    PackagingPlan,
+    build_package_command,
+    init_segment,
+    media_playlist,
+)
+from transcoder.encoders import choose_encoder
+from transcoder.ladder import LadderConfig, Rung, plan_ladder
+from transcoder.manifests import AudioTrack, Variant, hls_master_playlist, mpd_codecs, thumbnails_vtt
+from transcoder.probe import ProbedSource, probe_source
+from transcoder.profiles import Speed
+from transcoder.runner import run_ffmpeg
+from transcoder.thumbnails import plan_storyboard, poster_command, storyboard_command, storyboard_cues
+
+__all__ = ["HLS_MASTER", "PackageResult", "PackagedRendition", "package_source"]
+
+HLS_MASTER = "master.m3u8"
+POSTER = "poster.jpg"
+STORYBOARD_VTT = "storyboard.vtt"
+AUDIO_BPS = 128_000
+ENCODE_SHARE = 90.0
+DEFAULT_LADDER = LadderConfig()
+
+
+@dataclass(frozen=True, kw_only=True)
+class PackagedRendition:
+    rung: Rung
+    encoder: str
+    playlist: str  # file names inside the folder
+    init: str
+    segments: tuple[str, ...]
+    peak_bps: int
+    average_bps: int
+
+
+@dataclass(frozen=True, kw_only=True)
+class PackageResult:
+    source: ProbedSource
+    renditions: tuple[PackagedRendition, ...]
+    audio_playlist: str | None
+    audio_files: tuple[str, ...]
+    thumbnails: tuple[str, ...]  # poster, sprite sheets, VTT
+    hls_master: str
+    dash_manifest: str
+    segment_duration_s: float
+
+
+def package_source(
+    source_path: Path,
+    out: Path,
+    *,
+    rungs: Sequence[Rung] | None = None,
+    config: LadderConfig = DEFAULT_LADDER,
+    encoder: str = "auto",
+    speed: Speed = "balanced",
+    on_progress: Callable[[float], None] | None = None,
+    cancel: threading.Event | None = None,
+) -> PackageResult:
+    source = probe_source(source_path)
+    chosen = _fit(rungs, source) if rungs else plan_ladder(source, config)
+    if not chosen:
+        chosen = plan_ladder(source, config)
+    encoders = tuple(choose_encoder(r.codec, encoder) for r in chosen)
+    plan = PackagingPlan(
+        rungs=tuple(chosen),
+        encoders=encoders,
+        has_audio=source.has_audio,
+        segment_duration_s=config.segment_duration_s,
+        speed=speed,
+        display_width=source.width,
+        display_height=source.height,
+    )
+    out.mkdir(parents=True, exist_ok=True)
+    report = on_progress or (lambda _: None)
+    run_ffmpeg(
+        build_package_command(source_path, out, plan),
+        duration_s=source.duration_s,
+        on_progress=lambda pct: report(pct * ENCODE_SHARE / 100),
+        cancel=cancel,
+        what="the ladder encode",
+    )
+    thumbnails = _thumbnails(source_path, out, source, cancel)
+    report(97.0)
+    renditions = tuple(
+        _rendition(out, i, rung, enc, plan) for i, (rung, enc) in enumerate(zip(chosen, encoders))
+    )
+    audio_index = len(chosen)
+    codecs = mpd_codecs((out / DASH_MANIFEST).read_text())
+    audio = None
+    audio_files: tuple[str, ...] = ()
+    if source.has_audio:
+        audio = AudioTrack(
+            uri=media_playlist(audio_index),
+            codecs=codecs.get(str(audio_index), "mp4a.40.2"),
+            peak_bps=AUDIO_BPS,
+        )
+        audio_files = (init_segment(audio_index), *_segments(out, audio_index))
+    variants = [
+        Variant(
+            uri=r.playlist,
+            peak_bps=r.peak_bps,
+            average_bps=r.average_bps,
+            width=r.rung.width,
+            height=r.rung.height,
+            codecs=codecs.get(str(i), ""),
+            frame_rate=r.rung.frame_rate,
+        )
+        for i, r in enumerate(renditions)
+    ]
+    (out / HLS_MASTER).write_text(hls_master_playlist(variants, audio))  # replaces FFmpeg's own
+    report(100.0)
+    return PackageResult(
+        source=source,
+        renditions=renditions,
+        audio_playlist=audio.uri if audio else None,
+        audio_files=audio_files,
+        thumbnails=thumbnails,
+        hls_master=HLS_MASTER,
+        dash_manifest=DASH_MANIFEST,
+        segment_duration_s=config.segment_duration_s,
+    )
+
+
+def _fit(rungs: Sequence[Rung], source: ProbedSource) -> tuple[Rung, ...]:
+    """A requested ladder, minus anything that would upscale this source."""
+    short = min(source.width, source.height)
+    return tuple(r for r in rungs if min(r.width, r.height) <= short)
+
+
+def _segments(out: Path, index: int) -> tuple[str, ...]:
+    return tuple(sorted(p.name for p in out.glob(f"seg-{index}-*.m4s")))
+
+
+def _rendition(out: Path, index: int, rung: Rung, encoder: str, plan: PackagingPlan) -> PackagedRendition:
+    segments = _segments(out, index)
+    sizes = [(out / name).stat().st_size for name in segments]
+    duration = max(plan.segment_duration_s * len(segments), 0.001)
+    return PackagedRendition(
+        rung=rung,
+        encoder=encoder,
+        playlist=media_playlist(index),
+        init=init_segment(index),
+        segments=segments,
+        peak_bps=round(max(sizes, default=0) * 8 / plan.segment_duration_s),
+        average_bps=round(sum(sizes) * 8 / duration),
+    )
+
+
+def _thumbnails(
+    source_path: Path, out: Path, source: ProbedSource, cancel: threading.Event | None
+) -> tuple[str, ...]:
+    run_ffmpeg(
+        poster_command(source_path, out / POSTER, at_s=source.duration_s / 3, width=min(1280, source.width)),
+        duration_s=1.0,
+        cancel=cancel,
+        what="the poster",
+    )
+    board = plan_storyboard(source.duration_s, source.width, source.height)
+    run_ffmpeg(
+        storyboard_command(source_path, out / "storyboard-%d.jpg", board),
+        duration_s=source.duration_s,
+        cancel=cancel,
+        what="the storyboard",
+    )
+    (out / STORYBOARD_VTT).write_text(thumbnails_vtt(storyboard_cues(board, source.duration_s)))
+    sheets = tuple(sorted(p.name for p in out.glob("storyboard-*.jpg")))
+    return (POSTER, *sheets, STORYBOARD_VTT)
