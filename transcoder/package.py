@@ -96,9 +96,8 @@ def package_source(
     )
     thumbnails = _thumbnails(source_path, out, source, cancel)
     report(97.0)
-    renditions = tuple(
-        _rendition(out, i, rung, enc, plan) for i, (rung, enc) in enumerate(zip(chosen, encoders))
-    )
+    pairs = enumerate(zip(chosen, encoders, strict=True))
+    renditions = tuple(_rendition(out, i, rung, enc, plan) for i, (rung, enc) in pairs)
     audio_index = len(chosen)
     codecs = mpd_codecs((out / DASH_MANIFEST).read_text())
     audio = None
