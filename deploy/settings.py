@@ -31,6 +31,7 @@ class Settings:
     api_host: str
     api_port: int
     playback_url: str = ""  # empty: sqlite under home/views
+    blob_dir: Path | None = None  # the local blob store; None: home/blobs
     collector_port: int = DEFAULT_COLLECTOR_PORT
     player_token_secret: str | None = None  # None: a per-machine secret under home/secrets
     pseudonym_key: str | None = None  # None: a per-machine key under home/secrets
@@ -38,6 +39,10 @@ class Settings:
     @property
     def kafka_home(self) -> Path:
         return self.home / "kafka"
+
+    @property
+    def blobs_root(self) -> Path:
+        return self.blob_dir or self.home / "blobs"
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -57,6 +62,7 @@ class Settings:
             catalog_url=env.get("TUBESTREAM_CATALOG_URL", f"sqlite:///{home / 'views' / 'catalog.db'}"),
             api_host=env.get("TUBESTREAM_API_HOST", "127.0.0.1"),
             api_port=_port(env, "TUBESTREAM_API_PORT", DEFAULT_API_PORT),
+            blob_dir=Path(env["TUBESTREAM_BLOB_DIR"]).resolve() if env.get("TUBESTREAM_BLOB_DIR") else None,
             playback_url=env.get("TUBESTREAM_PLAYBACK_URL", f"sqlite:///{home / 'views' / 'playback.db'}"),
             collector_port=_port(env, "TUBESTREAM_COLLECTOR_PORT", DEFAULT_COLLECTOR_PORT),
             player_token_secret=env.get("TUBESTREAM_PLAYER_TOKEN_SECRET") or None,

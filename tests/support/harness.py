@@ -110,6 +110,7 @@ class Platform:
             "TUBESTREAM_HOME": str(self.home),
             "TUBESTREAM_CATALOG_URL": self.catalog_url,
             "TUBESTREAM_PLAYBACK_URL": f"sqlite:///{self.home / 'playback.db'}",
+            "TUBESTREAM_BLOB_DIR": str(self.home / "blobs"),
             "TUBESTREAM_API_PORT": str(self.api_port),
             "TUBESTREAM_COLLECTOR_PORT": str(self.collector_port),
             "PYTHONUNBUFFERED": "1",
