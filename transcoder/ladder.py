@@ -52,12 +52,12 @@ def plan_ladder(source: ProbedSource, config: LadderConfig = LadderConfig()) -> 
     for codec in config.codecs:
         for target in targets:
             short_side = _even(target)
-            long_side = _even(round(long * target / short))
+            long_side = min(_nearest_even(long * target / short), _even(long))
             width, height = (short_side, long_side) if vertical else (long_side, short_side)
             suffix = "" if len(config.codecs) == 1 else f"-{codec.value.lower()}"
             rungs.append(
                 Rung(
-                    name=f"{target}p{suffix}",
+                    name=f"{short_side}p{suffix}",
                     codec=codec,
                     width=width,
                     height=height,
@@ -85,3 +85,8 @@ def _bitrate(height: int, codec: VideoCodec, frame_rate: float) -> int:
 
 def _even(n: int) -> int:
     return max(2, n - n % 2)
+
+
+def _nearest_even(x: float) -> int:
+    """854 for 853.3 (the usual 480p width), where truncating would give 852."""
+    return max(2, 2 * round(x / 2))

@@ -1,0 +1,66 @@
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from schemas.transcode_requested import VideoCodec
+from transcoder.command import PackagingPlan, adaptation_sets, build_package_command
+from transcoder.encoders import CPU_ENCODERS
+from transcoder.ladder import Rung
+
+
+def plan(*codecs: VideoCodec, audio: bool = True) -> PackagingPlan:
+    rungs = tuple(
+        Rung(
+            name=f"{h}p-{c.value}",
+            codec=c,
+            width=h * 16 // 9 // 2 * 2,
+            height=h,
+            bitrate_kbps=h * 2,
+            frame_rate=25,
+        )
+        for c in codecs
+        for h in (360, 720)
+    )
+    return PackagingPlan(
+        rungs=rungs,
+        encoders=tuple(CPU_ENCODERS[r.codec] for r in rungs),
+        has_audio=audio,
+        segment_duration_s=4.0,
+        display_width=1920,
+        display_height=1080,
+    )
+
+
+def test_one_input_one_split_every_rung_and_the_audio_once() -> None:
+    args = build_package_command(Path("in.mp4"), Path("out"), plan(VideoCodec.H264))
+    assert args.count("-i") == 1
+    graph = args[args.index("-filter_complex") + 1]
+    assert "split=2" in graph and graph.count("scale=") == 2 and "setdar=1920/1080" in graph
+    assert args.count("-map") == 3 and "0:a" in args
+    assert args[args.index("-f") + 1] == "dash" and args[-1] == "-y"
+
+
+@pytest.mark.parametrize("codec", list(VideoCodec))
+def test_every_codec_gets_a_fixed_gop_and_no_scene_cut_keyframes(codec: VideoCodec) -> None:
+    args = build_package_command(Path("in.mp4"), Path("out"), plan(codec))
+    joined = " ".join(args)
+    assert "-force_key_frames:v expr:gte(t,n_forced*4)" in joined
+    assert "-g:v:0 100" in joined and "-g:v:1 100" in joined  # 4 s at 25 fps
+    assert "-keyint_min:v:1 100" in joined
+    scene_cut_off = {
+        VideoCodec.H264: "scenecut=0",
+        VideoCodec.H265: "scenecut=0",
+        VideoCodec.VP9: "-cpu-used",  # libvpx places no scene-cut keyframes inside a forced GOP
+        VideoCodec.AV1: "scd=0",
+    }
+    assert scene_cut_off[codec] in joined
+
+
+def test_each_codec_gets_its_own_adaptation_set_and_audio_its_own() -> None:
+    assert (
+        adaptation_sets(plan(VideoCodec.H264, VideoCodec.VP9))
+        == "id=0,streams=0,1 id=1,streams=2,3 id=2,streams=4"
+    )
+    assert adaptation_sets(plan(VideoCodec.H264, audio=False)) == "id=0,streams=0,1"
