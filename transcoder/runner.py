@@ -25,24 +25,23 @@ def run_ffmpeg(
 ) -> None:
     """Run ``ffmpeg *args``; ``FfmpegError`` with the tail of stderr if it fails."""
     command = ["ffmpeg", "-hide_banner", *args]
-    proc = subprocess.Popen(
-        command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, stdin=subprocess.DEVNULL, text=True
-    )
     stderr: deque[str] = deque(maxlen=STDERR_LINES)
-    assert proc.stdout is not None and proc.stderr is not None
-    drain = threading.Thread(target=lambda: stderr.extend(proc.stderr or ()), daemon=True)
-    drain.start()
-    watcher = None
-    if cancel is not None:
-        watcher = threading.Thread(target=_kill_on, args=(cancel, proc), daemon=True)
-        watcher.start()
     parser = ProgressParser(duration_s)
-    for line in proc.stdout:
-        percent = parser.feed(line)
-        if percent is not None and on_progress is not None:
-            on_progress(percent)
-    returncode = proc.wait()
-    drain.join(timeout=5)
+    with subprocess.Popen(
+        command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, stdin=subprocess.DEVNULL, text=True
+    ) as proc:
+        assert proc.stdout is not None and proc.stderr is not None
+        errors = proc.stderr
+        drain = threading.Thread(target=lambda: stderr.extend(errors), daemon=True)
+        drain.start()
+        if cancel is not None:
+            threading.Thread(target=_kill_on, args=(cancel, proc), daemon=True).start()
+        for line in proc.stdout:
+            percent = parser.feed(line)
+            if percent is not None and on_progress is not None:
+                on_progress(percent)
+        returncode = proc.wait()
+        drain.join(timeout=5)
     if cancel is not None and cancel.is_set():
         raise JobCancelledError(f"{what} was cancelled")
     if returncode != 0:
