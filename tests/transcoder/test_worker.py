@@ -1,0 +1,105 @@
+"""The transcoder worker on the real broker: transcode-requested in, rendition-ready out, catalog ready."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import uuid
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from blobs.local import LocalBlobStore
+from schemas import codec
+from topics.catalogue import TRANSCODE_PROGRESS_TOPIC
+from topics.log import read_to_end
+
+from harness import Platform, http_json
+
+pytestmark = pytest.mark.kafka
+
+
+@pytest.fixture(scope="module")
+def transcoding(platform: Platform) -> Platform:
+    platform.start("transcoder", "transcoder", "--speed", "fast")
+    return platform
+
+
+def _source(path: Path) -> Path:
+    subprocess.run(
+        [
+            "ffmpeg", "-hide_banner", "-loglevel", "error", "-y",
+            "-f", "lavfi", "-i", "testsrc2=size=854x480:rate=25:duration=2",
+            "-f", "lavfi", "-i", "sine=duration=2", "-c:v", "libx264", "-preset", "ultrafast", "-c:a", "aac",
+            str(path),
+        ],
+        check=True,
+    )  # fmt: skip
+    return path
+
+
+def _request(platform: Platform, video_id: str, job_id: str, source_key: str) -> None:
+    upload = {
+        "video_id": video_id,
+        "uploader_id": "u",
+        "object_key": source_key,
+        "size_bytes": 1,
+        "content_type": "video/mp4",
+        "title": "transcode me",
+    }
+    ladder = [
+        {"name": n, "codec": "H264", "width": w, "height": h, "bitrate_kbps": k, "frame_rate": 25.0}
+        for n, w, h, k in (("360p", 640, 360, 600), ("480p", 854, 480, 1000))
+    ]
+    request = {"job_id": job_id, "video_id": video_id, "source_key": source_key, "segment_duration_s": 1.0,
+               "ladder": ladder}  # fmt: skip
+    platform.run("publish", "upload-complete", "-", input_text=json.dumps(upload))
+    platform.run("publish", "transcode-requested", "-", input_text=json.dumps(request))
+
+
+def _video(platform: Platform, video_id: str) -> dict[str, Any] | None:
+    status, body = http_json(f"{platform.api}/v1/videos/{video_id}")
+    return body if status == 200 else None
+
+
+def test_a_corrupt_source_fails_the_video_and_the_next_job_is_transcoded(transcoding: Platform) -> None:
+    blobs = LocalBlobStore(transcoding.home / "blobs")
+    bad_id, good_id = f"vid-{uuid.uuid4().hex[:8]}", f"vid-{uuid.uuid4().hex[:8]}"
+    blobs.put_bytes(f"uploads/{bad_id}/source.mp4", b"not a video at all\n" * 100)
+    blobs.put_file(f"uploads/{good_id}/source.mp4", _source(transcoding.home / "src.mp4"))
+
+    _request(transcoding, bad_id, "job-bad", f"uploads/{bad_id}/source.mp4")
+    _request(transcoding, good_id, "job-good", f"uploads/{good_id}/source.mp4")
+
+    failed = transcoding.wait_for(
+        lambda: (v := _video(transcoding, bad_id)) and v["status"] == "failed" and v,
+        timeout_s=60,
+        what="the corrupt upload to fail",
+    )
+    assert "ffprobe cannot read the source" in failed["failure_reason"]
+
+    ready = transcoding.wait_for(
+        lambda: (v := _video(transcoding, good_id)) and v["status"] == "ready" and v,
+        timeout_s=120,
+        what="the good upload to be ready",
+    )
+    assert [(r["name"], r["width"], r["height"]) for r in ready["renditions"]] == [
+        ("360p", 640, 360),
+        ("480p", 854, 480),
+    ]
+    assert {r["encoder"] for r in ready["renditions"]} == {"libx264"}
+    prefix = f"videos/{good_id}/job-good"
+    assert ready["hls_url"].endswith(f"{prefix}/master.m3u8")
+    stored = blobs.list(prefix + "/")
+    assert f"{prefix}/master.m3u8" in stored and f"{prefix}/manifest.mpd" in stored
+    assert f"{prefix}/poster.jpg" in stored and f"{prefix}/storyboard.vtt" in stored
+    assert sum(k.endswith(".m4s") for k in stored) >= 2 * 2 + 2  # two renditions of 2 s at 1 s, and audio
+
+    progress = [
+        codec.decode(r.value or b"")
+        for r in read_to_end(transcoding.kafka, [transcoding.kafka.topic(TRANSCODE_PROGRESS_TOPIC.name)])
+        if r.key == good_id.encode()
+    ]
+    assert progress and progress[-1].percent == 100.0
+    assert [p.percent for p in progress] == sorted(p.percent for p in progress)
