@@ -12,6 +12,7 @@ of all renditions start at the same timestamps.
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -19,10 +20,12 @@ import ffmpeg
 
 from transcoder.ladder import Rung
 from transcoder.profiles import Speed, audio_options, video_options
+from transcoder.thumbnails import StoryboardPlan
 
 __all__ = [
     "DASH_MANIFEST",
     "PackagingPlan",
+    "ThumbnailPlan",
     "adaptation_sets",
     "build_package_command",
     "build_plain_command",
@@ -35,11 +38,21 @@ PROGRESS_ARGS = ("-nostats", "-progress", "pipe:1", "-loglevel", "error")
 
 
 @dataclass(frozen=True, kw_only=True)
+class ThumbnailPlan:
+    poster: str  # file names in the output folder
+    poster_at_s: float
+    poster_width: int
+    storyboard_pattern: str  # e.g. storyboard-%d.jpg
+    storyboard: StoryboardPlan
+
+
+@dataclass(frozen=True, kw_only=True)
 class PackagingPlan:
     rungs: tuple[Rung, ...]
     encoders: tuple[str, ...]  # one per rung
     has_audio: bool
     segment_duration_s: float
+    thumbnails: ThumbnailPlan | None = None  # made by the same process: no second decode
     display_width: int  # the source's picture as displayed: its aspect ratio is every rendition's
     display_height: int
     speed: Speed = "balanced"
@@ -67,7 +80,8 @@ def init_segment(stream_index: int) -> str:
 
 def build_package_command(source: Path, outdir: Path, plan: PackagingPlan) -> list[str]:
     """Decode once, encode every rung, write CMAF segments + MPD + HLS media playlists into ``outdir``."""
-    streams = _encoded_streams(source, plan)
+    graph = _graph(source, plan)
+    streams = graph.renditions + ([graph.audio] if graph.audio is not None else [])
     options = _encoding_options(plan) | {
         "f": "dash",
         "seg_duration": _seconds(plan.segment_duration_s),
@@ -79,42 +93,74 @@ def build_package_command(source: Path, outdir: Path, plan: PackagingPlan) -> li
         "media_seg_name": "seg-$RepresentationID$-$Number%05d$.m4s",
         "write_prft": "0",
     }
-    output = ffmpeg.output(*streams, str(outdir / DASH_MANIFEST), **options)
-    return list(output.global_args(*PROGRESS_ARGS).overwrite_output().get_args())
+    outputs = [ffmpeg.output(*streams, str(outdir / DASH_MANIFEST), **options)]
+    if plan.thumbnails is not None and graph.poster is not None and graph.sprites is not None:
+        poster = str(outdir / plan.thumbnails.poster)
+        outputs.append(ffmpeg.output(graph.poster, poster, vframes=1, **{"q:v": "3"}))
+        pattern = str(outdir / plan.thumbnails.storyboard_pattern)
+        outputs.append(ffmpeg.output(graph.sprites, pattern, **{"q:v": "5", "start_number": "1"}))
+    merged = ffmpeg.merge_outputs(*outputs)
+    return list(merged.global_args(*PROGRESS_ARGS).overwrite_output().get_args())
 
 
 def build_plain_command(source: Path, outdir: Path, plan: PackagingPlan) -> list[str]:
     """The same encode into plain MP4 files, no packaging: the benchmark's baseline."""
-    streams = _encoded_streams(source, plan)
+    graph = _graph(source, dataclasses.replace(plan, thumbnails=None))
     outputs = []
-    for index, stream in enumerate(streams[: len(plan.rungs)]):
+    for index, stream in enumerate(graph.renditions):
         opts = {
             k.replace(f"v:{index}", "v"): v for k, v in _encoding_options(plan).items() if f"v:{index}" in k
         }
         outputs.append(ffmpeg.output(stream, str(outdir / f"plain-{index}.mp4"), **opts, **_force_keys(plan)))
-    if plan.has_audio:
-        outputs.append(ffmpeg.output(streams[-1], str(outdir / "plain-audio.m4a"), **audio_options()))
+    if graph.audio is not None:
+        outputs.append(ffmpeg.output(graph.audio, str(outdir / "plain-audio.m4a"), **audio_options()))
     return list(ffmpeg.merge_outputs(*outputs).global_args(*PROGRESS_ARGS).overwrite_output().get_args())
 
 
-def _encoded_streams(source: Path, plan: PackagingPlan) -> list[ffmpeg.nodes.FilterableStream]:
+@dataclass(frozen=True)
+class _Graph:
+    renditions: list[ffmpeg.nodes.FilterableStream]
+    audio: ffmpeg.nodes.FilterableStream | None
+    poster: ffmpeg.nodes.FilterableStream | None
+    sprites: ffmpeg.nodes.FilterableStream | None
+
+
+def _graph(source: Path, plan: PackagingPlan) -> _Graph:
+    """The one decode of the source, split into a branch per rung (and two for thumbnails)."""
     src = ffmpeg.input(str(source))
-    video = src.video
-    rate = plan.rungs[0].frame_rate
-    video = video.filter("fps", fps=rate)  # constant frame rate: the GOP length is exact
-    count = len(plan.rungs)
+    video = src.video.filter("fps", fps=plan.rungs[0].frame_rate)  # constant rate: exact GOPs
+    count = len(plan.rungs) + (2 if plan.thumbnails is not None else 0)
     split = video.filter_multi_output("split", count) if count > 1 else None
+
+    def branch(index: int) -> ffmpeg.nodes.FilterableStream:
+        return split.stream(index) if split is not None else video
+
     # Even dimensions cannot all keep the exact source ratio (854x480 vs 640x360); every rendition
     # declares the source's display aspect ratio instead, so players (and the DASH muxer, which
     # requires one ratio per adaptation set) show them alike.
     dar = f"{plan.display_width}/{plan.display_height}"
-    outs = []
-    for index, rung in enumerate(plan.rungs):
-        branch = split.stream(index) if split is not None else video
-        outs.append(
-            branch.filter("scale", rung.width, rung.height).filter("setdar", dar).filter("format", "yuv420p")
+    renditions = [
+        branch(i).filter("scale", r.width, r.height).filter("setdar", dar).filter("format", "yuv420p")
+        for i, r in enumerate(plan.rungs)
+    ]
+    poster = sprites = None
+    thumbs = plan.thumbnails
+    if thumbs is not None:
+        first = len(plan.rungs)
+        poster = (
+            branch(first)
+            .trim(start=thumbs.poster_at_s, duration=1)  # a second of frames reaches the scaler, not the rest
+            .setpts("PTS-STARTPTS")
+            .filter("scale", thumbs.poster_width, -2)
         )
-    return [*outs, src.audio] if plan.has_audio else outs
+        board = thumbs.storyboard
+        sprites = (
+            branch(first + 1)
+            .filter("fps", fps=f"1/{board.interval_s:g}")
+            .filter("scale", board.tile_width, board.tile_height)
+            .filter("tile", f"{board.columns}x{board.rows}")
+        )
+    return _Graph(renditions, src.audio if plan.has_audio else None, poster, sprites)
 
 
 def _encoding_options(plan: PackagingPlan) -> dict[str, str]:

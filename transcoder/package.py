@@ -2,7 +2,8 @@
 
 The local pipeline behind ``tubestream transcode`` and the first half of a
 worker's job (the second half uploads the folder, see ``job.py``). Progress
-goes 0..90 % for the encode and the rest for thumbnails and manifests.
+goes 0..99 % for the one FFmpeg process (renditions and thumbnails) and the
+rest for the master playlist.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from pathlib import Path
 from transcoder.command import (
     DASH_MANIFEST,
     PackagingPlan,
+    ThumbnailPlan,
     build_package_command,
     init_segment,
     media_playlist,
@@ -25,7 +27,7 @@ from transcoder.manifests import AudioTrack, Variant, hls_master_playlist, mpd_c
 from transcoder.probe import ProbedSource, probe_source
 from transcoder.profiles import Speed
 from transcoder.runner import run_ffmpeg
-from transcoder.thumbnails import plan_storyboard, poster_command, storyboard_command, storyboard_cues
+from transcoder.thumbnails import plan_storyboard, storyboard_cues
 
 __all__ = ["HLS_MASTER", "PackageResult", "PackagedRendition", "package_source"]
 
@@ -33,7 +35,7 @@ HLS_MASTER = "master.m3u8"
 POSTER = "poster.jpg"
 STORYBOARD_VTT = "storyboard.vtt"
 AUDIO_BPS = 128_000
-ENCODE_SHARE = 90.0
+ENCODE_SHARE = 99.0
 DEFAULT_LADDER = LadderConfig()
 
 
@@ -76,7 +78,15 @@ def package_source(
     if not chosen:
         chosen = plan_ladder(source, config)
     encoders = tuple(choose_encoder(r.codec, encoder) for r in chosen)
+    board = plan_storyboard(source.duration_s, source.width, source.height)
     plan = PackagingPlan(
+        thumbnails=ThumbnailPlan(
+            poster=POSTER,
+            poster_at_s=source.duration_s / 3,
+            poster_width=min(1280, source.width - source.width % 2),
+            storyboard_pattern="storyboard-%d.jpg",
+            storyboard=board,
+        ),
         rungs=tuple(chosen),
         encoders=encoders,
         has_audio=source.has_audio,
@@ -94,8 +104,9 @@ def package_source(
         cancel=cancel,
         what="the ladder encode",
     )
-    thumbnails = _thumbnails(source_path, out, source, cancel)
-    report(97.0)
+    (out / STORYBOARD_VTT).write_text(thumbnails_vtt(storyboard_cues(board, source.duration_s)))
+    sheets = tuple(sorted(p.name for p in out.glob("storyboard-*.jpg")))
+    thumbnails = (POSTER, *sheets, STORYBOARD_VTT)
     pairs = enumerate(zip(chosen, encoders, strict=True))
     renditions = tuple(_rendition(out, i, rung, enc, plan) for i, (rung, enc) in pairs)
     audio_index = len(chosen)
@@ -158,24 +169,3 @@ def _rendition(out: Path, index: int, rung: Rung, encoder: str, plan: PackagingP
         peak_bps=round(max(sizes, default=0) * 8 / plan.segment_duration_s),
         average_bps=round(sum(sizes) * 8 / duration),
     )
-
-
-def _thumbnails(
-    source_path: Path, out: Path, source: ProbedSource, cancel: threading.Event | None
-) -> tuple[str, ...]:
-    run_ffmpeg(
-        poster_command(source_path, out / POSTER, at_s=source.duration_s / 3, width=min(1280, source.width)),
-        duration_s=1.0,
-        cancel=cancel,
-        what="the poster",
-    )
-    board = plan_storyboard(source.duration_s, source.width, source.height)
-    run_ffmpeg(
-        storyboard_command(source_path, out / "storyboard-%d.jpg", board),
-        duration_s=source.duration_s,
-        cancel=cancel,
-        what="the storyboard",
-    )
-    (out / STORYBOARD_VTT).write_text(thumbnails_vtt(storyboard_cues(board, source.duration_s)))
-    sheets = tuple(sorted(p.name for p in out.glob("storyboard-*.jpg")))
-    return (POSTER, *sheets, STORYBOARD_VTT)
