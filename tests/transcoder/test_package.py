@@ -185,7 +185,8 @@ def test_poster_storyboard_and_track_are_made(landscape: tuple[Path, Path, Packa
     ("size", "expected"),
     [
         ("360x640", [("360p", 360, 640)]),  # vertical
-        ("638x358", [("358p", 638, 358)]),  # odd-ish, smaller than the smallest rung
+        ("1278x718", [("360p", 640, 360), ("480p", 854, 480)]),  # odd ratio, just under 720p: no 720p
+        ("638x358", [("358p", 638, 358)]),  # smaller than the smallest rung: its own size
     ],
 )
 def test_vertical_and_odd_sources(tmp_path: Path, size: str, expected: list[tuple[str, int, int]]) -> None:

@@ -103,3 +103,23 @@ def test_a_corrupt_source_fails_the_video_and_the_next_job_is_transcoded(transco
     ]
     assert progress and progress[-1].percent == 100.0
     assert [p.percent for p in progress] == sorted(p.percent for p in progress)
+
+
+def test_a_job_that_keeps_failing_is_retried_then_failed_and_dead_lettered(transcoding: Platform) -> None:
+    video_id = f"vid-{uuid.uuid4().hex[:8]}"
+    _request(transcoding, video_id, "job-lost", f"uploads/{video_id}/never-stored.mp4")
+
+    failed = transcoding.wait_for(
+        lambda: (v := _video(transcoding, video_id)) and v["status"] == "failed" and v,
+        timeout_s=60,
+        what="the job with a missing source to give up",
+    )
+    assert "BlobNotFoundError" in failed["failure_reason"]
+    dlq = transcoding.kafka.topic("transcode-requested.dlq")
+    letters = [r for r in read_to_end(transcoding.kafka, [dlq]) if r.key == video_id.encode()]
+    assert len(letters) == 1
+    assert dict(letters[0].headers)["dlq.error"] == b"gave-up"
+    log = transcoding.processes["transcoder"].log_tail(400)
+    assert (
+        "job-lost attempt 1/3 failed" in log and "job-lost attempt 3/3 failed" in log
+    )  # retried, then gave up
