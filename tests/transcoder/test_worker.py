@@ -123,3 +123,40 @@ def test_a_job_that_keeps_failing_is_retried_then_failed_and_dead_lettered(trans
     assert (
         "job-lost attempt 1/3 failed" in log and "job-lost attempt 3/3 failed" in log
     )  # retried, then gave up
+
+
+def test_a_worker_killed_mid_job_leaves_the_job_to_the_next_one(transcoding: Platform) -> None:
+    import signal
+
+    transcoding.processes.pop("transcoder").stop()  # this test runs its own workers
+    blobs = LocalBlobStore(transcoding.home / "blobs")
+    video_id = f"vid-{uuid.uuid4().hex[:8]}"
+    long_source = transcoding.home / "long.mp4"
+    subprocess.run(
+        [
+            "ffmpeg", "-hide_banner", "-loglevel", "error", "-y",
+            "-f", "lavfi", "-i", "testsrc2=size=854x480:rate=25:duration=40",
+            "-c:v", "libx264", "-preset", "ultrafast", str(long_source),
+        ],
+        check=True,
+    )  # fmt: skip
+    blobs.put_file(f"uploads/{video_id}/source.mp4", long_source)
+    first = transcoding.start("transcoder-1", "transcoder", "--speed", "fast")
+    _request(transcoding, video_id, "job-long", f"uploads/{video_id}/source.mp4")
+
+    transcoding.wait_for(
+        lambda: (v := _video(transcoding, video_id)) and (v["progress_pct"] or 0) > 0,
+        timeout_s=60,
+        what="the first worker to be encoding",
+    )
+    first.popen.send_signal(signal.SIGKILL)  # mid-job: no commit, no goodbye
+    first.popen.wait()
+    assert (_video(transcoding, video_id) or {})["status"] == "processing"
+
+    transcoding.start("transcoder-2", "transcoder", "--speed", "fast")
+    ready = transcoding.wait_for(
+        lambda: (v := _video(transcoding, video_id)) and v["status"] == "ready" and v,
+        timeout_s=120,
+        what="the second worker to redo the job",
+    )
+    assert [r["name"] for r in ready["renditions"]] == ["360p", "480p"]
