@@ -2,26 +2,40 @@
 
 Writes go to a temporary file in the destination folder and are renamed
 into place, so a reader (the media server, a player) sees the old object or
-the new one, never a partial file.
+the new one, never a partial file. Multipart uploads keep their parts under
+``.multipart/<upload id>/`` until completed; their pre-signed URLs point at
+the upload service's own endpoints, signed with HMAC (``signed_urls``).
 """
 
 from __future__ import annotations
 
+import builtins
+import hashlib
+import json
 import os
 import shutil
 import tempfile
-from collections.abc import Callable
+import uuid
+from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 from typing import BinaryIO
 
-from blobs.errors import BlobNotFoundError, BlobUnavailableError
+from blobs.errors import BlobNotFoundError, BlobUnavailableError, InvalidKeyError
+from blobs.multipart import StoredPart
+from blobs.signed_urls import UrlSigner
 from blobs.store import check_key
 
-__all__ = ["LocalBlobStore"]
+__all__ = ["OBJECTS_PATH", "PARTS_PATH", "LocalBlobStore"]
+
+
+PARTS_PATH = "/v1/blobs/parts"
+OBJECTS_PATH = "/v1/blobs/objects"
 
 
 class LocalBlobStore:
-    def __init__(self, root: Path) -> None:
+    def __init__(self, root: Path, *, signer: UrlSigner | None = None) -> None:
+        """``signer`` (with the upload service's public URL) is needed only for pre-signed URLs."""
+        self.signer = signer
         self.root = root.resolve()
         try:
             self.root.mkdir(parents=True, exist_ok=True)
@@ -64,7 +78,7 @@ class LocalBlobStore:
         if not folder.exists():
             return []
         keys = (p.relative_to(self.root).as_posix() for p in folder.rglob("*") if p.is_file())
-        return sorted(k for k in keys if k.startswith(prefix) and ".tmp-" not in k)
+        return sorted(k for k in keys if k.startswith(prefix) and not _hidden(k))
 
     def delete(self, key: str) -> None:
         self.path_of(key).unlink(missing_ok=True)
@@ -83,3 +97,97 @@ class LocalBlobStore:
                 raise
         except OSError as exc:
             raise BlobUnavailableError(f"writing blob {key!r}: {exc}") from exc
+
+    # -- multipart ---------------------------------------------------------------------------
+
+    def _upload_dir(self, upload_id: str) -> Path:
+        if not upload_id.isalnum():
+            raise InvalidKeyError(f"not an upload id: {upload_id!r}")
+        return self.root / ".multipart" / upload_id
+
+    def create_multipart(self, key: str, *, content_type: str) -> str:
+        check_key(key)
+        upload_id = uuid.uuid4().hex
+        folder = self._upload_dir(upload_id)
+        folder.mkdir(parents=True)
+        (folder / "upload.json").write_text(json.dumps({"key": key, "content_type": content_type}))
+        return upload_id
+
+    def _check_upload(self, key: str, upload_id: str) -> Path:
+        folder = self._upload_dir(upload_id)
+        try:
+            meta = json.loads((folder / "upload.json").read_text())
+        except FileNotFoundError:
+            raise BlobNotFoundError(
+                f"no multipart upload {upload_id!r} (completed, aborted or never made)"
+            ) from None
+        if meta["key"] != key:
+            raise BlobNotFoundError(f"upload {upload_id!r} is not for {key!r}")
+        return folder
+
+    def part_url(self, key: str, upload_id: str, part_number: int, *, expires_s: int) -> str:
+        params = {"key": key, "upload_id": upload_id, "part": str(part_number)}
+        return self._signer().sign("PUT", PARTS_PATH, params, expires_s=expires_s)
+
+    def write_part(self, key: str, upload_id: str, part_number: int, chunks: Iterable[bytes]) -> StoredPart:
+        """Called by the upload service once it has checked the URL's signature."""
+        folder = self._check_upload(key, upload_id)
+        digest = hashlib.md5(usedforsecurity=False)  # S3's ETag of a part is its MD5
+        size = 0
+        target = folder / f"part-{part_number:05d}"
+        fd, temp = tempfile.mkstemp(dir=folder, prefix=".tmp-")
+        with os.fdopen(fd, "wb") as out:
+            for chunk in chunks:
+                digest.update(chunk)
+                size += len(chunk)
+                out.write(chunk)
+        os.replace(temp, target)
+        etag = f'"{digest.hexdigest()}"'
+        (folder / f"part-{part_number:05d}.etag").write_text(etag)
+        return StoredPart(number=part_number, size=size, etag=etag)
+
+    def list_parts(self, key: str, upload_id: str) -> builtins.list[StoredPart]:
+        folder = self._check_upload(key, upload_id)
+        parts = []
+        for path in sorted(folder.glob("part-?????")):
+            etag_file = path.with_name(path.name + ".etag")
+            if etag_file.exists():
+                parts.append(StoredPart(int(path.name[5:]), path.stat().st_size, etag_file.read_text()))
+        return parts
+
+    def complete_multipart(self, key: str, upload_id: str, parts: Sequence[StoredPart]) -> None:
+        folder = self._check_upload(key, upload_id)
+        stored = {p.number: p for p in self.list_parts(key, upload_id)}
+        for part in parts:
+            if stored.get(part.number) != part:
+                raise BlobNotFoundError(f"part {part.number} of upload {upload_id} is not stored as given")
+
+        def fill(out: BinaryIO) -> None:
+            for part in sorted(parts, key=lambda p: p.number):
+                with (folder / f"part-{part.number:05d}").open("rb") as source:
+                    shutil.copyfileobj(source, out, 1024 * 1024)
+
+        self._write(key, fill)
+        shutil.rmtree(folder, ignore_errors=True)
+
+    def abort_multipart(self, key: str, upload_id: str) -> None:
+        shutil.rmtree(self._check_upload(key, upload_id), ignore_errors=True)
+
+    def get_url(self, key: str, *, expires_s: int) -> str:
+        check_key(key)
+        return self._signer().sign("GET", OBJECTS_PATH, {"key": key}, expires_s=expires_s)
+
+    def size_of(self, key: str) -> int:
+        try:
+            return self.path_of(key).stat().st_size
+        except FileNotFoundError:
+            raise BlobNotFoundError(f"no blob {key!r}") from None
+
+    def _signer(self) -> UrlSigner:
+        if self.signer is None:
+            raise BlobUnavailableError("this local blob store has no URL signer: pre-signed URLs are off")
+        return self.signer
+
+
+def _hidden(key: str) -> bool:
+    return any(part.startswith(".") for part in key.split("/"))

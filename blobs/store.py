@@ -38,6 +38,7 @@ class BlobStore(Protocol):
 def check_key(key: str) -> str:
     """The key, if it is a clean relative path; ``InvalidKeyError`` otherwise."""
     path = PurePosixPath(key)
-    if not key or path.is_absolute() or ".." in path.parts or "\\" in key or str(path) != key:
+    hidden = any(part.startswith(".") for part in path.parts)  # ".." and the store's own ".multipart"
+    if not key or path.is_absolute() or hidden or "\\" in key or str(path) != key:
         raise InvalidKeyError(f"blob key {key!r} must be a clean relative path like videos/v1/master.m3u8")
     return key
