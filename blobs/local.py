@@ -131,20 +131,14 @@ class LocalBlobStore:
 
     def write_part(self, key: str, upload_id: str, part_number: int, chunks: Iterable[bytes]) -> StoredPart:
         """Called by the upload service once it has checked the URL's signature."""
-        folder = self._check_upload(key, upload_id)
-        digest = hashlib.md5(usedforsecurity=False)  # S3's ETag of a part is its MD5
-        size = 0
-        target = folder / f"part-{part_number:05d}"
-        fd, temp = tempfile.mkstemp(dir=folder, prefix=".tmp-")
-        with os.fdopen(fd, "wb") as out:
-            for chunk in chunks:
-                digest.update(chunk)
-                size += len(chunk)
-                out.write(chunk)
-        os.replace(temp, target)
-        etag = f'"{digest.hexdigest()}"'
-        (folder / f"part-{part_number:05d}.etag").write_text(etag)
-        return StoredPart(number=part_number, size=size, etag=etag)
+        writer = self.open_part(key, upload_id, part_number)
+        for chunk in chunks:
+            writer.write(chunk)
+        return writer.close()
+
+    def open_part(self, key: str, upload_id: str, part_number: int) -> PartWriter:
+        """A part written chunk by chunk (a request body streamed from the network)."""
+        return PartWriter(self._check_upload(key, upload_id), part_number)
 
     def list_parts(self, key: str, upload_id: str) -> builtins.list[StoredPart]:
         folder = self._check_upload(key, upload_id)
@@ -187,6 +181,33 @@ class LocalBlobStore:
         if self.signer is None:
             raise BlobUnavailableError("this local blob store has no URL signer: pre-signed URLs are off")
         return self.signer
+
+
+class PartWriter:
+    def __init__(self, folder: Path, number: int) -> None:
+        self._folder, self._number = folder, number
+        self._digest = hashlib.md5(usedforsecurity=False)  # S3's ETag of a part is its MD5
+        self._size = 0
+        fd, self._temp = tempfile.mkstemp(dir=folder, prefix=".tmp-")
+        self._out = os.fdopen(fd, "wb")
+
+    def write(self, chunk: bytes) -> None:
+        self._digest.update(chunk)
+        self._size += len(chunk)
+        self._out.write(chunk)
+
+    def close(self) -> StoredPart:
+        """The part becomes visible (with its ETag) only now, whole."""
+        self._out.close()
+        name = f"part-{self._number:05d}"
+        os.replace(self._temp, self._folder / name)
+        etag = f'"{self._digest.hexdigest()}"'
+        (self._folder / f"{name}.etag").write_text(etag)
+        return StoredPart(number=self._number, size=self._size, etag=etag)
+
+    def discard(self) -> None:
+        self._out.close()
+        Path(self._temp).unlink(missing_ok=True)
 
 
 def _hidden(key: str) -> bool:

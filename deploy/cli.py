@@ -116,6 +116,31 @@ def _parser() -> argparse.ArgumentParser:
     tworker.add_argument("--speed", choices=["fast", "balanced"], default="balanced")
     tworker.set_defaults(handler=_transcoder)
 
+    upload = sub.add_parser("upload", help="upload a video file in parallel parts (resumes if interrupted)")
+    upload.add_argument("file", metavar="FILE", type=Path)
+    upload.add_argument("--title", required=True)
+    upload.add_argument("--description", default="")
+    upload.add_argument("--tags", default="", help="comma-separated")
+    upload.add_argument("--parallel", type=int, default=4, help="parts in flight at once")
+    upload.set_defaults(handler=_upload)
+
+    service = sub.add_parser("upload-service", help="run the upload service (pre-signed multipart uploads)")
+    service.set_defaults(handler=_upload_service)
+
+    utoken = sub.add_parser("upload-token", help="issue an uploader token (embedded setup, HS256)")
+    utoken.add_argument("uploader", metavar="UPLOADER")
+    utoken.set_defaults(handler=_upload_token)
+
+    minio = sub.add_parser("minio", help="a local MinIO (S3) server, built from source")
+    minio_sub = minio.add_subparsers(metavar="ACTION", required=True)
+    for action, text in (
+        ("build", "go install MinIO into the cache (minutes, once)"),
+        ("start", "start it in the background"),
+        ("stop", "stop it"),
+        ("status", "say whether it answers"),
+    ):
+        minio_sub.add_parser(action, help=text).set_defaults(handler=_minio, action=action)
+
     api = sub.add_parser("api", help="run the query API")
     api.set_defaults(handler=_api)
 
@@ -322,18 +347,121 @@ def _transcoder(args: argparse.Namespace, settings: Settings) -> int:
     import signal
     import threading
 
-    from blobs.local import LocalBlobStore
     from transcoder.worker import WorkerOptions, run_transcode_worker
 
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
     stop = threading.Event()
     for sig in (signal.SIGINT, signal.SIGTERM):
         signal.signal(sig, lambda *_: stop.set())
-    blobs = LocalBlobStore(settings.blobs_root)
-    print(f"transcoder: {settings.kafka.topic('transcode-requested')} with blobs in {blobs.root}", flush=True)
+    blobs = _blob_store(settings)
+    where = settings.blob_url or settings.blobs_root
+    print(f"transcoder: {settings.kafka.topic('transcode-requested')} with blobs in {where}", flush=True)
     options = WorkerOptions(encoder=args.encoder, speed=args.speed, workdir=settings.home / "work")
     (settings.home / "work").mkdir(parents=True, exist_ok=True)
     run_transcode_worker(settings.kafka, blobs, stop=stop, options=options)
+    return 0
+
+
+def _blob_store(settings: Settings) -> Any:
+    """The blob store the settings name; the local one signs URLs for the upload service."""
+    from blobs.signed_urls import UrlSigner
+    from blobs.stores import open_blob_store
+    from deploy.secrets import local_secret
+
+    secret = local_secret(settings.home, "blob-urls").encode()
+    url = settings.blob_url or f"file://{settings.blobs_root}"
+    return open_blob_store(
+        url,
+        signer=UrlSigner(secret, settings.upload_service_url),
+        s3_access_key=settings.s3_access_key,
+        s3_secret_key=settings.s3_secret_key,
+    )
+
+
+def _uploader_auth(settings: Settings) -> Any:
+    from deploy.secrets import local_secret
+    from producers.uploader_auth import UploaderAuth
+
+    if settings.upload_jwt_public_key:
+        return UploaderAuth(rs256_public_key=settings.upload_jwt_public_key)
+    return UploaderAuth(
+        hs256_secret=local_secret(settings.home, "upload-jwt", configured=settings.upload_jwt_secret)
+    )
+
+
+def _upload(args: argparse.Namespace, settings: Settings) -> int:
+    import getpass
+    import os
+
+    from rich.progress import BarColumn, DownloadColumn, Progress, TransferSpeedColumn
+
+    from producers.upload_client import UploadError, upload_file
+
+    token = os.environ.get("TUBESTREAM_UPLOAD_TOKEN") or _uploader_auth(settings).issue(getpass.getuser())
+    with Progress(BarColumn(), DownloadColumn(), TransferSpeedColumn()) as bar:
+        task = bar.add_task("upload", total=args.file.stat().st_size)
+        try:
+            outcome = asyncio.run(
+                upload_file(
+                    args.file,
+                    service_url=settings.upload_service_url,
+                    token=token,
+                    title=args.title,
+                    description=args.description,
+                    tags=[t.strip() for t in args.tags.split(",") if t.strip()],
+                    state_dir=settings.home / "uploads",
+                    concurrency=args.parallel,
+                    on_progress=lambda done, total: bar.update(task, completed=done),
+                )
+            )
+        except UploadError as exc:
+            raise ValueError(str(exc)) from exc
+    if outcome.resumed:
+        print("resumed an interrupted upload", file=sys.stderr)
+    print(outcome.video_id)
+    return 0
+
+
+def _upload_service(args: argparse.Namespace, settings: Settings) -> int:
+    from deploy.secrets import local_secret
+    from producers.upload_server import run
+    from producers.upload_tickets import TicketSigner
+
+    run(
+        kafka=settings.kafka,
+        blobs=_blob_store(settings),
+        auth=_uploader_auth(settings),
+        tickets=TicketSigner(local_secret(settings.home, "upload-tickets")),
+        host=settings.api_host,
+        port=settings.upload_port,
+        max_bytes=settings.upload_max_bytes,
+    )
+    return 0
+
+
+def _upload_token(args: argparse.Namespace, settings: Settings) -> int:
+    print(_uploader_auth(settings).issue(args.uploader))
+    return 0
+
+
+def _minio(args: argparse.Namespace, settings: Settings) -> int:
+    from deploy.local_minio import LocalMinio
+
+    minio = LocalMinio(settings.home / "minio")
+    if args.action == "build":
+        minio.build()
+        print(f"MinIO is in {minio.binary}")
+    elif args.action == "start":
+        started = minio.start()
+        creds = minio.credentials
+        print(f"MinIO {'started' if started else 'already running'} on {minio.endpoint}")
+        print(f"  TUBESTREAM_BLOB_URL='s3://tubestream?endpoint={minio.endpoint}'")
+        print(f"  TUBESTREAM_S3_ACCESS_KEY={creds.access_key} TUBESTREAM_S3_SECRET_KEY={creds.secret_key}")
+    elif args.action == "stop":
+        print("MinIO stopped" if minio.stop() else "no MinIO started by tubestream is running")
+    else:
+        print(f"MinIO {'answers' if minio.healthy() else 'is not running'} on {minio.endpoint}")
+        return 0 if minio.healthy() else 3
     return 0
 
 

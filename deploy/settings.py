@@ -19,6 +19,7 @@ __all__ = ["Settings"]
 DEFAULT_KAFKA_PORT = 9092
 DEFAULT_API_PORT = 8080
 DEFAULT_COLLECTOR_PORT = 8081
+DEFAULT_UPLOAD_PORT = 8082
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -32,6 +33,14 @@ class Settings:
     api_port: int
     playback_url: str = ""  # empty: sqlite under home/views
     blob_dir: Path | None = None  # the local blob store; None: home/blobs
+    blob_url: str = ""  # s3://bucket?endpoint=... for S3/MinIO; empty: the local blob store
+    s3_access_key: str | None = None
+    s3_secret_key: str | None = None
+    upload_port: int = DEFAULT_UPLOAD_PORT
+    upload_url: str = ""  # where clients reach the upload service; empty: http://api_host:upload_port
+    upload_jwt_secret: str | None = None  # HS256; None: a per-machine secret under home/secrets
+    upload_jwt_public_key: str | None = None  # RS256 public key (PEM text) instead
+    upload_max_bytes: int = 5 * 1024**4
     collector_port: int = DEFAULT_COLLECTOR_PORT
     player_token_secret: str | None = None  # None: a per-machine secret under home/secrets
     pseudonym_key: str | None = None  # None: a per-machine key under home/secrets
@@ -43,6 +52,10 @@ class Settings:
     @property
     def blobs_root(self) -> Path:
         return self.blob_dir or self.home / "blobs"
+
+    @property
+    def upload_service_url(self) -> str:
+        return self.upload_url or f"http://{self.api_host}:{self.upload_port}"
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -63,6 +76,14 @@ class Settings:
             api_host=env.get("TUBESTREAM_API_HOST", "127.0.0.1"),
             api_port=_port(env, "TUBESTREAM_API_PORT", DEFAULT_API_PORT),
             blob_dir=Path(env["TUBESTREAM_BLOB_DIR"]).resolve() if env.get("TUBESTREAM_BLOB_DIR") else None,
+            blob_url=env.get("TUBESTREAM_BLOB_URL", ""),
+            s3_access_key=env.get("TUBESTREAM_S3_ACCESS_KEY") or env.get("AWS_ACCESS_KEY_ID"),
+            s3_secret_key=env.get("TUBESTREAM_S3_SECRET_KEY") or env.get("AWS_SECRET_ACCESS_KEY"),
+            upload_port=_port(env, "TUBESTREAM_UPLOAD_PORT", DEFAULT_UPLOAD_PORT),
+            upload_url=env.get("TUBESTREAM_UPLOAD_URL", ""),
+            upload_jwt_secret=env.get("TUBESTREAM_UPLOAD_JWT_SECRET") or None,
+            upload_jwt_public_key=_read_key(env.get("TUBESTREAM_UPLOAD_JWT_PUBLIC_KEY_FILE")),
+            upload_max_bytes=int(env.get("TUBESTREAM_UPLOAD_MAX_BYTES") or 5 * 1024**4),
             playback_url=env.get("TUBESTREAM_PLAYBACK_URL", f"sqlite:///{home / 'views' / 'playback.db'}"),
             collector_port=_port(env, "TUBESTREAM_COLLECTOR_PORT", DEFAULT_COLLECTOR_PORT),
             player_token_secret=env.get("TUBESTREAM_PLAYER_TOKEN_SECRET") or None,
@@ -77,3 +98,7 @@ def _port(env: Mapping[str, str], name: str, default: int) -> int:
     if not raw.isdigit() or not 0 < int(raw) < 65536:
         raise ValueError(f"{name} must be a TCP port number, got {raw!r}")
     return int(raw)
+
+
+def _read_key(path: str | None) -> str | None:
+    return Path(path).read_text() if path else None

@@ -43,6 +43,7 @@ def run_platform(settings: Settings) -> int:
         sup.start(Component("transcoder", _tubestream("transcoder")))
         sup.start(Component("api", _tubestream("api")))
         sup.start(Component("collector", _tubestream("collector")))
+        sup.start(Component("uploads", _tubestream("upload-service")))
     except BaseException:
         sup.stop_all()
         raise
@@ -54,6 +55,7 @@ def run_platform(settings: Settings) -> int:
         f"  curl {base}/v1/videos",
         f"  playback: POST http://{settings.api_host}:{settings.collector_port}/v1/playback/events "
         "with a token from `tubestream player-token VIEWER`",
+        "  tubestream upload my-video.mp4 --title 'My video'   (then watch it transcode in /v1/videos)",
         "Ctrl-C stops everything.",
     ):
         sup.say("up", line)

@@ -96,6 +96,7 @@ class Platform:
     catalog_url: str
     api_port: int
     collector_port: int = field(default_factory=lambda: free_port())
+    upload_port: int = field(default_factory=lambda: free_port())
     processes: dict[str, Process] = field(default_factory=dict)
 
     @property
@@ -113,6 +114,7 @@ class Platform:
             "TUBESTREAM_BLOB_DIR": str(self.home / "blobs"),
             "TUBESTREAM_API_PORT": str(self.api_port),
             "TUBESTREAM_COLLECTOR_PORT": str(self.collector_port),
+            "TUBESTREAM_UPLOAD_PORT": str(self.upload_port),
             "PYTHONUNBUFFERED": "1",
         }
 
