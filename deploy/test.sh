@@ -6,6 +6,12 @@ here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 bash "$here/setup.sh"
 cd "$here/.."
 export PATH="$PWD/.venv/bin:$PATH"
+# The upload tests run against a real MinIO (S3), built from source once.
+if [ ! -x "${TUBESTREAM_HOME:-.local}/minio/bin/minio" ]; then
+  command -v go >/dev/null || { echo "test: 'go' is missing: MinIO (S3 for the tests) is built with it" >&2; exit 1; }
+  echo "== building MinIO from source with go install (a few minutes, once)"
+fi
+tubestream minio build
 echo "== ruff"
 ruff check .
 ruff format --check .
