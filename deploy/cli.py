@@ -307,6 +307,7 @@ def _analytics_batch(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _transcode(args: argparse.Namespace, settings: Settings) -> int:
+    from rich.console import Console
     from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
     from schemas.transcode_requested import VideoCodec
@@ -324,7 +325,7 @@ def _transcode(args: argparse.Namespace, settings: Settings) -> int:
         TextColumn("{task.percentage:>5.1f}%"),
         TimeElapsedColumn(),
     )
-    with Progress(*columns) as bar:
+    with Progress(*columns, console=Console(stderr=True)) as bar:
         task = bar.add_task("transcode", total=100.0)
         result = package_source(
             args.source,
@@ -393,12 +394,13 @@ def _upload(args: argparse.Namespace, settings: Settings) -> int:
     import getpass
     import os
 
+    from rich.console import Console
     from rich.progress import BarColumn, DownloadColumn, Progress, TransferSpeedColumn
 
     from producers.upload_client import UploadError, upload_file
 
     token = os.environ.get("TUBESTREAM_UPLOAD_TOKEN") or _uploader_auth(settings).issue(getpass.getuser())
-    with Progress(BarColumn(), DownloadColumn(), TransferSpeedColumn()) as bar:
+    with Progress(BarColumn(), DownloadColumn(), TransferSpeedColumn(), console=Console(stderr=True)) as bar:
         task = bar.add_task("upload", total=args.file.stat().st_size)
         try:
             outcome = asyncio.run(

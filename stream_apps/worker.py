@@ -14,6 +14,7 @@ import faust
 
 from stream_apps.app import create_app
 from stream_apps.catalog import register_catalog
+from stream_apps.transcode_planner import register_transcode_planner
 from topics.config import KafkaConfig
 from views.catalog import CatalogStore
 from views.stores import open_catalog_store
@@ -30,6 +31,7 @@ def build_worker_app(kafka: KafkaConfig, *, catalog_url: str, datadir: Path) -> 
         return open_catalog_store(catalog_url)
 
     register_catalog(app, kafka, open_catalog)
+    register_transcode_planner(app, kafka)
     return app
 
 
