@@ -17,6 +17,7 @@ import shutil
 import tempfile
 import uuid
 from collections.abc import Callable, Iterable, Sequence
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import BinaryIO
 
@@ -176,6 +177,13 @@ class LocalBlobStore:
             return self.path_of(key).stat().st_size
         except FileNotFoundError:
             raise BlobNotFoundError(f"no blob {key!r}") from None
+
+    def open_uploads(self, *, started_before: datetime) -> builtins.list[tuple[str, str]]:
+        found = []
+        for meta in sorted((self.root / ".multipart").glob("*/upload.json")):
+            if datetime.fromtimestamp(meta.stat().st_mtime, tz=UTC) < started_before:
+                found.append((json.loads(meta.read_text())["key"], meta.parent.name))
+        return found
 
     def _signer(self) -> UrlSigner:
         if self.signer is None:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Protocol
 
 from blobs.store import BlobStore
@@ -41,3 +42,6 @@ class MultipartBlobStore(BlobStore, Protocol):
         """A URL that reads the object (with HTTP range requests), valid for ``expires_s`` seconds."""
 
     def size_of(self, key: str) -> int: ...
+
+    def open_uploads(self, *, started_before: datetime) -> list[tuple[str, str]]:
+        """(key, upload id) of multipart uploads started before that time and never finished."""

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import builtins
 from collections.abc import Sequence
+from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -142,6 +143,15 @@ class S3BlobStore:
     def abort_multipart(self, key: str, upload_id: str) -> None:
         with _translated(f"aborting the upload of {key}"):
             self._s3.abort_multipart_upload(Bucket=self.bucket, Key=check_key(key), UploadId=upload_id)
+
+    def open_uploads(self, *, started_before: datetime) -> builtins.list[tuple[str, str]]:
+        found: builtins.list[tuple[str, str]] = []
+        with _translated("listing open uploads"):
+            for page in self._s3.get_paginator("list_multipart_uploads").paginate(Bucket=self.bucket):
+                for upload in page.get("Uploads", []):
+                    if upload["Initiated"] < started_before:
+                        found.append((upload["Key"], upload["UploadId"]))
+        return found
 
     def get_url(self, key: str, *, expires_s: int) -> str:
         params = {"Bucket": self.bucket, "Key": check_key(key)}

@@ -127,6 +127,10 @@ def _parser() -> argparse.ArgumentParser:
     service = sub.add_parser("upload-service", help="run the upload service (pre-signed multipart uploads)")
     service.set_defaults(handler=_upload_service)
 
+    clean = sub.add_parser("uploads-clean", help="abort multipart uploads abandoned for a while")
+    clean.add_argument("--older-than-hours", type=float, default=24.0)
+    clean.set_defaults(handler=_uploads_clean)
+
     utoken = sub.add_parser("upload-token", help="issue an uploader token (embedded setup, HS256)")
     utoken.add_argument("uploader", metavar="UPLOADER")
     utoken.set_defaults(handler=_upload_token)
@@ -438,6 +442,18 @@ def _upload_service(args: argparse.Namespace, settings: Settings) -> int:
         port=settings.upload_port,
         max_bytes=settings.upload_max_bytes,
     )
+    return 0
+
+
+def _uploads_clean(args: argparse.Namespace, settings: Settings) -> int:
+    from datetime import UTC, datetime, timedelta
+
+    blobs = _blob_store(settings)
+    cutoff = datetime.now(UTC) - timedelta(hours=args.older_than_hours)
+    abandoned = blobs.open_uploads(started_before=cutoff)
+    for key, upload_id in abandoned:
+        blobs.abort_multipart(key, upload_id)
+    print(f"aborted {len(abandoned)} upload(s) started before {cutoff.isoformat(timespec='seconds')}")
     return 0
 
 

@@ -16,6 +16,7 @@ import urllib.request
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -263,3 +264,18 @@ async def test_size_and_type_limits(service: Service) -> None:
     wrong = {"size_bytes": 10, "content_type": "application/pdf", "title": "t"}
     status, body = await _post(service, "/v1/uploads", wrong, service.token())
     assert status == 415 and "video/*" in body["error"]["message"]
+
+
+async def test_abandoned_uploads_are_found_and_aborted(service: Service) -> None:
+    created = await _create(service, 9 * MiB)
+    ticket = TICKETS.decode(created["upload_id"])
+    assert await _aput(created["parts"][0]["url"], b"x" * (8 * MiB)) == 200
+    before_it = datetime.now(UTC) - timedelta(hours=1)
+    assert (ticket.key, ticket.storage_upload_id) not in service.blobs.open_uploads(started_before=before_it)
+
+    later = datetime.now(UTC) + timedelta(seconds=5)
+    assert (ticket.key, ticket.storage_upload_id) in service.blobs.open_uploads(started_before=later)
+    service.blobs.abort_multipart(ticket.key, ticket.storage_upload_id)
+    assert (ticket.key, ticket.storage_upload_id) not in service.blobs.open_uploads(started_before=later)
+    status, body = await _post(service, f"/v1/uploads/{created['upload_id']}/complete", {}, service.token())
+    assert status == 410 and "no longer open" in body["error"]["message"]  # the client starts over
