@@ -32,7 +32,7 @@ class ProbedSource:
         return 10 if "10" in self.pix_fmt else 12 if "12" in self.pix_fmt else 8
 
 
-def probe_source(path: Path) -> ProbedSource:
+def probe_source(path: Path | str) -> ProbedSource:
     """``SourceError`` with ffprobe's reason when the file is not a usable video."""
     try:
         info = ffmpeg.probe(str(path))
