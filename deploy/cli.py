@@ -97,7 +97,16 @@ def _parser() -> argparse.ArgumentParser:
     batch = analytics_sub.add_parser("batch", help="recompute from the raw topic; report differences")
     batch.add_argument("--from", dest="start", required=True, help="ISO-8601 time with a zone")
     batch.add_argument("--to", dest="end", required=True, help="ISO-8601 time with a zone")
+    batch.add_argument(
+        "--source",
+        choices=["topic", "archives"],
+        default="topic",
+        help="raw events from the topic or archives",
+    )
     batch.set_defaults(handler=_analytics_batch)
+    archive = analytics_sub.add_parser("archive", help="write hourly Avro archives of the raw events")
+    archive.add_argument("--lateness-minutes", type=float, default=5.0, help="wait this long after an hour")
+    archive.set_defaults(handler=_analytics_archive)
 
     transcode = sub.add_parser(
         "transcode", help="transcode a file into a folder (HLS + DASH), no Kafka needed"
@@ -287,13 +296,26 @@ def _analytics(args: argparse.Namespace, settings: Settings) -> int:
 def _analytics_batch(args: argparse.Namespace, settings: Settings) -> int:
     from datetime import datetime
 
-    from stream_apps.playback_batch import compare_buckets, live_buckets, recompute_from_topic
+    from stream_apps.playback_archive import archive_key, read_archive
+    from stream_apps.playback_batch import compare_buckets, live_buckets, recompute, topic_events
     from views.stores import open_playback_store
 
     start, end = (datetime.fromisoformat(t.replace("Z", "+00:00")) for t in (args.start, args.end))
     if start.tzinfo is None or end.tzinfo is None or end <= start:
         raise ValueError("--from and --to must be ISO-8601 times with a zone, --from before --to")
-    batch = recompute_from_topic(settings.kafka, start=start, end=end)
+    if args.source == "archives":
+        from datetime import timedelta
+
+        blobs = _blob_store(settings)
+        events = []
+        hour = start.replace(minute=0, second=0, microsecond=0) - timedelta(hours=1)  # late arrivals
+        while hour < end + timedelta(hours=1):
+            if blobs.exists(archive_key(hour)):
+                events += read_archive(blobs.read_bytes(archive_key(hour)))
+            hour += timedelta(hours=1)
+    else:
+        events = topic_events(settings.kafka)
+    batch = recompute(events, start=start, end=end)
 
     async def read_live() -> Any:
         store = open_playback_store(settings.playback_url)
@@ -480,6 +502,26 @@ def _minio(args: argparse.Namespace, settings: Settings) -> int:
     else:
         print(f"MinIO {'answers' if minio.healthy() else 'is not running'} on {minio.endpoint}")
         return 0 if minio.healthy() else 3
+    return 0
+
+
+def _analytics_archive(args: argparse.Namespace, settings: Settings) -> int:
+    from datetime import UTC, datetime, timedelta
+
+    from stream_apps.playback_archive import archive_key, archive_ready, events_by_hour, write_archive
+    from stream_apps.playback_batch import topic_events
+
+    blobs = _blob_store(settings)
+    now, lateness = datetime.now(UTC), timedelta(minutes=args.lateness_minutes)
+    written = waiting = 0
+    for hour, events in events_by_hour(topic_events(settings.kafka)).items():
+        if not archive_ready(hour, now=now, lateness=lateness):
+            waiting += 1
+            continue
+        blobs.put_bytes(archive_key(hour), write_archive(events), content_type="avro/binary")
+        written += 1
+        print(f"{archive_key(hour)}: {len(events)} event(s)")
+    print(f"{written} hour(s) archived; {waiting} not over yet")
     return 0
 
 

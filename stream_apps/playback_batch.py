@@ -22,7 +22,14 @@ from topics.config import KafkaConfig
 from topics.log import read_to_end
 from views.playback import MinuteRow
 
-__all__ = ["Difference", "compare_buckets", "live_buckets", "recompute_from_topic"]
+__all__ = [
+    "Difference",
+    "compare_buckets",
+    "live_buckets",
+    "recompute",
+    "recompute_from_topic",
+    "topic_events",
+]
 
 
 @dataclass(frozen=True)
@@ -32,17 +39,28 @@ class Difference:
     live: PlaybackStats | None
 
 
-def recompute_from_topic(
-    kafka: KafkaConfig, *, start: datetime, end: datetime
-) -> dict[BucketKey, PlaybackStats]:
-    """Aggregates of the minutes in ``[start, end)`` from every event on the topic."""
+def topic_events(kafka: KafkaConfig) -> list[PlaybackEvent]:
+    """Every decodable event on the playback topic (the undecodable ones are in its dead-letter topic)."""
     events: list[PlaybackEvent] = []
     for record in read_to_end(kafka, [kafka.topic(PLAYBACK_EVENT_TOPIC.name)]):
         try:
             events.append(codec.decode(record.value or b"", PLAYBACK_EVENT))
         except EventDecodeError:
-            continue  # in the dead-letter topic, not in any view
+            continue
+    return events
+
+
+def recompute(
+    events: Iterable[PlaybackEvent], *, start: datetime, end: datetime
+) -> dict[BucketKey, PlaybackStats]:
+    """Aggregates of the minutes in ``[start, end)``, from raw events of the topic or the archives."""
     return {k: s for k, s in aggregate_playback(events).items() if start <= k.minute < end}
+
+
+def recompute_from_topic(
+    kafka: KafkaConfig, *, start: datetime, end: datetime
+) -> dict[BucketKey, PlaybackStats]:
+    return recompute(topic_events(kafka), start=start, end=end)
 
 
 def live_buckets(rows: Iterable[MinuteRow]) -> dict[BucketKey, PlaybackStats]:
