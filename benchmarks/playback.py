@@ -1,0 +1,234 @@
+"""Benchmark: playback events through collector → Kafka → analytics worker → API, against a bare consumer.
+
+    python benchmarks/playback.py [--events 200000] [--clients 8] [--rate 10000] [--seconds 10]
+
+Runs the real processes (``tubestream collector``, ``analytics run``, ``api``) on the project's Kafka in
+a fresh namespace, then in one run measures:
+  1. sustained throughput: ``--events`` events POSTed in batches of 500 by ``--clients`` concurrent
+     clients; events/s from the first POST until the API's totals count every event;
+  2. the ceiling: a bare confluent-kafka consume-and-decode loop over the same topic (no aggregation);
+  3. freshness at ``--rate`` events/s: every batch carries one tracer event for a video of its own;
+     the time from sending it to the API showing it, p50 and p99.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import random
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import aiohttp
+from confluent_kafka import Consumer, TopicPartition
+
+from deploy.local_kafka import LocalKafka
+from deploy.settings import Settings
+from producers.player_tokens import PlayerTokens
+from schemas import codec
+from schemas.registry import PLAYBACK_EVENT
+from topics.admin import apply_topics
+from topics.catalogue import PLAYBACK_EVENT_TOPIC
+from topics.config import KafkaConfig
+
+BATCH = 500
+SECRET = "benchmark-player-secret-of-32-bytes!"
+
+
+def sessions(count: int, videos: int, *, now: datetime) -> list[dict[str, Any]]:
+    rng = random.Random(1)
+    events: list[dict[str, Any]] = []
+    while len(events) < count:
+        session, video = str(uuid.uuid4()), f"bench-{rng.randrange(videos)}"
+        begin = now - timedelta(seconds=rng.randrange(60, 240))
+        for i in range(50):
+            kind = "start" if i == 0 else "end" if i == 49 else "heartbeat"
+            at = begin + timedelta(seconds=i * 2)
+            events.append(
+                {
+                    "event_id": str(uuid.uuid4()),
+                    "session_id": session,
+                    "video_id": video,
+                    "kind": kind,
+                    "position_ms": i * 2000,
+                    "occurred_at": at.isoformat(),
+                    "rendition": "720p",
+                    "video_duration_ms": 600_000,
+                }
+            )
+    return events[:count]
+
+
+async def post(http: aiohttp.ClientSession, url: str, batch: list[dict[str, Any]]) -> None:
+    while True:
+        async with http.post(url, json=batch) as response:
+            if response.status == 202:
+                return
+            if response.status == 429:  # the collector's back-pressure: wait as told, send again
+                await asyncio.sleep(float(response.headers.get("Retry-After", "1")))
+                continue
+            raise RuntimeError(f"collector answered {response.status}: {await response.text()}")
+
+
+async def total_events(http: aiohttp.ClientSession, api: str, videos: int, start: str, end: str) -> int:
+    total = 0
+    for v in range(videos):
+        async with http.get(f"{api}/v1/videos/bench-{v}/stats?from={start}&to={end}&step=1h") as response:
+            body = await response.json()
+            total += body["totals"]["events"] if response.status == 200 else 0
+    return total
+
+
+def ceiling(kafka: KafkaConfig, expected: int) -> float:
+    topic = kafka.topic(PLAYBACK_EVENT_TOPIC.name)
+    consumer = Consumer(
+        kafka.client_config(**{"group.id": f"bench-{uuid.uuid4()}", "enable.auto.commit": False})
+    )
+    parts = consumer.list_topics(topic, timeout=10).topics[topic].partitions
+    consumer.assign([TopicPartition(topic, p, 0) for p in parts])
+    started, seen = time.perf_counter(), 0
+    while seen < expected:
+        for message in consumer.consume(5000, 1.0):
+            if message.error() is None:
+                codec.decode(message.value() or b"", PLAYBACK_EVENT)
+                seen += 1
+    elapsed = time.perf_counter() - started
+    consumer.close()
+    return seen / elapsed
+
+
+def start_processes(env: dict[str, str]) -> list[subprocess.Popen[bytes]]:
+    return [
+        subprocess.Popen(
+            [sys.executable, "-m", "deploy.cli", *cmd],
+            env=env,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        for cmd in (["collector"], ["analytics", "run"], ["api"])
+    ]
+
+
+async def run(args: argparse.Namespace) -> int:
+    settings = Settings.from_env()
+    broker = LocalKafka(settings.kafka_home, port=settings.kafka_port)
+    broker.start()
+    kafka = KafkaConfig(bootstrap=broker.bootstrap, namespace=f"bench{uuid.uuid4().hex[:6]}-")
+    apply_topics(kafka)
+    home = Path(tempfile.mkdtemp(prefix="tubestream-bench-"))
+    ports = {"api": 18980, "collector": 18981}
+    env = {
+        **os.environ,
+        "KAFKA_BOOTSTRAP": kafka.bootstrap,
+        "TUBESTREAM_NAMESPACE": kafka.namespace,
+        "TUBESTREAM_HOME": str(home),
+        "TUBESTREAM_API_PORT": str(ports["api"]),
+        "TUBESTREAM_COLLECTOR_PORT": str(ports["collector"]),
+        "TUBESTREAM_PLAYER_TOKEN_SECRET": SECRET,
+    }
+    procs = start_processes(env)
+    collector = f"http://127.0.0.1:{ports['collector']}/v1/playback/events"
+    api = f"http://127.0.0.1:{ports['api']}"
+    token = PlayerTokens(SECRET).issue("bench-viewer")
+    try:
+        async with aiohttp.ClientSession(headers={"Authorization": f"Bearer {token}"}) as http:
+            for _ in range(100):  # wait for the processes
+                try:
+                    async with (
+                        http.get(f"{api}/healthz") as r1,
+                        http.get(collector.replace("/v1/playback/events", "/healthz")) as r2,
+                    ):
+                        if r1.status == r2.status == 200:
+                            break
+                except aiohttp.ClientError:
+                    pass
+                await asyncio.sleep(0.2)
+            now = datetime.now(UTC)
+            events = sessions(args.events, 20, now=now)
+            batches = [events[i : i + BATCH] for i in range(0, len(events), BATCH)]
+            queue: asyncio.Queue[list[dict[str, Any]]] = asyncio.Queue()
+            for b in batches:
+                queue.put_nowait(b)
+
+            async def client() -> None:
+                while not queue.empty():
+                    await post(http, collector, queue.get_nowait())
+
+            started = time.perf_counter()
+            await asyncio.gather(*(client() for _ in range(args.clients)))
+            sent = time.perf_counter() - started
+            window = ((now - timedelta(hours=1)).isoformat(), (now + timedelta(hours=1)).isoformat())
+            start_q, end_q = (w.replace("+00:00", "Z") for w in window)
+            while await total_events(http, api, 20, start_q, end_q) < len(events):  # noqa: ASYNC110
+                await asyncio.sleep(0.2)  # polling the API is the measurement
+            done = time.perf_counter() - started
+            print(f"{len(events)} events: collector accepted {len(events) / sent:,.0f}/s; ", end="")
+            print(f"through to the API {len(events) / done:,.0f}/s")
+
+            bare = ceiling(kafka, len(events))
+            print(f"ceiling (bare consume + decode of the same topic): {bare:,.0f}/s")
+
+            latencies: list[float] = []
+            pending: dict[str, float] = {}
+
+            async def watch() -> None:
+                while True:
+                    for video, sent_at in list(pending.items()):
+                        async with http.get(
+                            f"{api}/v1/videos/{video}/stats?from={start_q}&to={end_q}&step=1h"
+                        ) as r:
+                            body = await r.json()
+                        if r.status == 200 and body["totals"]["events"] > 0:
+                            latencies.append(time.perf_counter() - sent_at)
+                            del pending[video]
+                    await asyncio.sleep(0.02)
+
+            watcher = asyncio.create_task(watch())
+            paced = sessions(args.rate * args.seconds, 20, now=datetime.now(UTC))
+            interval = BATCH / args.rate
+            tick = time.perf_counter()
+            for n, i in enumerate(range(0, len(paced), BATCH)):
+                batch = paced[i : i + BATCH - 1]
+                tracer = f"trace-{n}"
+                batch.append(
+                    {**batch[0], "event_id": str(uuid.uuid4()), "video_id": tracer, "session_id": tracer}
+                )
+                pending[tracer] = time.perf_counter()
+                await post(http, collector, batch)
+                tick += interval
+                await asyncio.sleep(max(0.0, tick - time.perf_counter()))
+            deadline = time.perf_counter() + 30
+            while pending and time.perf_counter() < deadline:  # noqa: ASYNC110
+                await asyncio.sleep(0.05)  # the watcher resolves tracers
+            watcher.cancel()
+            q = statistics.quantiles(latencies, n=100)
+            seen = f"{len(latencies)} tracers, {len(pending)} never seen"
+            print(f"freshness at {args.rate:,}/s over {args.seconds}s ({seen}): ", end="")
+            print(f"p50 {q[49] * 1000:.0f} ms, p99 {q[98] * 1000:.0f} ms")
+    finally:
+        for proc in procs:
+            proc.terminate()
+            proc.wait(timeout=30)
+    return 0
+
+
+def main() -> int:
+    formatter = argparse.RawDescriptionHelpFormatter
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=formatter)
+    parser.add_argument("--events", type=int, default=200_000)
+    parser.add_argument("--clients", type=int, default=8)
+    parser.add_argument("--rate", type=int, default=10_000)
+    parser.add_argument("--seconds", type=int, default=10)
+    return asyncio.run(run(parser.parse_args()))
+
+
+if __name__ == "__main__":
+    sys.exit(main())
