@@ -104,3 +104,11 @@ def test_an_invalid_record_names_the_field() -> None:
     record["size_bytes"] = "big"
     with pytest.raises(InvalidEventError, match="size_bytes"):
         codec.encode_dict(UPLOAD_COMPLETE, record)
+
+
+def test_a_typed_event_that_does_not_fit_its_schema_is_refused() -> None:
+    import dataclasses
+
+    event = codec.decode(codec.encode_dict(PLAYBACK_EVENT, sample(PLAYBACK_EVENT.current.schema)))
+    with pytest.raises(InvalidEventError, match="playback-event"):
+        codec.encode(dataclasses.replace(event, position_ms="far"))
