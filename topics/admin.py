@@ -7,6 +7,7 @@ deletes a topic or lowers a partition count (Kafka cannot), and says so.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Mapping, Sequence
 from concurrent.futures import Future
 from dataclasses import dataclass
@@ -94,6 +95,7 @@ def apply_topics(
                 if exc.args[0].name() != "TOPIC_ALREADY_EXISTS":  # lost a race with another apply
                     raise TopicAdminError(f"creating {name}: {exc}") from exc
             changes.append(TopicChange(name, "created"))
+        _wait_for_leaders(admin, [config.topic(s.name) for s in to_create], timeout_s)
 
     for spec in specs:
         name = config.topic(spec.name)
@@ -128,6 +130,27 @@ def apply_topics(
         if not any(c.topic == name for c in changes):
             changes.append(TopicChange(name, "unchanged"))
     return changes
+
+
+def _wait_for_leaders(admin: AdminClient, names: Sequence[str], timeout_s: float) -> None:
+    """New topics are usable once every partition has a leader; callers write and read right after."""
+    deadline = time.monotonic() + timeout_s
+    pending = set(names)
+    while pending:
+        metadata = admin.list_topics(timeout=timeout_s).topics
+        for name in list(pending):
+            topic = metadata.get(name)
+            if (
+                topic is not None
+                and topic.error is None
+                and topic.partitions
+                and all(p.leader >= 0 and p.error is None for p in topic.partitions.values())
+            ):
+                pending.discard(name)
+        if pending and time.monotonic() > deadline:
+            raise TopicAdminError(f"no leader within {timeout_s:.0f}s for {', '.join(sorted(pending))}")
+        if pending:
+            time.sleep(0.1)
 
 
 def _config_diff(admin: AdminClient, name: str, wanted: dict[str, str], timeout_s: float) -> dict[str, str]:

@@ -55,7 +55,7 @@ def read_to_end(
             if name not in metadata or metadata[name].error is not None:
                 continue
             for p in metadata[name].partitions:
-                low, high = consumer.get_watermark_offsets(TopicPartition(name, p), timeout=timeout_s)
+                low, high = _watermarks(consumer, TopicPartition(name, p), timeout_s)
                 if high > low:
                     assignment.append(TopicPartition(name, p, OFFSET_BEGINNING))
                     remaining.add((name, p))
@@ -140,6 +140,22 @@ def read_partition(
         raise BrokerUnavailableError(f"replaying {topic_name}[{partition}]: {exc}") from exc
     finally:
         consumer.close()
+
+
+_RETRIABLE = {KafkaError.NOT_LEADER_FOR_PARTITION, KafkaError.LEADER_NOT_AVAILABLE, KafkaError._TIMED_OUT}
+
+
+def _watermarks(consumer: Consumer, tp: TopicPartition, timeout_s: float) -> tuple[int, int]:
+    """Retried while leadership settles (a topic created a moment ago), up to the deadline."""
+    deadline = time.monotonic() + timeout_s
+    while True:
+        try:
+            low, high = consumer.get_watermark_offsets(tp, timeout=max(1.0, deadline - time.monotonic()))
+            return int(low), int(high)
+        except KafkaException as exc:
+            if exc.args[0].code() not in _RETRIABLE or time.monotonic() > deadline:
+                raise
+            time.sleep(0.1)
 
 
 def _record(msg: Message) -> LogRecord:
