@@ -531,6 +531,7 @@ def _api(args: argparse.Namespace, settings: Settings) -> int:
     run(
         catalog_url=settings.catalog_url,
         playback_url=settings.playback_url,
+        media=_blob_store(settings),
         host=settings.api_host,
         port=settings.api_port,
     )

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 from aiohttp import web
 
+from blobs.multipart import MultipartBlobStore
 from query_api.analytics import PLAYBACK, analytics_routes
 from query_api.errors import json_errors
 from query_api.handlers import CATALOG, MEDIA_BASE_URL, routes
+from query_api.media import MEDIA, media_routes
 from views.catalog import CatalogReader
 from views.playback import PlaybackView
 
@@ -14,13 +16,20 @@ __all__ = ["create_app"]
 
 
 def create_app(
-    *, catalog: CatalogReader, playback: PlaybackView | None = None, media_base_url: str = "/media/"
+    *,
+    catalog: CatalogReader,
+    playback: PlaybackView | None = None,
+    media: MultipartBlobStore | None = None,
+    media_base_url: str = "/media/",
 ) -> web.Application:
     app = web.Application(middlewares=[json_errors])
     app[CATALOG] = catalog
     app[MEDIA_BASE_URL] = media_base_url
     if playback is not None:
         app[PLAYBACK] = playback
+    if media is not None:
+        app[MEDIA] = media
     app.add_routes(routes)
     app.add_routes(analytics_routes)
+    app.add_routes(media_routes)
     return app

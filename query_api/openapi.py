@@ -94,6 +94,19 @@ def openapi_document() -> dict[str, Any]:
                     "responses": {"200": _json("Trending", {"type": "object"}), "400": _ERROR, "503": _ERROR},
                 }
             },
+            "/media/{key}": {
+                "get": {
+                    "summary": "A published rendition, manifest or thumbnail (a redirect to storage on S3)",
+                    "parameters": [
+                        {"name": "key", "in": "path", "required": True, "schema": {"type": "string"}}
+                    ],
+                    "responses": {
+                        "200": {"description": "The file"},
+                        "302": {"description": "To storage"},
+                        "404": _ERROR,
+                    },
+                }
+            },
             "/healthz": {
                 "get": {
                     "summary": "Whether the API can read its stores",

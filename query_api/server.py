@@ -7,6 +7,7 @@ from collections.abc import AsyncIterator
 
 from aiohttp import web
 
+from blobs.multipart import MultipartBlobStore
 from query_api.app import create_app
 from views.stores import open_catalog_store, open_playback_store
 
@@ -14,13 +15,19 @@ __all__ = ["run"]
 
 
 def run(
-    *, catalog_url: str, playback_url: str, host: str, port: int, media_base_url: str = "/media/"
+    *,
+    catalog_url: str,
+    playback_url: str,
+    media: MultipartBlobStore | None,
+    host: str,
+    port: int,
+    media_base_url: str = "/media/",
 ) -> None:
     """Serve until SIGINT/SIGTERM; the store is opened before the port is bound, so a bad URL fails fast."""
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
     catalog = open_catalog_store(catalog_url)
     playback = open_playback_store(playback_url)
-    app = create_app(catalog=catalog, playback=playback, media_base_url=media_base_url)
+    app = create_app(catalog=catalog, playback=playback, media=media, media_base_url=media_base_url)
 
     async def close_store(_: web.Application) -> AsyncIterator[None]:
         yield

@@ -14,6 +14,7 @@ from collections.abc import Iterator
 import pytest
 
 from deploy.local_kafka import LocalKafka
+from deploy.local_minio import LocalMinio
 from deploy.settings import Settings
 from topics.admin import apply_topics, wait_for_broker
 from topics.config import KafkaConfig
@@ -64,3 +65,12 @@ def platform(kafka: KafkaConfig, tmp_path_factory: pytest.TempPathFactory) -> It
         yield running
     finally:
         running.stop()
+
+
+@pytest.fixture(scope="session")
+def minio() -> Iterator[LocalMinio]:
+    """A real MinIO (S3) for the tests, from the project's cache."""
+    server = LocalMinio(Settings.from_env().home / "minio", port=free_port())
+    server.start(timeout_s=120)  # builds it first if the cache is cold (minutes, once)
+    yield server
+    server.stop()

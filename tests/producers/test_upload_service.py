@@ -14,7 +14,7 @@ import time
 import urllib.error
 import urllib.request
 import uuid
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -29,7 +29,6 @@ from blobs.multipart import MultipartBlobStore
 from blobs.s3 import S3BlobStore
 from blobs.signed_urls import UrlSigner
 from deploy.local_minio import LocalMinio
-from deploy.settings import Settings
 from producers.async_producer import AsyncEventProducer
 from producers.upload_app import UploadSettings, create_upload_app
 from producers.upload_client import UploadError, upload_file
@@ -48,14 +47,6 @@ pytestmark = pytest.mark.kafka
 AUTH = UploaderAuth(hs256_secret="uploader-secret-of-at-least-32-bytes!")
 TICKETS = TicketSigner("ticket-secret-of-at-least-32-bytes!!")
 MiB = 1024 * 1024
-
-
-@pytest.fixture(scope="session")
-def minio() -> Iterator[LocalMinio]:
-    server = LocalMinio(Settings.from_env().home / "minio", port=free_port())
-    server.start(timeout_s=120)  # builds it first if the cache is cold (minutes, once)
-    yield server
-    server.stop()
 
 
 @dataclass

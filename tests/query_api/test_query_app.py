@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -10,6 +11,9 @@ from typing import Any
 import pytest
 from aiohttp.test_utils import TestClient, TestServer
 
+from blobs.local import LocalBlobStore
+from blobs.s3 import S3BlobStore
+from deploy.local_minio import LocalMinio
 from query_api.app import create_app
 from views.catalog import CatalogStore, RenditionRecord, VideoRecord, VideoStatus
 from views.stores import open_catalog_store
@@ -173,3 +177,42 @@ async def test_the_web_page_is_served(client: Client) -> None:
     assert response.status == 200
     assert response.content_type == "text/html"
     assert "/v1/videos" in await response.text()
+
+
+async def test_published_media_is_served_with_ranges_and_sources_stay_private(
+    catalog: CatalogStore, tmp_path: Path
+) -> None:
+    blobs = LocalBlobStore(tmp_path / "blobs")
+    blobs.put_bytes("videos/v1/j1/master.m3u8", b"#EXTM3U\n#EXT-X-VERSION:7\n")
+    blobs.put_bytes("videos/v1/j1/seg-0-00001.m4s", bytes(range(256)) * 4)
+    blobs.put_bytes("uploads/v1/source", b"the original file")
+    app = create_app(catalog=catalog, media=blobs)
+    async with TestClient(TestServer(app)) as client:
+        master = await client.get("/media/videos/v1/j1/master.m3u8")
+        assert master.status == 200
+        assert master.content_type == "application/vnd.apple.mpegurl"
+        assert (await master.read()).startswith(b"#EXTM3U")
+        part = await client.get("/media/videos/v1/j1/seg-0-00001.m4s", headers={"Range": "bytes=10-19"})
+        assert part.status == 206 and await part.read() == bytes(range(10, 20))
+        assert (await client.get("/media/uploads/v1/source")).status == 404
+        assert (await client.get("/media/videos/../uploads/v1/source")).status == 404
+        assert (await client.get("/media/videos/v1/nope.m3u8")).status == 404
+
+
+async def test_media_on_s3_redirects_to_a_signed_url(catalog: CatalogStore, minio: LocalMinio) -> None:
+    s3 = S3BlobStore(
+        bucket=f"q{uuid.uuid4().hex[:12]}",
+        endpoint=minio.endpoint,
+        access_key=minio.credentials.access_key,
+        secret_key=minio.credentials.secret_key,
+    )
+    s3.ensure_bucket()
+    s3.put_bytes("videos/v2/j1/master.m3u8", b"#EXTM3U\n")
+    app = create_app(catalog=catalog, media=s3)
+    async with TestClient(TestServer(app)) as client:
+        response = await client.get("/media/videos/v2/j1/master.m3u8", allow_redirects=False)
+        assert response.status == 302
+        location = response.headers["Location"]
+        assert location.startswith(minio.endpoint) and "X-Amz-Signature=" in location
+        async with client.session.get(location) as stored:  # the signed URL works on its own
+            assert stored.status == 200 and await stored.read() == b"#EXTM3U\n"
