@@ -20,6 +20,8 @@ from harness import REPO, Platform, free_port, http_json, wait_for
 
 pytestmark = pytest.mark.kafka
 
+COMPONENTS = ("worker", "analytics", "transcoder", "api", "collector", "uploads")
+
 
 @pytest.fixture
 def cli(kafka: KafkaConfig, tmp_path: Path) -> Platform:
@@ -113,8 +115,8 @@ def test_up_runs_the_platform_and_ctrl_c_stops_all_of_it(kafka: KafkaConfig, tmp
             what=f"the API of `tubestream up`; log:\n{log.read_text()}",
         )
         wait_for(  # one stream, each line prefixed by its component
-            lambda: all(f"{name} |" in log.read_text() for name in ("worker", "api", "collector")),
-            what="prefixed worker, api and collector lines",
+            lambda: all(f"{name} |" in log.read_text() for name in COMPONENTS),
+            what="a prefixed line from every component",
         )
         assert "tubestream is up" in log.read_text()
     finally:
@@ -123,7 +125,7 @@ def test_up_runs_the_platform_and_ctrl_c_stops_all_of_it(kafka: KafkaConfig, tmp
     text = log.read_text()
     assert code == 0, text
     assert "all stopped" in text
-    assert "stopping api" in text and "stopping worker" in text and "stopping collector" in text
+    assert all(f"stopping {name}" in text for name in COMPONENTS), text
 
 
 def test_a_player_token_from_the_cli_is_accepted_by_the_collector(cli: Platform) -> None:
