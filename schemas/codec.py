@@ -85,7 +85,8 @@ def decode_dict(data: bytes, expected: EventType[Any] | None = None) -> tuple[Ev
     if expected is not None and et is not expected:
         raise UnknownSchemaError(f"expected a {expected.name} event, got {et.name}")
     try:
-        record = schemaless_reader(io.BytesIO(data[_HEADER_LEN:]), writer.schema, et.current.schema)
+        reader = None if writer is et.current else et.current.schema  # same schema: no resolution
+        record = schemaless_reader(io.BytesIO(data[_HEADER_LEN:]), writer.schema, reader)
     except Exception as exc:  # fastavro raises EOFError, ValueError, IndexError… on bad bodies
         raise CorruptPayloadError(
             f"{et.name} v{writer.version} body unreadable: {type(exc).__name__}: {exc}"

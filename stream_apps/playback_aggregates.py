@@ -219,16 +219,20 @@ class PlaybackAggregator:
 
     def apply(self, event: PlaybackEvent) -> dict[BucketKey, PlaybackStats]:
         """Take one event (maybe a duplicate, maybe out of order); return the touched buckets' values."""
+        return {key: self.bucket(key) for key in sorted(self.touch(event))}
+
+    def touch(self, event: PlaybackEvent) -> set[BucketKey]:
+        """``apply`` without building the values: a caller applying a batch reads each bucket once."""
         touched: set[BucketKey] = set()
         seen = self._canonical.get(event.event_id)
         if seen is not None:
             self.duplicates += 1
             if copy_rank(event) >= copy_rank(seen):
-                return {}
+                return touched
             touched |= self._withdraw(seen)
         self._canonical[event.event_id] = event
         touched |= self._admit(event)
-        return {key: self.bucket(key) for key in sorted(touched)}
+        return touched
 
     def apply_all(self, events: Iterable[PlaybackEvent]) -> dict[BucketKey, PlaybackStats]:
         """Apply each event; return the final values of every bucket touched along the way."""

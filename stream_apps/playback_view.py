@@ -47,6 +47,17 @@ class PlaybackViewBuilder:
     def apply(self, partition: int, event: PlaybackEvent) -> list[MinuteRow]:
         return minute_rows(partition, self._aggregator(partition).apply(event))
 
+    def apply_batch(self, events: Iterable[tuple[int, PlaybackEvent]]) -> list[MinuteRow]:
+        """Many events; each touched bucket is read and written once, with its value after the batch."""
+        touched: dict[int, set[BucketKey]] = {}
+        for partition, event in events:
+            touched.setdefault(partition, set()).update(self._aggregator(partition).touch(event))
+        rows: list[MinuteRow] = []
+        for partition, keys in sorted(touched.items()):
+            aggregator = self._aggregator(partition)
+            rows += minute_rows(partition, {key: aggregator.bucket(key) for key in keys})
+        return rows
+
     def forget(self, partition: int) -> None:
         """The partition went to another worker, which rebuilds it from the log."""
         self._partitions.pop(partition, None)

@@ -40,7 +40,7 @@ from topics.catalogue import PLAYBACK_EVENT_TOPIC, topic_for
 from topics.config import KafkaConfig
 from topics.errors import BrokerUnavailableError
 from topics.log import read_partition
-from views.playback import MinuteRow, PlaybackStore
+from views.playback import PlaybackStore
 
 __all__ = ["PLAYBACK_GROUP", "run_playback_worker"]
 
@@ -100,8 +100,8 @@ async def run_playback_worker(
             messages: list[Message] = await asyncio.to_thread(consumer.consume, batch_size, 0.5)
             if not messages:
                 continue
-            rows: dict[tuple[str, datetime, int], MinuteRow] = {}
             offsets: dict[int, int] = {}
+            decoded: list[tuple[int, PlaybackEvent]] = []
             for message in messages:
                 error = message.error()
                 if error is not None:
@@ -111,11 +111,10 @@ async def run_playback_worker(
                 partition, offset = int(message.partition() or 0), int(message.offset() or 0)
                 offsets[partition] = offset + 1
                 event = _decode(message, dead_letters)
-                if event is None:
-                    continue
-                for row in builder.apply(partition, event):
-                    rows[(row.video_id, row.minute, row.partition)] = row
-            await store.write(list(rows.values()), offsets=offsets)
+                if event is not None:
+                    decoded.append((partition, event))
+            rows = builder.apply_batch(decoded)
+            await store.write(rows, offsets=offsets)
             dead_letters.flush()  # parked before the offsets move past them
             consumer.commit(
                 offsets=[TopicPartition(topic, p, o) for p, o in sorted(offsets.items())], asynchronous=False
