@@ -71,8 +71,14 @@ def _stream(seed: int) -> tuple[list[PlaybackEvent], list[PlaybackEvent]]:
         viewer = f"viewer-{rng.randrange(25)}"
         begin = START + timedelta(seconds=rng.randrange(0, 30 * 60))
         distinct += _session(rng, video, viewer, begin)
-    late = distinct[7]
-    distinct[7] = PlaybackEvent(**{**late.__dict__, "received_at": late.occurred_at + timedelta(minutes=30)})
+    # the straggler: a heartbeat in the middle of a session, received 30 minutes late
+    index = next(
+        i for i, e in enumerate(distinct) if e.kind is PlaybackKind.HEARTBEAT and e.position_ms == 10_000
+    )
+    late = distinct[index]
+    distinct[index] = PlaybackEvent(
+        **{**late.__dict__, "received_at": late.occurred_at + timedelta(minutes=30)}
+    )
     published = distinct + rng.sample(distinct, 80)  # redelivered copies
     rng.shuffle(published)
     return distinct, published
@@ -89,6 +95,33 @@ def _totals(platform: Platform, video: str) -> dict[str, Any] | None:
     end = NOW.isoformat().replace("+00:00", "Z")
     status, body = http_json(f"{platform.api}/v1/videos/{video}/stats?from={start}&to={end}&step=10m")
     return body["totals"] if status == 200 else None
+
+
+def _by_hand(distinct: list[PlaybackEvent]) -> dict[str, dict[str, int]]:
+    """Totals per video from how the sessions were generated, not from the aggregation code.
+
+    Each session plays from 0 to its END position without seeking, so its watch time is that
+    position; it is a view when that is >= 10 s (the videos are 120 s long); a rebuffer stalls
+    1.5 s. Dropping the late mid-session heartbeat changes no watch time (positions run on).
+    """
+    totals: dict[str, dict[str, int]] = {}
+    viewers: dict[str, set[str]] = {}
+    for e in distinct:
+        t = totals.setdefault(
+            e.video_id, dict.fromkeys(("views", "watch_ms", "rebuffers", "events", "late"), 0)
+        )
+        late = e.received_at - e.occurred_at > timedelta(minutes=5)
+        t["late" if late else "events"] += 1
+        if e.kind is PlaybackKind.END:
+            t["watch_ms"] += e.position_ms
+            if e.position_ms >= 10_000:
+                t["views"] += 1
+                viewers.setdefault(e.video_id, set()).add(e.user_pseudonym)
+        if e.kind is PlaybackKind.REBUFFER:
+            t["rebuffers"] += 1
+    for video, t in totals.items():
+        t["unique_viewers"] = len(viewers.get(video, ()))
+    return totals
 
 
 def _expected(stats: PlaybackStats) -> dict[str, Any]:
@@ -140,6 +173,16 @@ def test_the_api_serves_exact_aggregates_through_a_sigkill(analytics: Platform) 
             what=f"exact totals of {video}: {want}, got {_totals(analytics, video)}",
         )
     assert sum(_expected(s)["late_events"] for s in buckets.values()) == 1  # the straggler, visible
+    for video, hand in _by_hand(distinct).items():  # and the same numbers, counted independently
+        got = _totals(analytics, video)
+        assert got is not None
+        assert (got["views"], got["unique_viewers"], got["watch_ms"]) == (
+            hand["views"],
+            hand["unique_viewers"],
+            hand["watch_ms"],
+        ), video
+        assert (got["rebuffers"], got["rebuffer_ms"]) == (hand["rebuffers"], 1500 * hand["rebuffers"]), video
+        assert (got["events"], got["late_events"]) == (hand["events"], hand["late"]), video
     restored = [line for line in successor.log_tail(200).splitlines() if "restored from" in line]
     assert any(" 0 event(s)" not in line for line in restored), successor.log_tail()  # it replayed the log
 
