@@ -135,13 +135,13 @@ def test_a_worker_killed_mid_job_leaves_the_job_to_the_next_one(transcoding: Pla
     subprocess.run(
         [
             "ffmpeg", "-hide_banner", "-loglevel", "error", "-y",
-            "-f", "lavfi", "-i", "testsrc2=size=854x480:rate=25:duration=40",
+            "-f", "lavfi", "-i", "testsrc2=size=854x480:rate=25:duration=180",
             "-c:v", "libx264", "-preset", "ultrafast", str(long_source),
         ],
         check=True,
     )  # fmt: skip
     blobs.put_file(f"uploads/{video_id}/source.mp4", long_source)
-    first = transcoding.start("transcoder-1", "transcoder", "--speed", "fast")
+    first = transcoding.start("transcoder-1", "transcoder", "--speed", "fast")  # 3 minutes of video: seconds
     _request(transcoding, video_id, "job-long", f"uploads/{video_id}/source.mp4")
 
     transcoding.wait_for(
