@@ -9,6 +9,7 @@ Python can decode the topic with the ``.avsc`` files alone.
 from __future__ import annotations
 
 import io
+import uuid
 from typing import Any
 
 from fastavro import schemaless_reader, schemaless_writer
@@ -32,6 +33,21 @@ _BY_FINGERPRINT: dict[bytes, tuple[EventType[Any], SchemaVersion]] = {
 }
 
 
+def _uuid_fields(schema: dict[str, Any]) -> tuple[str, ...]:
+    return tuple(
+        f["name"]
+        for f in schema["fields"]
+        if isinstance(f["type"], dict) and f["type"].get("logicalType") == "uuid"
+    )
+
+
+# fastavro writes any string into a uuid field but parses it on read: a value that is
+# not a UUID would make an event no consumer can decode, so it is refused when written.
+_UUID_FIELDS: dict[bytes, tuple[str, ...]] = {
+    fp: _uuid_fields(v.schema) for fp, (_, v) in _BY_FINGERPRINT.items()
+}
+
+
 def encode(event: Event) -> bytes:
     """Encode a typed event with the current schema of its type.
 
@@ -42,11 +58,13 @@ def encode(event: Event) -> bytes:
     """
     et = event_type_of(event)
     sv = et.current
+    record = event.to_dict()
+    _check_uuids(et, sv, record)
     buf = io.BytesIO()
     buf.write(MAGIC)
     buf.write(sv.fingerprint)
     try:
-        schemaless_writer(buf, sv.schema, event.to_dict())
+        schemaless_writer(buf, sv.schema, record)
     except (ValueError, TypeError, KeyError, AttributeError, OverflowError) as exc:
         raise InvalidEventError(f"{et.name} v{sv.version}: {type(exc).__name__}: {exc}") from exc
     return buf.getvalue()
@@ -59,6 +77,7 @@ def encode_dict(event_type: EventType[Any], record: dict[str, Any], *, version: 
         validate(record, sv.schema, raise_errors=True)
     except ValidationError as exc:
         raise InvalidEventError(f"{event_type.name} v{sv.version}: {_explain(exc)}") from exc
+    _check_uuids(event_type, sv, record)
     buf = io.BytesIO()
     buf.write(MAGIC)
     buf.write(sv.fingerprint)
@@ -103,6 +122,19 @@ def decode(data: bytes, expected: EventType[Any] | None = None) -> Any:
         return et.from_dict(record)
     except (KeyError, ValueError, TypeError) as exc:
         raise CorruptPayloadError(f"{et.name} record does not fit its type: {exc}") from exc
+
+
+def _check_uuids(et: EventType[Any], sv: SchemaVersion, record: dict[str, Any]) -> None:
+    for name in _UUID_FIELDS[sv.fingerprint]:
+        value = record.get(name)
+        if isinstance(value, uuid.UUID):
+            continue
+        try:
+            uuid.UUID(value)  # what fastavro's reader will do with it
+        except (TypeError, ValueError, AttributeError):
+            raise InvalidEventError(
+                f"{et.name} v{sv.version}: {name} must be a UUID, got {value!r}"
+            ) from None
 
 
 def _explain(exc: ValidationError) -> str:

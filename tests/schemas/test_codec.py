@@ -2,15 +2,33 @@
 
 from __future__ import annotations
 
+import dataclasses
 import uuid
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 import pytest
 
+import schemas
 from schemas import codec
-from schemas.errors import CorruptPayloadError, InvalidEventError, NotAnEventError, UnknownSchemaError
-from schemas.registry import EVENT_TYPES, PLAYBACK_EVENT, UPLOAD_COMPLETE, EventType, SchemaVersion
+from schemas.errors import (
+    CorruptPayloadError,
+    EventDecodeError,
+    InvalidEventError,
+    NotAnEventError,
+    UnknownSchemaError,
+)
+from schemas.registry import (
+    EVENT_TYPES,
+    PLAYBACK_EVENT,
+    TRANSCODE_REQUESTED,
+    UPLOAD_COMPLETE,
+    EventType,
+    SchemaVersion,
+    event_type_named,
+    event_type_of,
+)
 
 T = datetime(2026, 11, 24, 12, 0, 0, 123000, tzinfo=UTC)
 
@@ -107,8 +125,95 @@ def test_an_invalid_record_names_the_field() -> None:
 
 
 def test_a_typed_event_that_does_not_fit_its_schema_is_refused() -> None:
-    import dataclasses
-
     event = codec.decode(codec.encode_dict(PLAYBACK_EVENT, sample(PLAYBACK_EVENT.current.schema)))
     with pytest.raises(InvalidEventError, match="playback-event"):
         codec.encode(dataclasses.replace(event, position_ms="far"))
+
+
+def test_every_schema_file_is_on_record() -> None:
+    """A new ``<event>.vN.avsc`` is read by the codec (and so covered by the evolution test above)."""
+    on_disk = {p.name for p in Path(schemas.__file__).parent.glob("*.avsc")}
+    on_record = {f"{et.record_type.__module__.rsplit('.', 1)[-1]}.v{v.version}.avsc" for et, v in VERSIONS}
+    assert on_disk == on_record
+
+
+@pytest.mark.parametrize("event_type", EVENT_TYPES, ids=[et.name for et in EVENT_TYPES])
+def test_versions_are_numbered_from_one_and_the_newest_is_current(event_type: EventType[Any]) -> None:
+    numbers = [v.version for v in event_type.versions]
+    assert numbers == list(range(1, len(numbers) + 1))
+    assert event_type.current is event_type.versions[-1]
+    assert event_type_named(event_type.name) is event_type
+
+
+def test_every_version_has_its_own_fingerprint() -> None:
+    fingerprints = [v.fingerprint for _, v in VERSIONS]
+    assert len(set(fingerprints)) == len(fingerprints)
+
+
+@pytest.mark.parametrize("event_type", EVENT_TYPES, ids=[et.name for et in EVENT_TYPES])
+def test_the_record_type_writes_exactly_the_fields_of_the_current_schema(event_type: EventType[Any]) -> None:
+    """A schema version added without its record (or the reverse) is caught here, not on the wire."""
+    event = codec.decode(codec.encode_dict(event_type, sample(event_type.current.schema)))
+    assert set(event.to_dict()) == {f["name"] for f in event_type.current.schema["fields"]}
+    assert event_type_of(event) is event_type
+
+
+@pytest.mark.parametrize("event_type", EVENT_TYPES, ids=[et.name for et in EVENT_TYPES])
+def test_every_typed_event_round_trips(event_type: EventType[Any]) -> None:
+    event = codec.decode(codec.encode_dict(event_type, sample(event_type.current.schema)), event_type)
+    data = codec.encode(event)
+    assert codec.writer_version(data) == (event_type, event_type.current)
+    assert codec.decode(data, event_type) == event
+
+
+def test_a_version_written_with_only_its_required_fields_reads_with_defaults() -> None:
+    v1 = UPLOAD_COMPLETE.version(1)
+    required = {f["name"]: sample(f["type"]) for f in v1.schema["fields"] if "default" not in f}
+    event = codec.decode(codec.encode_dict(UPLOAD_COMPLETE, required, version=1), UPLOAD_COMPLETE)
+    assert (event.description, event.tags, event.probe) == ("", (), None)
+    assert event.title == "x"
+
+
+def test_garbage_after_the_marker_is_a_decode_error() -> None:
+    data = codec.encode_dict(TRANSCODE_REQUESTED, sample(TRANSCODE_REQUESTED.current.schema))
+    garbage = data[: len(codec.MAGIC) + 8] + b"\xff" * 40
+    with pytest.raises(EventDecodeError):
+        codec.decode(garbage)
+
+
+@pytest.mark.parametrize("cut", [1, 2, 9, 10])
+def test_any_cut_of_the_header_is_not_an_event_or_not_on_record(cut: int) -> None:
+    data = codec.encode_dict(UPLOAD_COMPLETE, sample(UPLOAD_COMPLETE.current.schema))
+    with pytest.raises(EventDecodeError):
+        codec.decode(data[:cut])
+
+
+def test_a_missing_required_field_is_named() -> None:
+    record = sample(UPLOAD_COMPLETE.current.schema)
+    del record["title"]
+    with pytest.raises(InvalidEventError, match="title"):
+        codec.encode_dict(UPLOAD_COMPLETE, record)
+
+
+def test_an_unknown_enum_symbol_is_named() -> None:
+    record = sample(PLAYBACK_EVENT.current.schema)
+    record["kind"] = "REWIND"
+    with pytest.raises(InvalidEventError, match="kind"):
+        codec.encode_dict(PLAYBACK_EVENT, record)
+
+
+def test_a_bad_nested_field_is_named() -> None:
+    record = sample(UPLOAD_COMPLETE.current.schema)
+    record["probe"] = {**record["probe"], "width": "wide"}
+    with pytest.raises(InvalidEventError, match="width"):
+        codec.encode_dict(UPLOAD_COMPLETE, record)
+
+
+def test_an_event_id_that_is_not_a_uuid_is_refused_when_written() -> None:
+    """Written, it would be an event no consumer can read (the reader parses the uuid)."""
+    record = {**sample(UPLOAD_COMPLETE.current.schema), "event_id": "evt-1"}
+    with pytest.raises(InvalidEventError, match="event_id"):
+        codec.encode_dict(UPLOAD_COMPLETE, record)
+    event = codec.decode(codec.encode_dict(UPLOAD_COMPLETE, sample(UPLOAD_COMPLETE.current.schema)))
+    with pytest.raises(InvalidEventError, match="event_id"):
+        codec.encode(dataclasses.replace(event, event_id="evt-1"))
