@@ -4,6 +4,8 @@ JSON has no timestamp type, so timestamp-millis fields accept ISO-8601
 strings or epoch milliseconds on the way in and are written as ISO-8601
 (UTC) on the way out. ``event_id`` and ``occurred_at`` may be left out when
 publishing by hand; they are filled with a fresh UUID and the current time.
+A field the current schema does not have is refused rather than dropped, so
+a misspelt optional field is not published as its default.
 """
 
 from __future__ import annotations
@@ -23,6 +25,10 @@ def from_json(event_type: EventType[Any], obj: object, *, now: datetime | None =
     if not isinstance(obj, dict):
         raise InvalidEventError(f"{event_type.name}: expected a JSON object, got {type(obj).__name__}")
     record = dict(obj)
+    known = {f["name"] for f in event_type.current.schema["fields"]}
+    unknown = sorted(str(k) for k in record if k not in known)
+    if unknown:
+        raise InvalidEventError(f"{event_type.name}: unknown field(s) {', '.join(unknown)}")
     record.setdefault("event_id", str(uuid.uuid4()))
     record.setdefault("occurred_at", now or datetime.now(UTC))
     for name in _timestamp_fields(event_type.current.schema):
@@ -59,7 +65,10 @@ def _parse_timestamp(event: str, field: str, value: object) -> datetime:
     if isinstance(value, bool):
         raise InvalidEventError(f"{event}.{field}: expected ISO-8601 or epoch milliseconds, got {value!r}")
     if isinstance(value, (int, float)):
-        return datetime.fromtimestamp(value / 1000, tz=UTC)
+        try:
+            return datetime.fromtimestamp(value / 1000, tz=UTC)
+        except (ValueError, OverflowError, OSError):  # NaN, or beyond the years datetime can hold
+            pass
     if isinstance(value, str):
         try:
             parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
