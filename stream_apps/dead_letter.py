@@ -33,7 +33,7 @@ def dead_letter_headers(
     kept = [(k, v) for k, v in original if not k.startswith("dlq.")]
     return [
         *kept,
-        (REASON, reason.encode()[:4000]),
+        (REASON, _clip(reason, 4000)),
         (ERROR, error.encode()),
         (SOURCE_TOPIC, topic.encode()),
         (SOURCE_PARTITION, str(partition).encode()),
@@ -48,3 +48,8 @@ def reason_of(headers: list[tuple[str, bytes]] | tuple[tuple[str, bytes], ...]) 
         if k == REASON:
             return v.decode(errors="replace")
     return None
+
+
+def _clip(text: str, limit: int) -> bytes:
+    """At most ``limit`` bytes of UTF-8, cut between characters so the header stays valid UTF-8."""
+    return text.encode()[:limit].decode(errors="ignore").encode()
