@@ -59,8 +59,12 @@ class Settings:
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
-        """Read ``TUBESTREAM_*`` and ``KAFKA_BOOTSTRAP``; see the README's configuration table."""
-        env = os.environ if env is None else env
+        """Read ``TUBESTREAM_*`` and ``KAFKA_BOOTSTRAP``; see the README's configuration table.
+
+        A variable set to the empty string counts as unset (``FOO=${FOO:-}`` in a
+        script or compose file), so it gets its default rather than an empty value.
+        """
+        env = {k: v for k, v in (os.environ if env is None else env).items() if v.strip()}
         home = Path(env.get("TUBESTREAM_HOME", ".local")).resolve()
         kafka_port = _port(env, "TUBESTREAM_KAFKA_PORT", DEFAULT_KAFKA_PORT)
         bootstrap = env.get("KAFKA_BOOTSTRAP", "").strip()
@@ -83,7 +87,7 @@ class Settings:
             upload_url=env.get("TUBESTREAM_UPLOAD_URL", ""),
             upload_jwt_secret=env.get("TUBESTREAM_UPLOAD_JWT_SECRET") or None,
             upload_jwt_public_key=_read_key(env.get("TUBESTREAM_UPLOAD_JWT_PUBLIC_KEY_FILE")),
-            upload_max_bytes=int(env.get("TUBESTREAM_UPLOAD_MAX_BYTES") or 5 * 1024**4),
+            upload_max_bytes=_count(env, "TUBESTREAM_UPLOAD_MAX_BYTES", 5 * 1024**4),
             playback_url=env.get("TUBESTREAM_PLAYBACK_URL", f"sqlite:///{home / 'views' / 'playback.db'}"),
             collector_port=_port(env, "TUBESTREAM_COLLECTOR_PORT", DEFAULT_COLLECTOR_PORT),
             player_token_secret=env.get("TUBESTREAM_PLAYER_TOKEN_SECRET") or None,
@@ -92,11 +96,20 @@ class Settings:
 
 
 def _port(env: Mapping[str, str], name: str, default: int) -> int:
-    raw = env.get(name, "")
+    raw = env.get(name, "").strip()
     if not raw:
         return default
-    if not raw.isdigit() or not 0 < int(raw) < 65536:
+    if not raw.isdecimal() or not 0 < int(raw) < 65536:
         raise ValueError(f"{name} must be a TCP port number, got {raw!r}")
+    return int(raw)
+
+
+def _count(env: Mapping[str, str], name: str, default: int) -> int:
+    raw = env.get(name, "").strip()
+    if not raw:
+        return default
+    if not raw.isdecimal() or int(raw) <= 0:
+        raise ValueError(f"{name} must be a positive whole number, got {raw!r}")
     return int(raw)
 
 

@@ -1,0 +1,133 @@
+"""Settings from the environment: the embedded defaults, each override, and clear refusals."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from deploy.settings import Settings
+
+
+@pytest.fixture(autouse=True)
+def in_tmp(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    monkeypatch.chdir(tmp_path)  # relative defaults resolve here, not in the checkout
+    return tmp_path
+
+
+def test_no_environment_means_the_embedded_one_machine_setup(in_tmp: Path) -> None:
+    s = Settings.from_env({})
+    home = in_tmp / ".local"
+    assert s.home == home and s.home.is_absolute()
+    assert s.local_kafka is True
+    assert (s.kafka.bootstrap, s.kafka.namespace, s.kafka_port) == ("127.0.0.1:9092", "", 9092)
+    assert s.kafka_home == home / "kafka"
+    assert s.catalog_url == f"sqlite:///{home / 'views' / 'catalog.db'}"
+    assert s.playback_url == f"sqlite:///{home / 'views' / 'playback.db'}"
+    assert s.blobs_root == home / "blobs"
+    assert (s.api_host, s.api_port, s.collector_port, s.upload_port) == ("127.0.0.1", 8080, 8081, 8082)
+    assert s.upload_service_url == "http://127.0.0.1:8082"
+    assert s.upload_max_bytes == 5 * 1024**4
+    assert (s.upload_jwt_secret, s.upload_jwt_public_key, s.player_token_secret, s.pseudonym_key) == (
+        None,
+        None,
+        None,
+        None,
+    )
+
+
+def test_kafka_bootstrap_points_at_another_cluster_and_no_broker_is_run() -> None:
+    s = Settings.from_env({"KAFKA_BOOTSTRAP": " kafka-1:9092,kafka-2:9092 ", "TUBESTREAM_NAMESPACE": "ci-7-"})
+    assert s.local_kafka is False
+    assert s.kafka.bootstrap == "kafka-1:9092,kafka-2:9092"
+    assert s.kafka.topic("upload-complete") == "ci-7-upload-complete"
+    assert s.kafka.group("catalog") == "ci-7-catalog"
+
+
+def test_the_local_broker_port_moves_the_bootstrap_with_it() -> None:
+    s = Settings.from_env({"TUBESTREAM_KAFKA_PORT": "19092"})
+    assert (s.local_kafka, s.kafka_port, s.kafka.bootstrap) == (True, 19092, "127.0.0.1:19092")
+
+
+def test_every_override_is_read(in_tmp: Path) -> None:
+    key = in_tmp / "uploader.pem"
+    key.write_text("-----BEGIN PUBLIC KEY-----\nMII\n-----END PUBLIC KEY-----\n")
+    s = Settings.from_env(
+        {
+            "TUBESTREAM_HOME": "state",
+            "TUBESTREAM_CATALOG_URL": "sqlite:///:memory:",
+            "TUBESTREAM_PLAYBACK_URL": "sqlite:///p.db",
+            "TUBESTREAM_BLOB_DIR": "media",
+            "TUBESTREAM_BLOB_URL": "s3://videos?endpoint=http://127.0.0.1:9000",
+            "AWS_ACCESS_KEY_ID": "aws-id",
+            "TUBESTREAM_S3_SECRET_KEY": "ts-secret",
+            "AWS_SECRET_ACCESS_KEY": "aws-secret",
+            "TUBESTREAM_API_HOST": "0.0.0.0",
+            "TUBESTREAM_API_PORT": "9000",
+            "TUBESTREAM_COLLECTOR_PORT": "9001",
+            "TUBESTREAM_UPLOAD_PORT": "9002",
+            "TUBESTREAM_UPLOAD_URL": "https://up.example",
+            "TUBESTREAM_UPLOAD_JWT_SECRET": "jwt",
+            "TUBESTREAM_UPLOAD_JWT_PUBLIC_KEY_FILE": str(key),
+            "TUBESTREAM_UPLOAD_MAX_BYTES": "1048576",
+            "TUBESTREAM_PLAYER_TOKEN_SECRET": "player",
+            "TUBESTREAM_PSEUDONYM_KEY": "pseudo",
+        }
+    )
+    assert s.home == in_tmp / "state"
+    assert s.kafka_home == in_tmp / "state" / "kafka"
+    assert (s.catalog_url, s.playback_url) == ("sqlite:///:memory:", "sqlite:///p.db")
+    assert s.blobs_root == in_tmp / "media"  # resolved: child processes may run elsewhere
+    assert s.blob_url == "s3://videos?endpoint=http://127.0.0.1:9000"
+    assert (s.s3_access_key, s.s3_secret_key) == ("aws-id", "ts-secret")  # TUBESTREAM_* wins over AWS_*
+    assert (s.api_host, s.api_port, s.collector_port, s.upload_port) == ("0.0.0.0", 9000, 9001, 9002)
+    assert s.upload_service_url == "https://up.example"
+    assert s.upload_jwt_secret == "jwt"
+    assert s.upload_jwt_public_key == key.read_text()
+    assert s.upload_max_bytes == 1048576
+    assert (s.player_token_secret, s.pseudonym_key) == ("player", "pseudo")
+
+
+def test_the_upload_url_follows_the_api_host_and_upload_port() -> None:
+    s = Settings.from_env({"TUBESTREAM_API_HOST": "10.0.0.5", "TUBESTREAM_UPLOAD_PORT": "7000"})
+    assert s.upload_service_url == "http://10.0.0.5:7000"
+
+
+def test_an_empty_variable_counts_as_unset(in_tmp: Path) -> None:
+    """``TUBESTREAM_HOME=`` in a compose file must not put Kafka's data in the working directory."""
+    empty = {
+        name: ""
+        for name in (
+            "TUBESTREAM_HOME",
+            "KAFKA_BOOTSTRAP",
+            "TUBESTREAM_KAFKA_PORT",
+            "TUBESTREAM_CATALOG_URL",
+            "TUBESTREAM_PLAYBACK_URL",
+            "TUBESTREAM_API_HOST",
+            "TUBESTREAM_API_PORT",
+            "TUBESTREAM_UPLOAD_MAX_BYTES",
+            "TUBESTREAM_UPLOAD_JWT_SECRET",
+            "TUBESTREAM_UPLOAD_JWT_PUBLIC_KEY_FILE",
+            "TUBESTREAM_BLOB_DIR",
+        )
+    }
+    assert Settings.from_env(empty) == Settings.from_env({})
+
+
+def test_os_environ_is_read_when_no_mapping_is_given(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("TUBESTREAM_NAMESPACE", "from-env-")
+    monkeypatch.setenv("TUBESTREAM_API_PORT", "18080")
+    s = Settings.from_env()
+    assert (s.kafka.namespace, s.api_port) == ("from-env-", 18080)
+
+
+@pytest.mark.parametrize("raw", ["0", "65536", "http", "80a", "-1", "²"])
+def test_a_bad_port_is_refused_naming_the_variable(raw: str) -> None:
+    with pytest.raises(ValueError, match=r"TUBESTREAM_API_PORT must be a TCP port number"):
+        Settings.from_env({"TUBESTREAM_API_PORT": raw})
+
+
+@pytest.mark.parametrize("raw", ["5TiB", "0", "-5", "1e9"])
+def test_a_bad_upload_limit_is_refused_naming_the_variable(raw: str) -> None:
+    with pytest.raises(ValueError, match="TUBESTREAM_UPLOAD_MAX_BYTES"):
+        Settings.from_env({"TUBESTREAM_UPLOAD_MAX_BYTES": raw})
