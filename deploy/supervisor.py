@@ -9,6 +9,7 @@ with the component's name, like ``docker compose up`` or ``honcho``.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import subprocess
@@ -120,12 +121,21 @@ class Supervisor:
                 proc.send_signal(signal.SIGTERM)
                 proc.wait(timeout=self._grace_s)
             except subprocess.TimeoutExpired:
-                self.say("up", f"{component.name} did not stop in {self._grace_s:.0f}s; killing it")
-                proc.kill()
-                proc.wait()
+                self.say("up", f"{component.name} did not stop in {self._grace_s:g}s; killing it")
+                _kill_group(proc)
             except KeyboardInterrupt:  # a second Ctrl-C: stop waiting politely
-                proc.kill()
-                proc.wait()
+                _kill_group(proc)
         for pump in self._pumps:
             pump.join(timeout=2.0)
         self.say("up", "all stopped")
+
+
+def _kill_group(proc: subprocess.Popen[bytes]) -> None:
+    """SIGKILL the child and whatever it started (its own session: the group id is its pid).
+
+    A component killed this way cannot stop its own children (FFmpeg under the
+    transcoder), so they would be left running without it.
+    """
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(proc.pid, signal.SIGKILL)
+    proc.wait()

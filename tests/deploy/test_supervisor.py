@@ -1,0 +1,197 @@
+"""``tubestream up``'s supervisor: one prefixed stream, ordered shutdown, a dead child noticed."""
+
+from __future__ import annotations
+
+import io
+import os
+import signal
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from deploy.supervisor import Component, Supervisor
+
+from harness import wait_for
+
+# A component: says it is ready, notes its name in a file when asked to stop, then exits.
+CHILD = """
+import os, signal, sys
+name, stops = sys.argv[1], sys.argv[2]
+def stop(*_):
+    with open(stops, "a") as f:
+        f.write(name + "\\n")
+    print("bye from " + name, flush=True)
+    sys.exit(0)
+signal.signal(signal.SIGTERM, stop)
+print("ready " + name, flush=True)
+print("second line of " + name, flush=True)
+while True:
+    signal.pause()
+"""
+
+# Ignores SIGTERM and keeps a grandchild of its own (as the transcoder keeps FFmpeg).
+STUBBORN = """
+import signal, subprocess, sys
+signal.signal(signal.SIGTERM, signal.SIG_IGN)
+child = subprocess.Popen([sys.executable, "-c", "import signal\\nwhile True: signal.pause()"])
+print("grandchild " + str(child.pid), flush=True)
+while True:
+    signal.pause()
+"""
+
+
+class Output(io.StringIO):
+    def lines(self) -> list[str]:
+        return self.getvalue().splitlines()
+
+    def said(self) -> list[tuple[str, str]]:
+        """(component, text) of every line; the prefix column widens with the longest name."""
+        pairs = []
+        for line in self.lines():
+            prefix, text = line.split(" | ", 1)
+            assert prefix == prefix.strip().rjust(len(prefix)), line
+            pairs.append((prefix.strip(), text))
+        return pairs
+
+
+@pytest.fixture
+def out() -> Output:
+    return Output()
+
+
+@pytest.fixture
+def supervisor(out: Output) -> Iterator[Supervisor]:
+    sup = Supervisor(out=out, grace_s=10.0, colour=False)
+    yield sup
+    sup.stop_all()  # whatever a failed test left running
+
+
+def component(name: str, stops: Path) -> Component:
+    return Component(name, [sys.executable, "-c", CHILD, name, str(stops)])
+
+
+def ready(out: Output, *names: str) -> None:
+    wait_for(
+        lambda: all(f"ready {n}" in out.getvalue() for n in names),
+        timeout_s=20,
+        what=f"{', '.join(names)} to start",
+    )
+
+
+def test_each_line_is_prefixed_with_its_component(
+    supervisor: Supervisor, out: Output, tmp_path: Path
+) -> None:
+    supervisor.start(component("api", tmp_path / "stops"))
+    supervisor.start(component("analytics", tmp_path / "stops"))
+    ready(out, "api", "analytics")
+    wait_for(lambda: "second line of analytics" in out.getvalue(), timeout_s=10, what="the second lines")
+
+    said = out.said()
+    assert ("api", "ready api") in said
+    assert ("api", "second line of api") in said
+    assert ("analytics", "ready analytics") in said
+    assert any(who == "up" and text.startswith("started api (pid ") for who, text in said)
+    assert "\033[" not in out.getvalue()  # not a terminal: no colour codes
+
+
+def test_colour_wraps_only_the_prefix(tmp_path: Path) -> None:
+    out = Output()
+    Supervisor(out=out, colour=True).say("worker", "hello")
+    line = out.getvalue()
+    assert line.startswith("\033[") and line.endswith("  worker |\033[0m hello\n")
+
+
+def test_components_get_their_environment_and_folder(
+    supervisor: Supervisor, out: Output, tmp_path: Path
+) -> None:
+    script = "import os; print('greeting=' + os.environ['GREETING'], 'cwd=' + os.getcwd(), flush=True)"
+    supervisor.start(Component("env", [sys.executable, "-c", script], env={"GREETING": "hi"}, cwd=tmp_path))
+    wait_for(lambda: "greeting=" in out.getvalue(), timeout_s=20, what="the child's output")
+    assert ("env", f"greeting=hi cwd={tmp_path}") in out.said()
+
+
+def test_a_requested_stop_stops_the_children_in_reverse_start_order(
+    supervisor: Supervisor, out: Output, tmp_path: Path
+) -> None:
+    """Kafka starts first and stops last, after everything that writes to it."""
+    stops = tmp_path / "stops"
+    for name in ("kafka", "worker", "api"):
+        supervisor.start(component(name, stops))
+    ready(out, "kafka", "worker", "api")
+
+    code = supervisor.wait(until=lambda: True)
+
+    assert code == 0
+    assert stops.read_text().split() == ["api", "worker", "kafka"]
+    said = out.said()
+    order = [said.index(("up", f"stopping {n}")) for n in ("api", "worker", "kafka")]
+    assert order == sorted(order)
+    assert ("api", "bye from api") in said  # the last words of each child are still shown
+    assert said[-1] == ("up", "all stopped")
+
+
+def test_sigterm_stops_everything_and_restores_the_handler(
+    supervisor: Supervisor, out: Output, tmp_path: Path
+) -> None:
+    stops = tmp_path / "stops"
+    supervisor.start(component("worker", stops))
+    supervisor.start(component("api", stops))
+    ready(out, "worker", "api")
+    before = signal.getsignal(signal.SIGTERM)
+    sent: list[bool] = []
+
+    def send_sigterm_once() -> bool:
+        if not sent:
+            sent.append(True)
+            os.kill(os.getpid(), signal.SIGTERM)  # as `kill <pid of tubestream up>` would
+        return False
+
+    assert supervisor.wait(until=send_sigterm_once) == 0
+    assert stops.read_text().split() == ["api", "worker"]
+    assert signal.getsignal(signal.SIGTERM) is before
+
+
+def test_a_component_that_dies_is_reported_and_the_rest_are_stopped(
+    supervisor: Supervisor, out: Output, tmp_path: Path
+) -> None:
+    stops = tmp_path / "stops"
+    worker = supervisor.start(component("worker", stops))
+    ready(out, "worker")
+    supervisor.start(Component("api", [sys.executable, "-c", "print('address in use', flush=True); exit(3)"]))
+
+    code = supervisor.wait()
+
+    assert code == 1
+    said = out.said()
+    assert ("api", "address in use") in said
+    assert ("up", "api exited with code 3; stopping the rest") in said
+    assert stops.read_text().split() == ["worker"]
+    assert worker.returncode == 0
+
+
+def test_a_component_that_ignores_sigterm_is_killed_with_its_children(out: Output) -> None:
+    supervisor = Supervisor(out=out, grace_s=0.5, colour=False)
+    proc = supervisor.start(Component("transcoder", [sys.executable, "-c", STUBBORN]))
+    line = wait_for(
+        lambda: next((ln for ln in out.lines() if "grandchild " in ln), None),
+        timeout_s=20,
+        what="the grandchild's pid",
+    )
+    grandchild = int(line.rsplit(" ", 1)[1])
+
+    supervisor.stop_all()
+
+    assert proc.returncode == -signal.SIGKILL
+    assert ("up", "transcoder did not stop in 0.5s; killing it") in out.said()
+    wait_for(lambda: not _running(grandchild), timeout_s=10, what="the grandchild to be gone")
+
+
+def _running(pid: int) -> bool:
+    """Alive and not a zombie (a container's init may be slow to reap orphans)."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except FileNotFoundError:
+        return False
+    return stat.rsplit(")", 1)[1].split()[0] != "Z"
