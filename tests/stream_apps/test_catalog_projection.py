@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import itertools
 import random
 from collections.abc import Sequence
@@ -170,3 +171,101 @@ def test_every_interleaving_of_the_topics_gives_the_same_row() -> None:
     assert final.title == "edited"
     assert final.hls_master_key == "j2/master.m3u8"
     assert final.progress_pct == 90.0 and final.failure_reason is None
+
+
+def _realistic_by_topic() -> list[list[CatalogEvent]]:
+    """Two jobs of one video as the topics hold them: the first fails, the second succeeds."""
+    return [
+        [upload(0, "first"), upload(10, "edited")],
+        [request(1, "j1"), request(20, "j2", ("360p", "720p"))],
+        [progress(2, "j1", 10), progress(3, "j1", 40), progress(21, "j2", 30), progress(22, "j2", 80)],
+        [failed(5, "j1")],
+        [rendition(23, "j2", "360p"), rendition(24, "j2", "720p")],
+    ]
+
+
+def _interleave(by_topic: list[list[CatalogEvent]], rng: random.Random) -> list[CatalogEvent]:
+    queues = [list(q) for q in by_topic]
+    merged: list[CatalogEvent] = []
+    while any(queues):
+        merged.append(rng.choice([q for q in queues if q]).pop(0))
+    return merged
+
+
+def test_redeliveries_anywhere_in_the_stream_change_nothing() -> None:
+    """At-least-once: after a crash, a worker re-reads from its last commit, so events come twice."""
+    by_topic = _realistic_by_topic()
+    expected = fold([e for q in by_topic for e in q])
+    rng = random.Random(11)
+    for _ in range(200):
+        merged = _interleave(by_topic, rng)
+        redelivered = list(merged)
+        for _ in range(rng.randint(1, 6)):
+            start = rng.randrange(len(merged))
+            at_ = rng.randrange(start, len(redelivered) + 1)
+            redelivered[at_:at_] = merged[start : start + rng.randint(1, 3)]  # a replayed run of events
+        assert fold(redelivered) == expected
+
+
+def test_progress_shown_never_goes_back_within_a_job() -> None:
+    rng = random.Random(3)
+    for _ in range(200):
+        row: VideoRecord | None = None
+        shown: dict[str, float] = {}
+        for event in _interleave(_realistic_by_topic(), rng):
+            row = project(row, event)
+            if row.progress_pct is not None:
+                assert row.progress_job_id == row.job_id
+                job = row.progress_job_id
+                assert job is not None
+                assert row.progress_pct >= shown.get(job, 0.0), (job, row.progress_pct, shown)
+                shown[job] = row.progress_pct
+
+
+def test_in_log_order_the_status_only_moves_forward() -> None:
+    order = [VideoStatus.UPLOADED, VideoStatus.PROCESSING, VideoStatus.READY]
+    events: list[CatalogEvent] = [
+        upload(0),
+        request(1, "j1"),
+        progress(2, "j1", 20),
+        rendition(3, "j1", "360p"),
+        progress(4, "j1", 100),
+        rendition(5, "j1", "720p"),
+    ]
+    seen = []
+    row: VideoRecord | None = None
+    for event in events:
+        row = project(row, event)
+        seen.append(row.status)
+    assert seen == sorted(seen, key=order.index)
+    assert seen[0] is VideoStatus.UPLOADED and seen[-1] is VideoStatus.READY
+
+
+def test_an_old_jobs_late_failure_does_not_fail_a_ready_video() -> None:
+    row = fold(
+        [
+            upload(0),
+            request(1, "j1"),
+            request(2, "j2"),
+            rendition(3, "j2", "360p"),
+            rendition(4, "j2", "720p"),
+        ]
+    )
+    assert row.status is VideoStatus.READY
+    late = project(row, failed(5, "j1"))
+    assert late.status is VideoStatus.READY and late.failure_reason is None
+
+
+def test_a_ladder_half_done_is_still_processing() -> None:
+    row = fold([upload(0), request(1, "j1", ("360p", "720p", "1080p")), rendition(2, "j1", "720p")])
+    assert row.status is VideoStatus.PROCESSING
+    assert [r.name for r in row.renditions] == ["720p"]
+
+
+def test_the_probe_fills_duration_and_size_and_an_unprobed_upload_leaves_them_unknown() -> None:
+    from schemas.upload_complete import MediaProbe
+
+    probe = MediaProbe(duration_ms=61_000, width=1920, height=1080, frame_rate=30.0, video_codec="h264")
+    row = fold([dataclasses.replace(upload(0), probe=probe)])
+    assert (row.duration_ms, row.width, row.height) == (61_000, 1920, 1080)
+    assert (fold([upload(0)]).duration_ms, fold([upload(0)]).width) == (None, None)
