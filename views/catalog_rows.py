@@ -13,11 +13,25 @@ from typing import Any
 
 from views.catalog import RenditionRecord, VideoRecord, VideoStatus
 
-__all__ = ["from_document", "to_document"]
+__all__ = ["created_at_of", "from_dict", "from_document", "to_dict", "to_document"]
 
 
 def to_document(record: VideoRecord) -> str:
-    doc: dict[str, Any] = {
+    """The row as compact JSON text, the form every store keeps."""
+    return json.dumps(to_dict(record), separators=(",", ":"), ensure_ascii=False)
+
+
+def from_document(text: str) -> VideoRecord:
+    """Inverse of ``to_document``; raises ``ValueError`` on text that is not a catalog row."""
+    doc = json.loads(text)
+    if not isinstance(doc, dict):
+        raise ValueError(f"a catalog row is a JSON object, got {type(doc).__name__}")
+    return from_dict(doc)
+
+
+def to_dict(record: VideoRecord) -> dict[str, Any]:
+    """Every field as JSON types: times as UTC ISO-8601 text, tuples as lists, the status as its value."""
+    return {
         "video_id": record.video_id,
         "status": record.status.value,
         "updated_at": _ts(record.updated_at),
@@ -45,13 +59,16 @@ def to_document(record: VideoRecord) -> str:
         "job_progress": [list(p) for p in record.job_progress],
         "job_failures": [list(f) for f in record.job_failures],
     }
-    return json.dumps(doc, separators=(",", ":"), ensure_ascii=False)
 
 
-def from_document(text: str) -> VideoRecord:
-    doc = json.loads(text)
+def from_dict(doc: dict[str, Any]) -> VideoRecord:
+    """Inverse of ``to_dict``. Fields missing from an older document take the record's defaults.
+
+    Raises ``ValueError`` (or ``KeyError``/``TypeError``) when required fields are missing or mistyped.
+    """
     updated_at = _parse_ts(doc["updated_at"])
-    assert updated_at is not None
+    if updated_at is None:
+        raise ValueError(f"catalog row {doc.get('video_id')!r} has no updated_at")
     return VideoRecord(
         video_id=doc["video_id"],
         status=VideoStatus(doc["status"]),
@@ -82,6 +99,11 @@ def from_document(text: str) -> VideoRecord:
     )
 
 
+def created_at_of(doc: dict[str, Any]) -> datetime | None:
+    """Just the listing key of a stored row, without building the whole record."""
+    return _parse_ts(doc.get("created_at"))
+
+
 def _rendition_doc(r: RenditionRecord) -> dict[str, Any]:
     return {
         "name": r.name,
@@ -101,7 +123,8 @@ def _rendition_doc(r: RenditionRecord) -> dict[str, Any]:
 
 
 def _ts(value: datetime | None) -> str | None:
-    """ISO-8601 in UTC with microseconds: exact, and sorts as text."""
+    """ISO-8601 in UTC with microseconds, not milliseconds: a datetime holds microseconds, and a
+    row (and a page cursor made from it) must come back as the same instant, not a rounded one."""
     return None if value is None else value.astimezone(UTC).isoformat(timespec="microseconds")
 
 

@@ -1,10 +1,16 @@
 """The embedded catalog store: one SQLite file, shared by the worker (writer) and the API (reader).
 
 Query-first, like the Cassandra tables it stands in for: one table per
-query, each holding the whole row as a document, no joins.
+query, each holding the whole row as a document, no joins, and every
+statement addressed by a primary key.
 
-- ``videos_by_id``      (video_id)                     → ``get``
+- ``videos_by_id``      (video_id)                     → ``get``, ``scan``
 - ``videos_by_newest``  (created_at desc, video_id desc) → ``list_newest``
+
+A video has at most one ``videos_by_newest`` entry, at the ``created_at`` of
+its ``videos_by_id`` document; ``put`` keeps the two in step in one
+transaction, finding the entry to move through the old document (as a
+Cassandra writer would) rather than scanning for it.
 
 WAL mode lets the API read while the worker writes from another process;
 ``busy_timeout`` waits out the writer's lock instead of failing. sqlite3 is
@@ -14,6 +20,8 @@ blocking, so every call runs in a worker thread on one connection.
 from __future__ import annotations
 
 import asyncio
+import json
+import os
 import sqlite3
 import threading
 from collections.abc import Callable
@@ -22,12 +30,14 @@ from pathlib import Path
 from typing import TypeVar
 
 from views.catalog import MAX_PAGE_SIZE, ListCursor, VideoPage, VideoRecord
-from views.catalog_rows import from_document, to_document
+from views.catalog_rows import created_at_of, from_document, to_document
 from views.errors import StoreUnavailableError, ViewStoreError
 
 __all__ = ["SqliteCatalogStore"]
 
 T = TypeVar("T")
+
+BUSY_TIMEOUT_MS = 10_000
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS videos_by_id (
@@ -44,21 +54,32 @@ CREATE TABLE IF NOT EXISTS videos_by_newest (
 
 
 class SqliteCatalogStore:
+    """``CatalogStore`` on one SQLite file; open one per process, close it when done."""
+
     def __init__(self, path: Path | str) -> None:
         """``path`` is a file (created with its folder) or ``:memory:``."""
         self._path = str(path)
         self._lock = threading.Lock()
         self._conn: sqlite3.Connection | None = None
+        self._file_id: tuple[int, int] | None = None
         try:
             if self._path != ":memory:":
                 Path(self._path).parent.mkdir(parents=True, exist_ok=True)
             conn = sqlite3.connect(self._path, check_same_thread=False, isolation_level=None)
-            conn.execute("PRAGMA busy_timeout = 10000")
+        except (sqlite3.Error, OSError) as exc:
+            raise StoreUnavailableError(f"cannot open the catalog database {self._path}: {exc}") from exc
+        try:
+            conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
             if self._path != ":memory:":
                 conn.execute("PRAGMA journal_mode = WAL")
-            conn.execute("PRAGMA synchronous = NORMAL")  # WAL + NORMAL: durable at checkpoint, fast commits
+                st = os.stat(self._path)
+                self._file_id = (st.st_dev, st.st_ino)
+            # WAL + NORMAL: an app crash loses nothing; a power cut may lose the last commits,
+            # which a rebuild from the log (``tubestream catalog rebuild``) restores.
+            conn.execute("PRAGMA synchronous = NORMAL")
             conn.executescript(_SCHEMA)
         except (sqlite3.Error, OSError) as exc:
+            conn.close()
             raise StoreUnavailableError(f"cannot open the catalog database {self._path}: {exc}") from exc
         self._conn = conn
 
@@ -67,14 +88,16 @@ class SqliteCatalogStore:
     async def get(self, video_id: str) -> VideoRecord | None:
         def query(conn: sqlite3.Connection) -> VideoRecord | None:
             row = conn.execute("SELECT doc FROM videos_by_id WHERE video_id = ?", (video_id,)).fetchone()
-            return None if row is None else from_document(row[0])
+            return None if row is None else self._decode(row[0])
 
         return await self._run(query)
 
     async def list_newest(self, *, limit: int, after: ListCursor | None = None) -> VideoPage:
+        """One page, newest first; ``limit`` is clamped to 1..MAX_PAGE_SIZE."""
         limit = max(1, min(limit, MAX_PAGE_SIZE))
 
         def query(conn: sqlite3.Connection) -> VideoPage:
+            # one row more than asked tells whether another page follows, so the last page says so
             if after is None:
                 rows = conn.execute(
                     "SELECT doc FROM videos_by_newest ORDER BY created_at_us DESC, video_id DESC LIMIT ?",
@@ -86,57 +109,76 @@ class SqliteCatalogStore:
                     "ORDER BY created_at_us DESC, video_id DESC LIMIT ?",
                     (_micros(after.created_at), after.video_id, limit + 1),
                 ).fetchall()
-            videos = tuple(from_document(r[0]) for r in rows[:limit])
+            videos = tuple(self._decode(r[0]) for r in rows[:limit])
             next_cursor = None
             if len(rows) > limit:
                 last = videos[-1]
-                assert last.created_at is not None
+                assert last.created_at is not None  # only rows with created_at are in this table
                 next_cursor = ListCursor(created_at=last.created_at, video_id=last.video_id)
             return VideoPage(videos=videos, next_cursor=next_cursor)
 
         return await self._run(query)
 
     async def check(self) -> None:
-        await self._run(lambda conn: conn.execute("SELECT count(*) FROM videos_by_id LIMIT 1").fetchone())
+        """Read both tables, and notice a file removed or replaced under an open connection.
+
+        An open connection keeps reading a deleted file, so without the second
+        check an API would serve a stale catalog and still report healthy.
+        """
+
+        def probe(conn: sqlite3.Connection) -> None:
+            self._check_file()
+            conn.execute("SELECT 1 FROM videos_by_id LIMIT 1").fetchall()
+            conn.execute("SELECT 1 FROM videos_by_newest LIMIT 1").fetchall()
+
+        await self._run(probe)
 
     # -- the builder's side ----------------------------------------------------------------
 
     async def put(self, record: VideoRecord) -> None:
+        """Upsert the whole row in both tables, in one transaction."""
         doc = to_document(record)
+        new_key = None if record.created_at is None else _micros(record.created_at)
 
         def write(conn: sqlite3.Connection) -> None:
             conn.execute("BEGIN IMMEDIATE")
             try:
-                conn.execute("DELETE FROM videos_by_newest WHERE video_id = ?", (record.video_id,))
+                old = conn.execute(
+                    "SELECT doc FROM videos_by_id WHERE video_id = ?", (record.video_id,)
+                ).fetchone()
+                if old is not None:
+                    _remove_moved_listing(conn, record.video_id, old[0], new_key)
                 conn.execute(
                     "INSERT INTO videos_by_id (video_id, doc) VALUES (?, ?) "
                     "ON CONFLICT (video_id) DO UPDATE SET doc = excluded.doc",
                     (record.video_id, doc),
                 )
-                if record.created_at is not None:  # not listed until its upload is known
+                if new_key is not None:  # not listed until its upload is known
                     conn.execute(
-                        "INSERT INTO videos_by_newest (created_at_us, video_id, doc) VALUES (?, ?, ?)",
-                        (_micros(record.created_at), record.video_id, doc),
+                        "INSERT INTO videos_by_newest (created_at_us, video_id, doc) VALUES (?, ?, ?) "
+                        "ON CONFLICT (created_at_us, video_id) DO UPDATE SET doc = excluded.doc",
+                        (new_key, record.video_id, doc),
                     )
                 conn.execute("COMMIT")
             except BaseException:
-                conn.execute("ROLLBACK")
+                if conn.in_transaction:  # SQLite may already have rolled back (disk full, I/O error)
+                    conn.execute("ROLLBACK")
                 raise
 
         await self._run(write)
 
     async def scan(self) -> list[VideoRecord]:
+        """Every row, ordered by video_id."""
+
         def query(conn: sqlite3.Connection) -> list[VideoRecord]:
             rows = conn.execute("SELECT doc FROM videos_by_id ORDER BY video_id").fetchall()
-            return [from_document(r[0]) for r in rows]
+            return [self._decode(r[0]) for r in rows]
 
         return await self._run(query)
 
     async def close(self) -> None:
-        with self._lock:
-            if self._conn is not None:
-                self._conn.close()
-                self._conn = None
+        """Close the connection (in a thread: it waits for a query in flight); later calls fail."""
+        await asyncio.to_thread(self._close)
 
     # -- plumbing ----------------------------------------------------------------------------
 
@@ -154,7 +196,50 @@ class SqliteCatalogStore:
             except sqlite3.Error as exc:  # locked, unreadable, corrupt, disk full: may pass, retry
                 raise StoreUnavailableError(f"catalog database {self._path}: {exc}") from exc
 
+    def _close(self) -> None:
+        with self._lock:
+            if self._conn is not None:
+                self._conn.close()
+                self._conn = None
+
+    def _check_file(self) -> None:
+        if self._file_id is None:
+            return
+        try:
+            st = os.stat(self._path)
+        except OSError as exc:
+            raise StoreUnavailableError(
+                f"catalog database {self._path} is gone since this process opened it ({exc}); restart"
+            ) from exc
+        if (st.st_dev, st.st_ino) != self._file_id:
+            raise StoreUnavailableError(
+                f"catalog database {self._path} was replaced since this process opened it; restart"
+            )
+
+    def _decode(self, doc: str) -> VideoRecord:
+        try:
+            return from_document(doc)
+        except (ValueError, KeyError, TypeError) as exc:
+            raise ViewStoreError(f"catalog database {self._path}: a row is not a video: {exc}") from exc
+
+
+def _remove_moved_listing(conn: sqlite3.Connection, video_id: str, old_doc: str, new_key: int | None) -> None:
+    """Delete the video's listing entry unless the new row keeps it at the same key."""
+    try:
+        old_created_at = created_at_of(json.loads(old_doc))
+    except (ValueError, KeyError, TypeError, AttributeError):  # an unreadable old row: find it the slow way
+        conn.execute("DELETE FROM videos_by_newest WHERE video_id = ?", (video_id,))
+        return
+    if old_created_at is None:
+        return
+    old_key = _micros(old_created_at)
+    if old_key != new_key:
+        conn.execute(
+            "DELETE FROM videos_by_newest WHERE created_at_us = ? AND video_id = ?", (old_key, video_id)
+        )
+
 
 def _micros(value: datetime) -> int:
+    """Exact integer microseconds since the epoch (a float timestamp would round)."""
     delta = value.astimezone(UTC) - datetime(1970, 1, 1, tzinfo=UTC)
     return (delta.days * 86_400 + delta.seconds) * 1_000_000 + delta.microseconds

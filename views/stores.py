@@ -21,10 +21,15 @@ SUPPORTED_SCHEMES = ("sqlite",)
 
 
 def open_catalog_store(url: str) -> CatalogStore:
+    """The catalog store ``url`` names; ``ValueError`` on a URL no adapter takes.
+
+    Raises ``StoreUnavailableError`` when the URL is valid but the store cannot be opened.
+    """
     return SqliteCatalogStore(_sqlite_path(url, "catalog"))
 
 
 def open_playback_store(url: str) -> PlaybackStore:
+    """The playback store ``url`` names; same URLs and errors as ``open_catalog_store``."""
     return SqlitePlaybackStore(_sqlite_path(url, "playback"))
 
 
@@ -34,6 +39,8 @@ def _sqlite_path(url: str, view: str) -> Path | str:
         path = parts.path
         if parts.netloc or not path or path == "/":
             raise ValueError(f"{view} URL {url!r}: expected sqlite:///absolute/path.db or sqlite:///:memory:")
+        if parts.query or parts.fragment:  # would be dropped silently, or cut a path holding ? or #
+            raise ValueError(f"{view} URL {url!r}: sqlite URLs take no ?query or #fragment")
         return ":memory:" if path == "/:memory:" else Path(path)
     raise ValueError(
         f"{view} URL {url!r}: unsupported scheme {parts.scheme!r}; supported: "

@@ -1,9 +1,15 @@
+"""Catalog rows as documents: every store keeps rows this way, so the round trip must be exact."""
+
 from __future__ import annotations
 
+import dataclasses
+import json
 from datetime import UTC, datetime, timedelta, timezone
 
+import pytest
+
 from views.catalog import RenditionRecord, VideoRecord, VideoStatus
-from views.catalog_rows import from_document, to_document
+from views.catalog_rows import from_dict, from_document, to_dict, to_document
 
 
 def test_every_field_survives_the_round_trip() -> None:
@@ -58,3 +64,77 @@ def test_times_in_any_zone_come_back_as_the_same_instant() -> None:
     back = from_document(to_document(row))
     assert back.updated_at == datetime(2026, 1, 1, 12, tzinfo=UTC)
     assert back.created_at is None
+
+
+def test_the_document_holds_every_field_so_a_new_field_cannot_be_dropped_silently() -> None:
+    row = VideoRecord(
+        video_id="v",
+        status=VideoStatus.READY,
+        updated_at=datetime(2026, 1, 1, tzinfo=UTC),
+        renditions=(_full_rendition(),),
+    )
+    doc = to_dict(row)
+    assert set(doc) == {f.name for f in dataclasses.fields(VideoRecord)}
+    assert set(doc["renditions"][0]) == {f.name for f in dataclasses.fields(RenditionRecord)}
+
+
+def test_a_rendition_with_every_optional_field_survives() -> None:
+    row = VideoRecord(
+        video_id="v",
+        status=VideoStatus.READY,
+        updated_at=datetime(2026, 1, 1, tzinfo=UTC),
+        renditions=(_full_rendition(), dataclasses.replace(_full_rendition(), name="1080p", init_key=None)),
+    )
+    assert from_document(to_document(row)) == row
+
+
+def test_the_dict_is_plain_json_and_round_trips_without_text() -> None:
+    row = VideoRecord(
+        video_id="v",
+        status=VideoStatus.PROCESSING,
+        updated_at=datetime(2026, 1, 1, 0, 0, 0, 1, tzinfo=UTC),
+        tags=("a",),
+        job_progress=(("j", 12.5),),
+    )
+    doc = to_dict(row)
+    assert json.loads(json.dumps(doc)) == doc  # only JSON types: a Cassandra text column takes it as is
+    assert doc["updated_at"] == "2026-01-01T00:00:00.000001+00:00"
+    assert from_dict(doc) == row
+
+
+def test_an_older_document_without_newer_fields_loads_with_defaults() -> None:
+    old = {"video_id": "v", "status": "uploaded", "updated_at": "2026-01-01T00:00:00.000000+00:00"}
+    row = from_dict(old)
+    assert row.created_at is None and row.job_progress == () and row.renditions == ()
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "[1, 2]",
+        "{}",
+        '{"video_id": "v", "status": "uploaded", "updated_at": null}',
+        '{"video_id": "v", "status": "nope", "updated_at": "2026-01-01T00:00:00+00:00"}',
+    ],
+)
+def test_text_that_is_not_a_row_is_refused(text: str) -> None:
+    with pytest.raises((ValueError, KeyError)):
+        from_document(text)
+
+
+def _full_rendition() -> RenditionRecord:
+    return RenditionRecord(
+        name="720p",
+        codec="H264",
+        width=1280,
+        height=720,
+        bitrate_kbps=3000,
+        segment_duration_s=4.0,
+        encoder="h264_nvenc",
+        manifest_key="videos/v/j/720p.m3u8",
+        init_key="videos/v/j/720p/init.mp4",
+        segment_count=15,
+        job_id="j",
+        hls_master_key="videos/v/j/master.m3u8",
+        dash_manifest_key="videos/v/j/manifest.mpd",
+    )

@@ -1,0 +1,45 @@
+"""Store URLs: the one place configuration picks an adapter, so mistakes must fail with a clear message."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+
+from views.catalog import VideoRecord, VideoStatus
+from views.stores import open_catalog_store
+
+
+async def test_a_sqlite_url_opens_that_absolute_path(tmp_path: Path) -> None:
+    store = open_catalog_store(f"sqlite:///{tmp_path / 'deep' / 'catalog.db'}")
+    await store.close()
+    assert (tmp_path / "deep" / "catalog.db").is_file()
+
+
+async def test_an_in_memory_catalog_works_without_a_file() -> None:
+    store = open_catalog_store("sqlite:///:memory:")
+    try:
+        row = VideoRecord(
+            video_id="v", status=VideoStatus.UPLOADED, updated_at=datetime(2026, 1, 1, tzinfo=UTC)
+        )
+        await store.put(row)
+        assert await store.get("v") == row
+    finally:
+        await store.close()
+
+
+@pytest.mark.parametrize(
+    ("url", "message"),
+    [
+        ("cassandra://127.0.0.1:9042/tubestream", r"unsupported scheme 'cassandra'.*sqlite://.*cassandra://"),
+        ("postgres://db/tubestream", r"unsupported scheme 'postgres'; supported: sqlite://"),
+        ("/var/lib/catalog.db", r"unsupported scheme ''"),
+        ("sqlite://relative.db", "expected sqlite:///absolute/path.db"),
+        ("sqlite://", "expected sqlite:///absolute/path.db"),
+        ("sqlite:////tmp/catalog.db?mode=ro", r"no \?query"),
+    ],
+)
+def test_a_url_no_adapter_takes_is_a_value_error_that_says_why(url: str, message: str) -> None:
+    with pytest.raises(ValueError, match=message):
+        open_catalog_store(url)
