@@ -15,6 +15,7 @@ from typing import Any
 from aiohttp import web
 
 from query_api.errors import ApiError, BadRequestError
+from query_api.params import bounded_int
 from stream_apps.playback_aggregates import BucketKey, PlaybackStats
 from stream_apps.playback_rollup import rollup
 from stream_apps.playback_rows import stats_from_document
@@ -25,7 +26,7 @@ __all__ = ["PLAYBACK", "analytics_routes", "stats_resource"]
 
 PLAYBACK = web.AppKey("playback", PlaybackView)
 MAX_TRENDING = 100
-_STEP = re.compile(r"^(?P<n>[1-9][0-9]*)(?P<unit>[mhd])$")
+_STEP = re.compile(r"^(?P<n>[1-9][0-9]{0,5})(?P<unit>[mhd])$")  # bounded: a huge n overflows timedelta
 _UNITS = {"m": timedelta(minutes=1), "h": timedelta(hours=1), "d": timedelta(days=1)}
 
 analytics_routes = web.RouteTableDef()
@@ -62,9 +63,7 @@ async def video_stats(request: web.Request) -> web.Response:
             "to": _iso(points[-1].end),
             "step_s": int(step.total_seconds()),
             "totals": stats_resource(total),
-            "points": [
-                {"start": _iso(p.start), "end": _iso(p.end), **stats_resource(p.stats)} for p in points
-            ],
+            "points": [_point(p.start, p.end, p.stats) for p in points],
         }
     )
 
@@ -75,13 +74,11 @@ async def trending(request: web.Request) -> web.Response:
         window = trending_window(request.query.get("window", "1h"))
     except ValueError as exc:
         raise BadRequestError(str(exc)) from exc
-    raw_limit = request.query.get("limit", "10")
-    if not raw_limit.isdigit() or not 1 <= int(raw_limit) <= MAX_TRENDING:
-        raise BadRequestError(f"limit must be an integer from 1 to {MAX_TRENDING}, got {raw_limit!r}")
+    limit = bounded_int(request.query.get("limit"), name="limit", default=10, low=1, high=MAX_TRENDING)
     now = datetime.now(UTC)
     rows = await _view(request).all_minutes(start=now - window.span, end=now)
     buckets = {BucketKey(video_id, minute): stats for (video_id, minute), stats in _merged(rows).items()}
-    top = top_trending(video_trends(buckets, now=now, window=window).values(), limit=int(raw_limit))
+    top = top_trending(video_trends(buckets, now=now, window=window).values(), limit=limit)
     return web.json_response(
         {
             "window": window.name,

@@ -22,6 +22,11 @@ def create_app(
     media: MultipartBlobStore | None = None,
     media_base_url: str = "/media/",
 ) -> web.Application:
+    """The API over the views passed in; analytics and media routes answer 503/404 when not given.
+
+    ``media_base_url`` prefixes storage keys in video resources: ``/media/`` (this
+    API's media route) by default, or a CDN.
+    """
     app = web.Application(middlewares=[json_errors])
     app[CATALOG] = catalog
     app[MEDIA_BASE_URL] = media_base_url

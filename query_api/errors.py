@@ -4,9 +4,10 @@
     ├── BadRequestError      400: a parameter is wrong; the message says which and why
     └── NotFoundError        404: no such resource
 
-aiohttp's own HTTP errors (unknown route, wrong method) and unexpected
-exceptions (500) get the same ``{"error": {"status", "message"}}`` shape, so
-a client parses one format.
+aiohttp's own HTTP errors (unknown route, wrong method), a store that
+cannot serve (503, with ``Retry-After``: a locked or missing database may
+pass) and unexpected exceptions (500, logged, no details leaked) get the same
+``{"error": {"status", "message"}}`` shape, so a client parses one format.
 """
 
 from __future__ import annotations
@@ -16,9 +17,12 @@ from collections.abc import Awaitable, Callable
 
 from aiohttp import web
 
+from views.errors import StoreUnavailableError
+
 __all__ = ["ApiError", "BadRequestError", "NotFoundError", "error_response", "json_errors"]
 
 log = logging.getLogger(__name__)
+RETRY_AFTER_S = 5
 
 
 class ApiError(Exception):
@@ -38,6 +42,7 @@ class NotFoundError(ApiError):
 
 
 def error_response(status: int, message: str, *, headers: dict[str, str] | None = None) -> web.Response:
+    """The one error body every route answers with."""
     return web.json_response(
         {"error": {"status": status, "message": message}}, status=status, headers=headers
     )
@@ -52,6 +57,10 @@ async def json_errors(request: web.Request, handler: Handler) -> web.StreamRespo
         return await handler(request)
     except ApiError as exc:
         return error_response(exc.status, exc.message)
+    except StoreUnavailableError as exc:
+        log.warning("store unavailable on %s %s: %s", request.method, request.path, exc)
+        retry = {"Retry-After": str(RETRY_AFTER_S)}
+        return error_response(503, "a store behind the API is unavailable; retry later", headers=retry)
     except web.HTTPException as exc:
         if exc.status < 400:
             raise

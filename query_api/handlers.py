@@ -10,6 +10,7 @@ from query_api.analytics import PLAYBACK
 from query_api.cursor import decode_cursor, encode_cursor
 from query_api.errors import BadRequestError, NotFoundError, error_response
 from query_api.openapi import openapi_document
+from query_api.params import bounded_int
 from query_api.resources import video_resource
 from views.catalog import MAX_PAGE_SIZE, CatalogReader
 from views.errors import ViewStoreError
@@ -38,7 +39,9 @@ async def get_video(request: web.Request) -> web.Response:
 
 @routes.get("/v1/videos")
 async def list_videos(request: web.Request) -> web.Response:
-    limit = _limit(request.query.get("limit"))
+    limit = bounded_int(
+        request.query.get("limit"), name="limit", default=DEFAULT_PAGE_SIZE, low=1, high=MAX_PAGE_SIZE
+    )
     raw_cursor = request.query.get("cursor")
     after = decode_cursor(raw_cursor) if raw_cursor else None
     page = await request.app[CATALOG].list_newest(limit=limit, after=after)
@@ -74,11 +77,3 @@ async def openapi(request: web.Request) -> web.Response:
 async def index(request: web.Request) -> web.Response:
     page = resources.files("query_api").joinpath("index.html").read_text(encoding="utf-8")
     return web.Response(text=page, content_type="text/html")
-
-
-def _limit(raw: str | None) -> int:
-    if raw is None or raw == "":
-        return DEFAULT_PAGE_SIZE
-    if not raw.isdigit() or not 1 <= int(raw) <= MAX_PAGE_SIZE:
-        raise BadRequestError(f"limit must be an integer from 1 to {MAX_PAGE_SIZE}, got {raw!r}")
-    return int(raw)

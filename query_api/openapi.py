@@ -1,23 +1,25 @@
 """The OpenAPI 3.1 description of the query API, served at ``/openapi.json``.
 
-Written by hand beside the handlers; a test checks that every route the
-app serves is described here and that the examples match real answers.
+Written by hand beside the handlers; tests check that every route the app
+serves is described here and that the Video, VideoPage and Error schemas
+name exactly the fields real answers carry.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
+from query_api.analytics import MAX_TRENDING
 from views.catalog import MAX_PAGE_SIZE
 
 __all__ = ["openapi_document"]
 
 _ERROR = {"$ref": "#/components/responses/Error"}
 _WINDOW = {"type": "string", "enum": ["1h", "24h"], "default": "1h"}
-_LIMIT = {"type": "integer", "minimum": 1, "maximum": MAX_PAGE_SIZE, "default": 20}
 
 
 def openapi_document() -> dict[str, Any]:
+    """The document served at ``/openapi.json``."""
     return {
         "openapi": "3.1.0",
         "info": {
@@ -36,6 +38,7 @@ def openapi_document() -> dict[str, Any]:
                         "200": _json("The video", {"$ref": "#/components/schemas/Video"}),
                         "400": _ERROR,
                         "404": _ERROR,
+                        "503": _ERROR,
                     },
                 }
             },
@@ -43,16 +46,7 @@ def openapi_document() -> dict[str, Any]:
                 "get": {
                     "summary": "Videos, newest first, one page at a time",
                     "parameters": [
-                        {
-                            "name": "limit",
-                            "in": "query",
-                            "schema": {
-                                "type": "integer",
-                                "minimum": 1,
-                                "maximum": MAX_PAGE_SIZE,
-                                "default": 20,
-                            },
-                        },
+                        {"name": "limit", "in": "query", "schema": _limit(default=20, maximum=MAX_PAGE_SIZE)},
                         {
                             "name": "cursor",
                             "in": "query",
@@ -63,6 +57,7 @@ def openapi_document() -> dict[str, Any]:
                     "responses": {
                         "200": _json("A page of videos", {"$ref": "#/components/schemas/VideoPage"}),
                         "400": _ERROR,
+                        "503": _ERROR,
                     },
                 }
             },
@@ -84,12 +79,8 @@ def openapi_document() -> dict[str, Any]:
                 "get": {
                     "summary": "Videos by decayed unique views over a sliding window",
                     "parameters": [
-                        {
-                            "name": "window",
-                            "in": "query",
-                            "schema": {"type": "string", "enum": ["1h", "24h"]},
-                        },
-                        {"name": "limit", "in": "query", "schema": {"type": "integer", "minimum": 1}},
+                        {"name": "window", "in": "query", "schema": _WINDOW},
+                        {"name": "limit", "in": "query", "schema": _limit(default=10, maximum=MAX_TRENDING)},
                     ],
                     "responses": {"200": _json("Trending", {"type": "object"}), "400": _ERROR, "503": _ERROR},
                 }
@@ -191,6 +182,10 @@ def openapi_document() -> dict[str, Any]:
             "responses": {"Error": _json("An error, with a message saying what is wrong", _error_ref())},
         },
     }
+
+
+def _limit(*, default: int, maximum: int) -> dict[str, Any]:
+    return {"type": "integer", "minimum": 1, "maximum": maximum, "default": default}
 
 
 def _json(description: str, schema: dict[str, Any]) -> dict[str, Any]:

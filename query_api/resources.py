@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 from typing import Any
+from urllib.parse import quote
 
 from views.catalog import RenditionRecord, VideoRecord, VideoStatus
 
@@ -15,6 +16,7 @@ __all__ = ["rendition_resource", "video_resource"]
 
 
 def video_resource(video: VideoRecord, *, media_base_url: str) -> dict[str, Any]:
+    """The video as clients see it: only the current job's renditions, progress and failure."""
     current = [r for r in video.renditions if not video.job_id or r.job_id == video.job_id]
     in_progress = video.status is VideoStatus.PROCESSING and video.progress_job_id == video.job_id
     return {
@@ -43,6 +45,7 @@ def video_resource(video: VideoRecord, *, media_base_url: str) -> dict[str, Any]
 
 
 def rendition_resource(r: RenditionRecord, *, media_base_url: str) -> dict[str, Any]:
+    """One rendition, its manifest as a URL a player can fetch."""
     return {
         "name": r.name,
         "codec": r.codec,
@@ -56,7 +59,8 @@ def rendition_resource(r: RenditionRecord, *, media_base_url: str) -> dict[str, 
 
 
 def _url(base: str, key: str | None) -> str | None:
-    return None if not key else base.rstrip("/") + "/" + key.lstrip("/")
+    """``base`` joined with the key, percent-encoded so a key with spaces or ``#`` stays one URL."""
+    return None if not key else base.rstrip("/") + "/" + quote(key.lstrip("/"), safe="/")
 
 
 def _iso(value: datetime | None) -> str | None:

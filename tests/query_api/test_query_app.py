@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sqlite3
 import uuid
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
@@ -134,7 +135,7 @@ async def test_the_default_page_is_twenty(client: Client, catalog: CatalogStore)
     assert len(body["videos"]) == 20 and body["next_cursor"]
 
 
-@pytest.mark.parametrize("limit", ["0", "101", "-1", "ten", "1.5"])
+@pytest.mark.parametrize("limit", ["0", "101", "-1", "ten", "1.5", "²", "1" * 5000, " 5"])
 async def test_a_bad_limit_is_a_400_that_says_the_range(client: Client, limit: str) -> None:
     message = await _error(await client.get(f"/v1/videos?limit={limit}"), 400)
     assert "limit must be an integer from 1 to 100" in message
@@ -161,6 +162,63 @@ async def test_healthz_reports_the_store(client: Client, catalog: CatalogStore) 
     await catalog.close()
     message = await _error(await client.get("/healthz"), 503)
     assert "catalog store unavailable" in message
+
+
+async def test_a_store_that_cannot_serve_is_a_503_to_retry_not_a_500(
+    client: Client, catalog: CatalogStore
+) -> None:
+    await catalog.close()
+    for path in ("/v1/videos/v1", "/v1/videos"):
+        response = await client.get(path)
+        assert "retry later" in await _error(response, 503)
+        assert response.headers["Retry-After"].isdigit()
+
+
+async def test_an_unexpected_failure_is_a_json_500_that_leaks_nothing(
+    client: Client, catalog: CatalogStore, tmp_path: Path
+) -> None:
+    await catalog.put(_video("v1"))
+    _overwrite_doc(tmp_path / "catalog.db", "v1", "not json")
+    message = await _error(await client.get("/v1/videos/v1"), 500)
+    assert message == "internal error; the server log has the details"
+
+
+async def test_healthz_is_503_when_the_database_file_is_gone(client: Client, tmp_path: Path) -> None:
+    assert (await client.get("/healthz")).status == 200
+    _remove_database(tmp_path / "catalog.db")
+    message = await _error(await client.get("/healthz"), 503)
+    assert "catalog store unavailable" in message and "gone" in message
+
+
+async def test_the_openapi_schemas_name_exactly_the_fields_answers_carry(
+    client: Client, catalog: CatalogStore
+) -> None:
+    rendition = RenditionRecord(
+        name="360p",
+        codec="H264",
+        width=640,
+        height=360,
+        bitrate_kbps=800,
+        segment_duration_s=4.0,
+        encoder="libx264",
+        manifest_key="videos/v1/j1/360p.m3u8",
+        job_id="j1",
+    )
+    await catalog.put(_video("v1", status=VideoStatus.READY, job_id="j1", renditions=(rendition,)))
+    schemas = (await (await client.get("/openapi.json")).json())["components"]["schemas"]
+
+    page = await (await client.get("/v1/videos")).json()
+    error = await (await client.get("/v1/videos/nope")).json()
+    video = page["videos"][0]
+    for schema, answer in [
+        (schemas["VideoPage"], page),
+        (schemas["Video"], video),
+        (schemas["Rendition"], video["renditions"][0]),
+        (schemas["Error"], error),
+        (schemas["Error"]["properties"]["error"], error["error"]),
+    ]:
+        assert set(answer) == set(schema["properties"])
+        assert set(schema.get("required", ())) <= set(answer)
 
 
 async def test_the_openapi_document_describes_every_route(client: Client, catalog: CatalogStore) -> None:
@@ -216,3 +274,17 @@ async def test_media_on_s3_redirects_to_a_signed_url(catalog: CatalogStore, mini
         assert location.startswith(minio.endpoint) and "X-Amz-Signature=" in location
         async with client.session.get(location) as stored:  # the signed URL works on its own
             assert stored.status == 200 and await stored.read() == b"#EXTM3U\n"
+
+
+def _overwrite_doc(path: Path, video_id: str, doc: str) -> None:
+    conn = sqlite3.connect(path)
+    try:
+        with conn:
+            conn.execute("UPDATE videos_by_id SET doc = ? WHERE video_id = ?", (doc, video_id))
+    finally:
+        conn.close()
+
+
+def _remove_database(path: Path) -> None:
+    for suffix in ("", "-wal", "-shm"):
+        Path(f"{path}{suffix}").unlink(missing_ok=True)
