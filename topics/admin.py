@@ -107,6 +107,7 @@ def apply_topics(
                 admin.create_partitions([NewPartitions(name, spec.partitions)]),
                 f"adding partitions to {name}",
             )
+            _wait_for_leaders(admin, [name], timeout_s, partitions=spec.partitions)
             changes.append(TopicChange(name, "partitions", f"{have} → {spec.partitions}"))
         elif have > spec.partitions:
             changes.append(
@@ -126,14 +127,17 @@ def apply_topics(
                 ],
             )
             _run(admin.incremental_alter_configs([resource]), f"setting configs of {name}")
+            _wait_for_configs(admin, name, diff, timeout_s)
             changes.append(TopicChange(name, "configs", ", ".join(f"{k}={v}" for k, v in diff.items())))
         if not any(c.topic == name for c in changes):
             changes.append(TopicChange(name, "unchanged"))
     return changes
 
 
-def _wait_for_leaders(admin: AdminClient, names: Sequence[str], timeout_s: float) -> None:
-    """New topics are usable once every partition has a leader; callers write and read right after."""
+def _wait_for_leaders(
+    admin: AdminClient, names: Sequence[str], timeout_s: float, *, partitions: int = 1
+) -> None:
+    """New topics (or partitions) are usable once every partition has a leader; callers write right after."""
     deadline = time.monotonic() + timeout_s
     pending = set(names)
     while pending:
@@ -143,7 +147,7 @@ def _wait_for_leaders(admin: AdminClient, names: Sequence[str], timeout_s: float
             if (
                 topic is not None
                 and topic.error is None
-                and topic.partitions
+                and len(topic.partitions) >= partitions
                 and all(p.leader >= 0 and p.error is None for p in topic.partitions.values())
             ):
                 pending.discard(name)
@@ -151,6 +155,19 @@ def _wait_for_leaders(admin: AdminClient, names: Sequence[str], timeout_s: float
             raise TopicAdminError(f"no leader within {timeout_s:.0f}s for {', '.join(sorted(pending))}")
         if pending:
             time.sleep(0.1)
+
+
+def _wait_for_configs(admin: AdminClient, name: str, wanted: dict[str, str], timeout_s: float) -> None:
+    """Wait until the broker describes the values just set.
+
+    It does so a moment after the controller accepts them (1 read in 20 came back stale on the
+    local broker), and an ``apply`` right after this one would otherwise set them again.
+    """
+    deadline = time.monotonic() + timeout_s
+    while _config_diff(admin, name, wanted, timeout_s):
+        if time.monotonic() > deadline:
+            raise TopicAdminError(f"configs of {name} still differ {timeout_s:.0f}s after they were set")
+        time.sleep(0.05)
 
 
 def _config_diff(admin: AdminClient, name: str, wanted: dict[str, str], timeout_s: float) -> dict[str, str]:
