@@ -175,14 +175,6 @@ def _encoding_options(plan: PackagingPlan) -> dict[str, str]:
     return options | _force_keys(plan)
 
 
-def _rung_options(plan: PackagingPlan, index: int, *, stream_index: int) -> dict[str, str]:
-    rung, encoder = plan.rungs[index], plan.encoders[index]
-    gop = max(1, round(plan.segment_duration_s * rung.frame_rate))
-    return video_options(
-        encoder, stream_index, bitrate_kbps=rung.bitrate_kbps, gop_frames=gop, speed=plan.speed
-    )
-
-
 def _force_keys(plan: PackagingPlan) -> dict[str, str]:
     return {"force_key_frames:v": f"expr:gte(t,n_forced*{_seconds(plan.segment_duration_s)})"}
 

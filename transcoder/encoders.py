@@ -25,21 +25,30 @@ GPU_ENCODERS = {VideoCodec.H264: "h264_nvenc", VideoCodec.H265: "hevc_nvenc", Vi
 
 @functools.cache
 def encoder_works(encoder: str) -> bool:
-    result = subprocess.run(
-        [
-            "ffmpeg", "-hide_banner", "-loglevel", "error", "-f", "lavfi",
-            "-i", "color=black:size=256x144:duration=0.1", "-frames:v", "1",
-            "-c:v", encoder, "-f", "null", "-",
-        ],
-        capture_output=True,
-        timeout=60,
-        check=False,
-    )  # fmt: skip
+    """A one-frame test encode succeeds: NVENC needs a GPU, a driver and a free encoder session."""
+    try:
+        result = subprocess.run(
+            [
+                "ffmpeg", "-hide_banner", "-loglevel", "error", "-f", "lavfi",
+                "-i", "color=black:size=256x144:duration=0.1", "-frames:v", "1",
+                "-c:v", encoder, "-f", "null", "-",
+            ],
+            capture_output=True,
+            timeout=60,
+            check=False,
+        )  # fmt: skip
+    except (OSError, subprocess.TimeoutExpired):  # no ffmpeg, or a driver that hangs: not usable
+        return False
     return result.returncode == 0
 
 
 def choose_encoder(codec: VideoCodec, preference: str = "auto") -> str:
-    """``auto``: the GPU encoder if it works here; ``cpu``/``gpu`` force one; else an encoder name."""
+    """The FFmpeg encoder for ``codec``.
+
+    ``auto``: the GPU encoder if it works here, else the CPU one (VP9 has no NVENC encoder);
+    ``cpu``/``gpu`` force one (``gpu`` raises ``ValueError`` when there is none that works);
+    anything else is taken as an encoder name, for experiments.
+    """
     if preference == "cpu":
         return CPU_ENCODERS[codec]
     gpu = GPU_ENCODERS.get(codec)

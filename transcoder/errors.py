@@ -1,10 +1,12 @@
 """Errors of the transcoder.
 
     TranscoderError
-    ├── SourceError        the source is not a playable video (corrupt, truncated, no video stream);
+    ├── SourceError        the source is not a playable video: ffprobe cannot read it, it has no
+    │                      video stream, or it ends early when decoded (a truncated upload);
     │                      permanent: retrying cannot help, the video ends as failed with the reason
-    ├── FfmpegError        FFmpeg exited non-zero; carries the tail of its stderr
-    └── JobCancelledError  the job was stopped (worker shutting down)
+    ├── FfmpegError        FFmpeg exited non-zero (or could not start); carries the tail of its
+    │                      stderr; treated as transient by the worker and retried
+    └── JobCancelledError  the job was stopped (worker shutting down); the job is left to be redone
 
 Blob store errors (``blobs.errors``) pass through: they are transient and retried.
 """
@@ -19,10 +21,12 @@ class TranscoderError(Exception):
 
 
 class SourceError(TranscoderError):
-    pass
+    """The source itself is the problem; the message carries ffprobe's or FFmpeg's reason."""
 
 
 class FfmpegError(TranscoderError):
+    """FFmpeg failed on a source that probed fine: the reason is in ``stderr_tail``."""
+
     def __init__(self, message: str, *, returncode: int, stderr_tail: str) -> None:
         super().__init__(f"{message} (exit {returncode}): {stderr_tail}".strip())
         self.returncode = returncode
@@ -30,4 +34,4 @@ class FfmpegError(TranscoderError):
 
 
 class JobCancelledError(TranscoderError):
-    pass
+    """The FFmpeg process was killed on request; nothing it wrote is uploaded."""

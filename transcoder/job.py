@@ -20,7 +20,9 @@ from transcoder.ladder import LadderConfig, Rung
 from transcoder.package import PackagedRendition, PackageResult, package_source
 from transcoder.profiles import Speed
 
-__all__ = ["JobResult", "job_prefix", "run_job"]
+__all__ = ["JobResult", "UploadedRendition", "job_prefix", "run_job", "upload_order"]
+
+ENCODE_SHARE = 95.0  # percent of the job's progress for the encode; the uploads make the rest
 
 _CONTENT_TYPES = {
     ".m4s": "video/iso.segment",
@@ -33,6 +35,8 @@ _CONTENT_TYPES = {
 
 @dataclass(frozen=True, kw_only=True)
 class UploadedRendition:
+    """A rendition in the blob store: with ``JobResult``'s keys, all a ``rendition-ready`` event carries."""
+
     rendition: PackagedRendition
     manifest_key: str
     init_key: str
@@ -41,6 +45,8 @@ class UploadedRendition:
 
 @dataclass(frozen=True, kw_only=True)
 class JobResult:
+    """The job's output in the blob store; every key is under ``job_prefix(video_id, job_id)``."""
+
     package: PackageResult
     renditions: tuple[UploadedRendition, ...]
     hls_master_key: str
@@ -50,6 +56,7 @@ class JobResult:
 
 
 def job_prefix(video_id: str, job_id: str) -> str:
+    """Where a job's output lives: the same for every delivery of the job, so a redo overwrites it."""
     return f"videos/{video_id}/{job_id}"
 
 
@@ -67,6 +74,13 @@ def run_job(
     on_progress: Callable[[float], None] | None = None,
     cancel: threading.Event | None = None,
 ) -> JobResult:
+    """Fetch ``source_key``, package it in a scratch folder under ``workdir``, upload, clean up.
+
+    Progress runs 0..95 % while FFmpeg encodes and 95..100 % while uploading.
+    Errors: ``SourceError`` (permanent), ``FfmpegError``, ``JobCancelledError``,
+    and the blob store's own (``blobs.errors``), which are worth retrying.
+    """
+    report = on_progress or (lambda _: None)
     scratch = Path(tempfile.mkdtemp(prefix=f"job-{job_id}-", dir=workdir))
     try:
         source = scratch / "source"
@@ -79,46 +93,49 @@ def run_job(
             config=config or LadderConfig(),
             encoder=encoder,
             speed=speed,
-            on_progress=on_progress,
+            on_progress=lambda pct: report(min(pct, 99.9) * ENCODE_SHARE / 100),
             cancel=cancel,
         )
-        return _upload(out, package, blobs, job_prefix(video_id, job_id))
+        return _upload(out, package, blobs, job_prefix(video_id, job_id), report)
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
 
 
-def _upload(out: Path, package: PackageResult, blobs: BlobStore, prefix: str) -> JobResult:
-    def put(name: str) -> str:
-        key = f"{prefix}/{name}"
-        blobs.put_file(key, out / name, content_type=_CONTENT_TYPES.get(Path(name).suffix))
-        return key
+def upload_order(package: PackageResult) -> list[str]:
+    """Every file of the package, media first and the manifests that point at them last.
 
-    # media first: init segments, segments, thumbnails ...
-    for r in package.renditions:
-        put(r.init)
-        for segment in r.segments:
-            put(segment)
-    for name in package.audio_files:
-        put(name)
-    for name in package.thumbnails:
-        put(name)
-    # ... then the playlists that point at them, the master and the MPD last
+    Segments and thumbnails, then the media playlists, then the MPD and the
+    HLS master: until the last two exist nothing links to the job, so a job
+    that dies mid-upload is never visible as playable.
+    """
+    media = [name for r in package.renditions for name in (r.init, *r.segments)]
+    media += [*package.audio_files, *package.thumbnails]
+    playlists = [r.playlist for r in package.renditions]
+    playlists += [package.audio_playlist] if package.audio_playlist else []
+    return [*media, *playlists, package.dash_manifest, package.hls_master]
+
+
+def _upload(
+    out: Path, package: PackageResult, blobs: BlobStore, prefix: str, report: Callable[[float], None]
+) -> JobResult:
+    names = upload_order(package)
+    for done, name in enumerate(names, start=1):
+        blobs.put_file(f"{prefix}/{name}", out / name, content_type=_CONTENT_TYPES.get(Path(name).suffix))
+        report(ENCODE_SHARE + (100 - ENCODE_SHARE) * done / len(names))
     renditions = tuple(
         UploadedRendition(
             rendition=r,
-            manifest_key=put(r.playlist),
+            manifest_key=f"{prefix}/{r.playlist}",
             init_key=f"{prefix}/{r.init}",
             segment_keys=tuple(f"{prefix}/{s}" for s in r.segments),
         )
         for r in package.renditions
     )
-    if package.audio_playlist:
-        put(package.audio_playlist)
     return JobResult(
         package=package,
         renditions=renditions,
-        dash_manifest_key=put(package.dash_manifest),
-        hls_master_key=put(package.hls_master),
+        hls_master_key=f"{prefix}/{package.hls_master}",
+        dash_manifest_key=f"{prefix}/{package.dash_manifest}",
         poster_key=f"{prefix}/{package.thumbnails[0]}",
         storyboard_key=f"{prefix}/{package.thumbnails[-1]}",
     )

@@ -22,18 +22,30 @@ from transcoder.command import (
     media_playlist,
 )
 from transcoder.encoders import choose_encoder
+from transcoder.errors import SourceError
 from transcoder.ladder import LadderConfig, Rung, plan_ladder
 from transcoder.manifests import AudioTrack, Variant, hls_master_playlist, mpd_codecs, thumbnails_vtt
 from transcoder.probe import ProbedSource, probe_source
 from transcoder.profiles import Speed
-from transcoder.runner import run_ffmpeg
+from transcoder.runner import FfmpegRun, run_ffmpeg
 from transcoder.thumbnails import plan_storyboard, storyboard_cues
 
-__all__ = ["HLS_MASTER", "PackageResult", "PackagedRendition", "package_source"]
+__all__ = ["HLS_MASTER", "PackageResult", "PackagedRendition", "check_complete", "package_source"]
 
 HLS_MASTER = "master.m3u8"
 POSTER = "poster.jpg"
 STORYBOARD_VTT = "storyboard.vtt"
+# what a package consists of: removed before writing one, so no segment of an earlier run is counted
+PACKAGE_FILES = (
+    "init-*.m4s",
+    "seg-*.m4s",
+    "media_*.m3u8",
+    "storyboard-*.jpg",
+    DASH_MANIFEST,
+    HLS_MASTER,
+    POSTER,
+    STORYBOARD_VTT,
+)
 AUDIO_BPS = 128_000
 ENCODE_SHARE = 99.0
 DEFAULT_LADDER = LadderConfig()
@@ -41,6 +53,8 @@ DEFAULT_LADDER = LadderConfig()
 
 @dataclass(frozen=True, kw_only=True)
 class PackagedRendition:
+    """One rendition as written: its files (names inside the folder) and its measured bitrates."""
+
     rung: Rung
     encoder: str
     playlist: str  # file names inside the folder
@@ -52,6 +66,8 @@ class PackagedRendition:
 
 @dataclass(frozen=True, kw_only=True)
 class PackageResult:
+    """Everything in the output folder, by file name: what the job uploads and the events describe."""
+
     source: ProbedSource
     renditions: tuple[PackagedRendition, ...]
     audio_playlist: str | None
@@ -73,6 +89,11 @@ def package_source(
     on_progress: Callable[[float], None] | None = None,
     cancel: threading.Event | None = None,
 ) -> PackageResult:
+    """Probe, plan (or fit the requested ``rungs`` to the source), encode once, write the master playlist.
+
+    ``SourceError`` when the source is not a video or ends early; ``FfmpegError``
+    when FFmpeg fails; ``JobCancelledError`` when ``cancel`` is set.
+    """
     source = probe_source(source_path)
     chosen = _fit(rungs, source) if rungs else plan_ladder(source, config)
     if not chosen:
@@ -96,19 +117,21 @@ def package_source(
         display_height=source.height,
     )
     out.mkdir(parents=True, exist_ok=True)
+    _remove_previous_package(out)
     report = on_progress or (lambda _: None)
-    run_ffmpeg(
+    run = run_ffmpeg(
         build_package_command(source_path, out, plan),
         duration_s=source.duration_s,
         on_progress=lambda pct: report(pct * ENCODE_SHARE / 100),
         cancel=cancel,
         what="the ladder encode",
     )
+    check_complete(run, source.duration_s, tolerance_s=max(1.0, config.segment_duration_s))
     (out / STORYBOARD_VTT).write_text(thumbnails_vtt(storyboard_cues(board, source.duration_s)))
     sheets = tuple(sorted(p.name for p in out.glob("storyboard-*.jpg")))
     thumbnails = (POSTER, *sheets, STORYBOARD_VTT)
     pairs = enumerate(zip(chosen, encoders, strict=True))
-    renditions = tuple(_rendition(out, i, rung, enc, plan) for i, (rung, enc) in pairs)
+    renditions = tuple(_rendition(out, i, rung, enc, plan, source.duration_s) for i, (rung, enc) in pairs)
     audio_index = len(chosen)
     codecs = mpd_codecs((out / DASH_MANIFEST).read_text())
     audio = None
@@ -146,6 +169,28 @@ def package_source(
     )
 
 
+def check_complete(run: FfmpegRun, duration_s: float, *, tolerance_s: float) -> None:
+    """``SourceError`` if FFmpeg stopped well short of the probed duration.
+
+    A truncated upload whose index survived (``-movflags +faststart``) probes
+    at its full length, and FFmpeg exits 0 after decoding what is there: left
+    alone, the job would publish a video that stops halfway.
+    """
+    if duration_s - run.encoded_s <= tolerance_s:
+        return
+    reason = run.stderr_tail or "FFmpeg reported no error"
+    raise SourceError(
+        f"the source ends after {run.encoded_s:.1f} s of the {duration_s:.1f} s its header promises"
+        f" (truncated or corrupt): {reason}"
+    )
+
+
+def _remove_previous_package(out: Path) -> None:
+    for pattern in PACKAGE_FILES:
+        for path in out.glob(pattern):
+            path.unlink()
+
+
 def _fit(rungs: Sequence[Rung], source: ProbedSource) -> tuple[Rung, ...]:
     """A requested ladder, minus anything that would upscale this source."""
     short = min(source.width, source.height)
@@ -156,10 +201,13 @@ def _segments(out: Path, index: int) -> tuple[str, ...]:
     return tuple(sorted(p.name for p in out.glob(f"seg-{index}-*.m4s")))
 
 
-def _rendition(out: Path, index: int, rung: Rung, encoder: str, plan: PackagingPlan) -> PackagedRendition:
+def _rendition(
+    out: Path, index: int, rung: Rung, encoder: str, plan: PackagingPlan, duration_s: float
+) -> PackagedRendition:
+    """Bitrates measured on the segments written: the peak (one segment) and the mean over the video."""
     segments = _segments(out, index)
     sizes = [(out / name).stat().st_size for name in segments]
-    duration = max(plan.segment_duration_s * len(segments), 0.001)
+    duration = max(min(plan.segment_duration_s * len(segments), duration_s), 0.001)  # last one is short
     return PackagedRendition(
         rung=rung,
         encoder=encoder,

@@ -16,6 +16,8 @@ __all__ = ["ProbedSource", "probe_source", "source_from_ffprobe"]
 
 @dataclass(frozen=True, kw_only=True)
 class ProbedSource:
+    """The facts about a source that planning and encoding depend on; sizes are as displayed."""
+
     duration_s: float
     width: int  # as displayed (rotation applied)
     height: int
@@ -26,6 +28,7 @@ class ProbedSource:
     audio_codec: str | None = None
     bit_rate: int | None = None
     container: str = ""
+    rotation: int = 0  # degrees the display matrix turns the picture (0, 90, 180, 270); FFmpeg applies it
 
     @property
     def bit_depth(self) -> int:
@@ -33,7 +36,7 @@ class ProbedSource:
 
 
 def probe_source(path: Path | str) -> ProbedSource:
-    """``SourceError`` with ffprobe's reason when the file is not a usable video."""
+    """``SourceError`` with ffprobe's reason when the file (or URL) is not a usable video."""
     try:
         info = ffmpeg.probe(str(path))
     except ffmpeg.Error as exc:
@@ -56,7 +59,8 @@ def source_from_ffprobe(info: dict[str, Any]) -> ProbedSource:
     width, height = int(video.get("width") or 0), int(video.get("height") or 0)
     if width <= 0 or height <= 0:
         raise SourceError("the source's video stream has no picture size")
-    if _rotation(video) in (90, 270):
+    rotation = _rotation(video)
+    if rotation in (90, 270):  # FFmpeg autorotates when decoding: the ladder plans the turned picture
         width, height = height, width
     return ProbedSource(
         duration_s=duration,
@@ -69,6 +73,7 @@ def source_from_ffprobe(info: dict[str, Any]) -> ProbedSource:
         audio_codec=str(audio.get("codec_name")) if audio else None,
         bit_rate=int(fmt["bit_rate"]) if str(fmt.get("bit_rate", "")).isdigit() else None,
         container=str(fmt.get("format_name") or ""),
+        rotation=rotation,
     )
 
 
@@ -77,13 +82,14 @@ def _is_cover_art(stream: dict[str, Any]) -> bool:
 
 
 def _rotation(stream: dict[str, Any]) -> int:
-    rotate = stream.get("tags", {}).get("rotate")
+    """The display matrix's rotation (ffprobe says -90 for a phone held upright), as 0..359."""
+    rotate = stream.get("tags", {}).get("rotate")  # older muxers
     for side in stream.get("side_data_list", []):
         if "rotation" in side:
             rotate = side["rotation"]
     try:
-        return abs(int(float(rotate or 0))) % 360
-    except ValueError:
+        return round(float(rotate or 0)) % 360
+    except (TypeError, ValueError):
         return 0
 
 

@@ -11,6 +11,8 @@ __all__ = ["ProgressParser"]
 
 
 class ProgressParser:
+    """Feed it FFmpeg's stdout line by line; it keeps the furthest ``out_time`` seen."""
+
     def __init__(self, duration_s: float) -> None:
         self._duration_us = max(duration_s, 0.001) * 1_000_000
         self._out_time_us = 0
@@ -28,6 +30,11 @@ class ProgressParser:
                 return 100.0
             return self.percent
         return None
+
+    @property
+    def out_time_s(self) -> float:
+        """How far the output has got, in seconds: less than the duration means the input ended early."""
+        return self._out_time_us / 1_000_000
 
     @property
     def percent(self) -> float:

@@ -1,18 +1,37 @@
-"""The one place that runs FFmpeg: progress out, stderr kept for the error, cancellable."""
+"""The one place that runs FFmpeg: progress out, stderr kept for the error, cancellable.
+
+Progress arrives as FFmpeg writes it: one ``-progress`` block every
+``stats_period`` (0.5 s by default), so the callback is called at most twice
+a second; a worker that publishes events throttles further on its own clock.
+"""
 
 from __future__ import annotations
 
+import logging
+import shlex
 import subprocess
 import threading
 from collections import deque
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 
 from transcoder.errors import FfmpegError, JobCancelledError
 from transcoder.progress import ProgressParser
 
-__all__ = ["run_ffmpeg"]
+__all__ = ["FfmpegRun", "run_ffmpeg"]
+
+log = logging.getLogger(__name__)
 
 STDERR_LINES = 30
+STDERR_CHARS = 2000
+
+
+@dataclass(frozen=True, kw_only=True)
+class FfmpegRun:
+    """What a successful run says about itself: how far the output got, and what FFmpeg complained of."""
+
+    encoded_s: float  # the last ``out_time`` FFmpeg reported
+    stderr_tail: str  # non-empty even on success when the input had errors (a truncated file)
 
 
 def run_ffmpeg(
@@ -22,14 +41,23 @@ def run_ffmpeg(
     on_progress: Callable[[float], None] | None = None,
     cancel: threading.Event | None = None,
     what: str = "ffmpeg",
-) -> None:
-    """Run ``ffmpeg *args``; ``FfmpegError`` with the tail of stderr if it fails."""
+) -> FfmpegRun:
+    """Run ``ffmpeg *args`` (which must include ``-progress pipe:1``).
+
+    ``FfmpegError`` with the tail of stderr if it exits non-zero,
+    ``JobCancelledError`` if ``cancel`` was set (the process is killed).
+    """
     command = ["ffmpeg", "-hide_banner", *args]
+    log.debug("%s: %s", what, shlex.join(command))
     stderr: deque[str] = deque(maxlen=STDERR_LINES)
     parser = ProgressParser(duration_s)
-    with subprocess.Popen(
-        command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, stdin=subprocess.DEVNULL, text=True
-    ) as proc:
+    try:
+        proc = subprocess.Popen(
+            command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, stdin=subprocess.DEVNULL, text=True
+        )
+    except OSError as exc:  # no ffmpeg on PATH, or not executable
+        raise FfmpegError(f"{what} could not start", returncode=-1, stderr_tail=str(exc)) from exc
+    with proc:
         assert proc.stdout is not None and proc.stderr is not None
         errors = proc.stderr
         drain = threading.Thread(target=lambda: stderr.extend(errors), daemon=True)
@@ -42,11 +70,12 @@ def run_ffmpeg(
                 on_progress(percent)
         returncode = proc.wait()
         drain.join(timeout=5)
+    tail = " | ".join(line.strip() for line in stderr if line.strip())[-STDERR_CHARS:]
     if cancel is not None and cancel.is_set():
         raise JobCancelledError(f"{what} was cancelled")
     if returncode != 0:
-        tail = " | ".join(line.strip() for line in stderr if line.strip())
-        raise FfmpegError(f"{what} failed", returncode=returncode, stderr_tail=tail[-2000:])
+        raise FfmpegError(f"{what} failed", returncode=returncode, stderr_tail=tail)
+    return FfmpegRun(encoded_s=parser.out_time_s, stderr_tail=tail)
 
 
 def _kill_on(cancel: threading.Event, proc: subprocess.Popen[str]) -> None:

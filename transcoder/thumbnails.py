@@ -1,25 +1,27 @@
-"""Poster and storyboard: one FFmpeg command each, and the sprite layout as a pure function.
+"""Storyboard layout and its cues, as pure functions.
 
 A storyboard is one small frame every ``interval_s`` tiled into sprite
 sheets; the WebVTT track (``manifests.thumbnails_vtt``) tells a player which
 tile to show for which moment while scrubbing, as YouTube and PeerTube do.
+The poster and the sheets themselves are drawn by the job's one FFmpeg
+process (``command.py``: two more branches of the same ``split``), so the
+source is decoded once for renditions and thumbnails alike.
 """
 
 from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from pathlib import Path
-
-import ffmpeg
 
 from transcoder.manifests import Thumbnail
 
-__all__ = ["StoryboardPlan", "plan_storyboard", "poster_command", "storyboard_command", "storyboard_cues"]
+__all__ = ["StoryboardPlan", "plan_storyboard", "storyboard_cues"]
 
 
 @dataclass(frozen=True, kw_only=True)
 class StoryboardPlan:
+    """Tiles of ``tile_width`` x ``tile_height``, ``columns`` x ``rows`` a sheet, one per ``interval_s``."""
+
     interval_s: float
     tile_width: int
     tile_height: int
@@ -52,6 +54,7 @@ def plan_storyboard(
 def storyboard_cues(
     plan: StoryboardPlan, duration_s: float, sheet_name: str = "storyboard-{n}.jpg"
 ) -> list[Thumbnail]:
+    """One cue per tile, in the order FFmpeg's ``tile`` filter fills the sheets (rows, then sheets)."""
     per_sheet = plan.columns * plan.rows
     cues = []
     for index in range(plan.frames):
@@ -70,20 +73,3 @@ def storyboard_cues(
             )
         )
     return cues
-
-
-def poster_command(source: Path, target: Path, *, at_s: float, width: int) -> list[str]:
-    stream = ffmpeg.input(str(source), ss=f"{at_s:.3f}").video.filter("scale", width, -2)
-    output = ffmpeg.output(stream, str(target), vframes=1, **{"q:v": "3"})
-    return list(output.global_args("-loglevel", "error").overwrite_output().get_args())
-
-
-def storyboard_command(source: Path, pattern: Path, plan: StoryboardPlan) -> list[str]:
-    stream = (
-        ffmpeg.input(str(source))
-        .video.filter("fps", fps=f"1/{plan.interval_s:g}")
-        .filter("scale", plan.tile_width, plan.tile_height)
-        .filter("tile", f"{plan.columns}x{plan.rows}")
-    )
-    output = ffmpeg.output(stream, str(pattern), **{"q:v": "5", "start_number": "1"})
-    return list(output.global_args("-loglevel", "error").overwrite_output().get_args())
