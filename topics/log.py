@@ -35,7 +35,12 @@ class LogRecord:
 def read_to_end(
     config: KafkaConfig, topic_names: Sequence[str], *, timeout_s: float = 60.0
 ) -> Iterator[LogRecord]:
-    """Yield every message of the named topics (cluster names), partition by partition in offset order."""
+    """Yield every message of the named topics (cluster names), partition by partition in offset order.
+
+    ``timeout_s`` bounds each wait for the broker, not the whole read: a replay
+    of a big topic, or a caller that takes its time with each record, goes on
+    as long as messages keep coming.
+    """
     consumer = Consumer(
         config.client_config(
             **{
@@ -67,7 +72,7 @@ def read_to_end(
         while remaining:
             if time.monotonic() > deadline:
                 raise BrokerUnavailableError(
-                    f"reading {', '.join(topic_names)} did not reach the end within {timeout_s:.0f}s"
+                    f"reading {', '.join(topic_names)}: no message for {timeout_s:.0f}s before the end"
                 )
             msg = consumer.poll(0.5)
             if msg is None:
@@ -84,6 +89,7 @@ def read_to_end(
                 remaining.discard(tp)
                 continue
             yield record
+            deadline = time.monotonic() + timeout_s  # progress; the caller's time is not ours
             if record.offset + 1 >= end[tp]:
                 remaining.discard(tp)
     except KafkaException as exc:
@@ -100,7 +106,8 @@ def read_partition(
     """Every message of one partition from its beginning up to ``end_offset`` (exclusive).
 
     How a view builder recovers its state after a restart: the log up to the
-    offset its group committed, replayed, before it reads on.
+    offset its group committed, replayed, before it reads on. As for ``read_to_end``,
+    ``timeout_s`` bounds each wait for the broker, not the whole replay.
     """
     if end_offset <= 0:
         return
@@ -119,8 +126,8 @@ def read_partition(
         while True:
             if time.monotonic() > deadline:
                 raise BrokerUnavailableError(
-                    f"replaying {topic_name}[{partition}] did not reach offset {end_offset} "
-                    f"in {timeout_s:.0f}s"
+                    f"replaying {topic_name}[{partition}]: no message for {timeout_s:.0f}s "
+                    f"before offset {end_offset}"
                 )
             msg = consumer.poll(0.5)
             if msg is None:
@@ -134,6 +141,7 @@ def read_partition(
             if record.offset >= end_offset:
                 return
             yield record
+            deadline = time.monotonic() + timeout_s
             if record.offset + 1 >= end_offset:
                 return
     except KafkaException as exc:
