@@ -41,6 +41,9 @@ class EventProducer:
                 "linger.ms": 5,
                 "compression.type": "lz4",
                 "delivery.timeout.ms": 30_000,
+                # the key → partition hash of the Java client and of Faust (aiokafka), not librdkafka's
+                # CRC32 default: a video's events from every writer land in the same partition number
+                "partitioner": "murmur2_random",
             }
         )
         settings.update(overrides)
