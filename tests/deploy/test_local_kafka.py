@@ -1,0 +1,124 @@
+"""The local broker manager: reuse a running broker, never stop one it did not start, fail fast and say why.
+
+The session's broker is only ever looked at here: every LocalKafka below has its
+own empty home, so it has no pid file and cannot stop it.
+"""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from deploy.errors import ServerStartError
+from deploy.local_kafka import LocalKafka
+from topics.admin import wait_for_broker
+from topics.config import KafkaConfig
+
+from harness import free_port
+
+
+@pytest.fixture
+def session_port(kafka_bootstrap: str) -> int:
+    host, _, port = kafka_bootstrap.rpartition(":")
+    if "," in kafka_bootstrap or host not in ("127.0.0.1", "localhost"):
+        pytest.skip(f"the session broker {kafka_bootstrap} is not a local one")
+    return int(port)
+
+
+@pytest.mark.kafka
+def test_start_reuses_a_broker_that_answers(tmp_path: Path, session_port: int, kafka_bootstrap: str) -> None:
+    kafka = LocalKafka(tmp_path, port=session_port)
+
+    assert kafka.start(timeout_s=30) is False  # nothing started, nothing fetched
+
+    assert not kafka.fetched()
+    status = kafka.status()
+    assert (status.running, status.pid, status.bootstrap) == (True, None, f"127.0.0.1:{session_port}")
+
+
+@pytest.mark.kafka
+def test_stop_leaves_a_broker_it_did_not_start(
+    tmp_path: Path, session_port: int, kafka_bootstrap: str
+) -> None:
+    kafka = LocalKafka(tmp_path, port=session_port)
+    assert kafka.stop(timeout_s=5) is False
+    wait_for_broker(KafkaConfig(bootstrap=kafka_bootstrap), timeout_s=10)  # still serving the session
+
+
+def test_a_stale_pid_file_is_not_taken_for_a_broker(tmp_path: Path) -> None:
+    kafka = LocalKafka(tmp_path, port=free_port())
+    dead = subprocess.Popen([sys.executable, "-c", "pass"])
+    dead.wait()
+    kafka.pid_file.write_text(str(dead.pid))
+
+    assert kafka.pid() is None
+    assert kafka.stop(timeout_s=5) is False
+    assert kafka.status().running is False
+
+
+def test_stop_ends_the_process_its_pid_file_names(tmp_path: Path) -> None:
+    """What ``tubestream kafka stop`` does after ``kafka start`` (here with a stand-in process)."""
+    kafka = LocalKafka(tmp_path, port=free_port())
+    stand_in = subprocess.Popen([sys.executable, "-c", "import signal\nwhile True: signal.pause()"])
+    try:
+        kafka.pid_file.write_text(str(stand_in.pid))
+        assert kafka.pid() == stand_in.pid
+
+        assert kafka.stop(timeout_s=10) is True
+
+        assert not Path(f"/proc/{stand_in.pid}").exists()  # ended (SIGTERM: a broker shuts down cleanly)
+        assert not kafka.pid_file.exists()
+        assert kafka.pid() is None
+    finally:
+        if stand_in.poll() is None:
+            stand_in.kill()
+            stand_in.wait()
+
+
+def test_a_broker_that_exits_while_starting_fails_at_once_with_its_code(tmp_path: Path) -> None:
+    kafka = LocalKafka(tmp_path, port=free_port())
+    crashed = subprocess.Popen([sys.executable, "-c", "raise SystemExit(3)"])
+    crashed.wait()
+
+    with pytest.raises(ServerStartError, match="Kafka exited with code 3 while starting") as raised:
+        kafka.wait_ready(timeout_s=60, process=crashed)
+
+    assert "(no log written)" in str(raised.value)
+
+
+def test_a_broker_that_never_answers_fails_at_the_deadline_with_its_log(tmp_path: Path) -> None:
+    kafka = LocalKafka(tmp_path, port=free_port())
+    kafka.logs.mkdir(parents=True)
+    (kafka.logs / "server.log").write_text("starting\nERROR Disk error while locking directory\n")
+
+    with pytest.raises(ServerStartError, match=r"did not answer on 127\.0\.0\.1:\d+ within 1s") as raised:
+        kafka.wait_ready(timeout_s=1.0)
+
+    assert "Disk error while locking directory" in str(raised.value)
+
+
+def test_prepare_configures_the_broker_on_its_ports(tmp_path: Path) -> None:
+    """The command ``tubestream kafka run`` execs: the broker on its port, the controller on the next."""
+    kafka = LocalKafka(tmp_path, port=19092)
+    kafka.libs.mkdir(parents=True)
+    (kafka.libs / "kafka_2.13-3.9.0.jar").write_bytes(b"")  # fetched already: no Maven
+    kafka.data.mkdir(parents=True)
+    (kafka.data / "meta.properties").write_text("formatted\n")  # formatted already: no StorageTool
+
+    command = kafka.prepare()
+
+    assert command[-2:] == ["kafka.Kafka", str(kafka.config_file)]
+    assert f"{kafka.libs}/*" in command
+    config = dict(
+        line.split("=", 1)
+        for line in kafka.config_file.read_text().splitlines()
+        if "=" in line and line[0] != "#"
+    )
+    assert config["listeners"] == "PLAINTEXT://127.0.0.1:19092,CONTROLLER://127.0.0.1:19093"
+    assert config["advertised.listeners"] == "PLAINTEXT://127.0.0.1:19092"
+    assert config["log.dirs"] == str(kafka.data)
+    assert config["auto.create.topics.enable"] == "false"  # topics come from the catalogue only
+    assert kafka.bootstrap == "127.0.0.1:19092"
