@@ -84,6 +84,7 @@ def build_package_command(source: Path, outdir: Path, plan: PackagingPlan) -> li
     streams = graph.renditions + ([graph.audio] if graph.audio is not None else [])
     options = _encoding_options(plan) | {
         "f": "dash",
+        "dash_segment_type": "mp4",  # fMP4 (CMAF) for all: "auto" puts VP9 in WebM, which HLS cannot play
         "seg_duration": _seconds(plan.segment_duration_s),
         "use_template": "1",
         "use_timeline": "0",  # fixed-duration segments: $Number$ addressing, no timeline

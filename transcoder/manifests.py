@@ -9,11 +9,21 @@ rendition group, as Apple's HLS authoring spec asks.
 
 from __future__ import annotations
 
+import re
 import xml.etree.ElementTree as ET
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
-__all__ = ["AudioTrack", "Thumbnail", "Variant", "hls_master_playlist", "mpd_codecs", "thumbnails_vtt"]
+__all__ = [
+    "AudioTrack",
+    "Thumbnail",
+    "Variant",
+    "hls_master_playlist",
+    "media_playlist_duration_s",
+    "mpd_codecs",
+    "set_mpd_codecs",
+    "thumbnails_vtt",
+]
 
 AUDIO_GROUP = "audio"
 
@@ -71,6 +81,23 @@ def mpd_codecs(mpd_xml: str) -> dict[str, str]:
             if codecs:
                 found[element.attrib["id"]] = codecs
     return found
+
+
+def set_mpd_codecs(mpd_xml: str, codecs: Mapping[str, str]) -> str:
+    """The MPD with the ``codecs`` of the given representation ids replaced, the rest byte for byte."""
+
+    def replace(match: re.Match[str]) -> str:
+        tag, rid = match[0], match[1]
+        if rid not in codecs:
+            return tag
+        return re.sub(r'\bcodecs="[^"]*"', f'codecs="{codecs[rid]}"', tag, count=1)
+
+    return re.sub(r'<Representation\b[^>]*?\bid="([^"]*)"[^>]*>', replace, mpd_xml)
+
+
+def media_playlist_duration_s(playlist: str) -> float:
+    """The sum of an HLS media playlist's ``#EXTINF`` durations: how much media was packaged."""
+    return sum(float(m[1]) for m in re.finditer(r"^#EXTINF:([0-9.]+)", playlist, re.MULTILINE))
 
 
 def _parent_codecs(root: ET.Element, child: ET.Element) -> str | None:

@@ -24,10 +24,19 @@ from transcoder.command import (
 from transcoder.encoders import choose_encoder
 from transcoder.errors import SourceError
 from transcoder.ladder import LadderConfig, Rung, plan_ladder
-from transcoder.manifests import AudioTrack, Variant, hls_master_playlist, mpd_codecs, thumbnails_vtt
+from transcoder.manifests import (
+    AudioTrack,
+    Variant,
+    hls_master_playlist,
+    media_playlist_duration_s,
+    mpd_codecs,
+    set_mpd_codecs,
+    thumbnails_vtt,
+)
+from transcoder.mp4 import hevc_codecs
 from transcoder.probe import ProbedSource, probe_source
 from transcoder.profiles import Speed
-from transcoder.runner import FfmpegRun, run_ffmpeg
+from transcoder.runner import run_ffmpeg
 from transcoder.thumbnails import plan_storyboard, storyboard_cues
 
 __all__ = ["HLS_MASTER", "PackageResult", "PackagedRendition", "check_complete", "package_source"]
@@ -126,14 +135,17 @@ def package_source(
         cancel=cancel,
         what="the ladder encode",
     )
-    check_complete(run, source.duration_s, tolerance_s=max(1.0, config.segment_duration_s))
+    packaged_s = media_playlist_duration_s((out / media_playlist(0)).read_text())
+    check_complete(
+        packaged_s, source.duration_s, run.stderr_tail, tolerance_s=max(1.0, config.segment_duration_s)
+    )
     (out / STORYBOARD_VTT).write_text(thumbnails_vtt(storyboard_cues(board, source.duration_s)))
     sheets = tuple(sorted(p.name for p in out.glob("storyboard-*.jpg")))
     thumbnails = (POSTER, *sheets, STORYBOARD_VTT)
     pairs = enumerate(zip(chosen, encoders, strict=True))
     renditions = tuple(_rendition(out, i, rung, enc, plan, source.duration_s) for i, (rung, enc) in pairs)
     audio_index = len(chosen)
-    codecs = mpd_codecs((out / DASH_MANIFEST).read_text())
+    codecs = _complete_codecs(out, len(chosen))
     audio = None
     audio_files: tuple[str, ...] = ()
     if source.has_audio:
@@ -169,20 +181,36 @@ def package_source(
     )
 
 
-def check_complete(run: FfmpegRun, duration_s: float, *, tolerance_s: float) -> None:
-    """``SourceError`` if FFmpeg stopped well short of the probed duration.
+def check_complete(packaged_s: float, duration_s: float, stderr_tail: str, *, tolerance_s: float) -> None:
+    """``SourceError`` if what was packaged stops well short of the probed duration.
 
     A truncated upload whose index survived (``-movflags +faststart``) probes
     at its full length, and FFmpeg exits 0 after decoding what is there: left
-    alone, the job would publish a video that stops halfway.
+    alone, the job would publish a video that stops halfway. (FFmpeg's own
+    ``out_time`` cannot tell: the storyboard output ends at its last tile's
+    time, not the video's.)
     """
-    if duration_s - run.encoded_s <= tolerance_s:
+    if duration_s - packaged_s <= tolerance_s:
         return
-    reason = run.stderr_tail or "FFmpeg reported no error"
+    reason = stderr_tail or "FFmpeg reported no error"
     raise SourceError(
-        f"the source ends after {run.encoded_s:.1f} s of the {duration_s:.1f} s its header promises"
+        f"the source ends after {packaged_s:.1f} s of the {duration_s:.1f} s its header promises"
         f" (truncated or corrupt): {reason}"
     )
+
+
+def _complete_codecs(out: Path, video_streams: int) -> dict[str, str]:
+    """Stream id → RFC 6381 codecs from the MPD; H.265's completed from its init segment, in the MPD too."""
+    mpd = (out / DASH_MANIFEST).read_text()
+    codecs = mpd_codecs(mpd)
+    hevc = {
+        str(index): full
+        for index in range(video_streams)
+        if (full := hevc_codecs((out / init_segment(index)).read_bytes())) is not None
+    }
+    if hevc:
+        (out / DASH_MANIFEST).write_text(set_mpd_codecs(mpd, hevc))
+    return codecs | hevc
 
 
 def _remove_previous_package(out: Path) -> None:

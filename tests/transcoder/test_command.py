@@ -40,6 +40,8 @@ def test_one_input_one_split_every_rung_and_the_audio_once() -> None:
     assert "split=2" in graph and graph.count("scale=") == 2 and "setdar=1920/1080" in graph
     assert args.count("-map") == 3 and "0:a" in args
     assert args[args.index("-f") + 1] == "dash" and args[-1] == "-y"
+    assert args[args.index("-dash_segment_type") + 1] == "mp4"  # CMAF for every codec, VP9 included
+    assert args[args.index("-hls_playlist") + 1] == "1"  # HLS playlists over the same segments
 
 
 @pytest.mark.parametrize("codec", list(VideoCodec))
@@ -52,7 +54,7 @@ def test_every_codec_gets_a_fixed_gop_and_no_scene_cut_keyframes(codec: VideoCod
     scene_cut_off = {
         VideoCodec.H264: "scenecut=0",
         VideoCodec.H265: "scenecut=0",
-        VideoCodec.VP9: "-cpu-used",  # libvpx places no scene-cut keyframes inside a forced GOP
+        VideoCodec.VP9: "-deadline:v:1 good",  # libvpx's realtime mode forces keyframes at scene cuts
         VideoCodec.AV1: "scd=0",
     }
     assert scene_cut_off[codec] in joined

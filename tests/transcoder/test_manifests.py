@@ -1,16 +1,18 @@
 from __future__ import annotations
 
 import m3u8
+import pytest
 
 from transcoder.manifests import (
     AudioTrack,
     Thumbnail,
     Variant,
     hls_master_playlist,
+    media_playlist_duration_s,
     mpd_codecs,
+    set_mpd_codecs,
     thumbnails_vtt,
 )
-from transcoder.thumbnails import plan_storyboard, storyboard_cues
 
 
 def test_the_master_playlist_has_every_attribute_a_player_uses() -> None:
@@ -44,18 +46,27 @@ def test_codecs_are_read_from_the_mpd() -> None:
     assert mpd_codecs(mpd) == {"0": "avc1.64001e", "1": "vp09.00.21.08", "2": "mp4a.40.2"}
 
 
-def test_the_storyboard_track_points_into_the_sprite_sheets() -> None:
-    board = plan_storyboard(125.0, 1920, 1080, tile_width=160, columns=10, rows=10)
-    cues = storyboard_cues(board, 125.0)
-    assert board.interval_s == 1.0 and board.tile_height == 90 and board.sheets == 2
-    assert cues[0] == Thumbnail(start_s=0, end_s=1, sprite="storyboard-1.jpg", x=0, y=0, width=160, height=90)
-    assert (cues[11].x, cues[11].y) == (160, 90)
-    assert cues[100].sprite == "storyboard-2.jpg" and (cues[100].x, cues[100].y) == (0, 0)
-    assert cues[-1].end_s == 125.0
-    vtt = thumbnails_vtt(cues[:2])
-    assert vtt.startswith("WEBVTT\n")
-    assert "00:00:01.000 --> 00:00:02.000\nstoryboard-1.jpg#xywh=160,0,160,90" in vtt
+def test_only_the_named_representations_get_new_codecs() -> None:
+    mpd = (
+        '<MPD><Period><AdaptationSet id="0">\n'
+        '<Representation id="0" mimeType="video/mp4" codecs="hvc1" bandwidth="300000">\n'
+        '<Representation id="1" mimeType="video/mp4" codecs="hvc1" bandwidth="600000">\n'
+        '<Representation id="10" mimeType="audio/mp4" codecs="mp4a.40.2">\n'
+        "</AdaptationSet></Period></MPD>"
+    )
+    fixed = set_mpd_codecs(mpd, {"1": "hvc1.1.6.L63.90"})
+    assert fixed == mpd.replace(
+        'id="1" mimeType="video/mp4" codecs="hvc1"', 'id="1" mimeType="video/mp4" codecs="hvc1.1.6.L63.90"'
+    )
+    assert set_mpd_codecs(mpd, {}) == mpd
 
 
-def test_a_long_video_gets_at_most_about_300_tiles() -> None:
-    assert plan_storyboard(3 * 3600, 1280, 720).frames <= 300
+def test_a_media_playlist_says_how_much_media_it_holds() -> None:
+    playlist = "#EXTM3U\n#EXTINF:1.000000,\na.m4s\n#EXTINF:0.998458,\nb.m4s\n#EXT-X-ENDLIST\n"
+    assert media_playlist_duration_s(playlist) == pytest.approx(1.998458)
+    assert media_playlist_duration_s("#EXTM3U\n#EXT-X-ENDLIST\n") == 0.0
+
+
+def test_vtt_times_go_past_an_hour() -> None:
+    cue = Thumbnail(start_s=3599.5, end_s=3661.25, sprite="s.jpg", x=0, y=0, width=160, height=90)
+    assert "00:59:59.500 --> 01:01:01.250\ns.jpg#xywh=0,0,160,90" in thumbnails_vtt([cue])

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+import struct
 import subprocess
 from pathlib import Path
 from typing import Any
@@ -14,23 +15,53 @@ from mpegdash.parser import MPEGDASHParser
 
 from schemas.transcode_requested import VideoCodec
 from transcoder.errors import SourceError
-from transcoder.ladder import LadderConfig
+from transcoder.ladder import LadderConfig, Rung
 from transcoder.package import PackageResult, package_source
 
 SEGMENT_S = 1.0
 ONE_SECOND = LadderConfig(segment_duration_s=SEGMENT_S)
+Packaged = tuple[Path, Path, PackageResult]
 
 
 def make_source(
-    path: Path, *, size: str, seconds: float, audio: bool = True, extra: tuple[str, ...] = ()
+    path: Path,
+    *,
+    size: str,
+    seconds: float,
+    audio: bool = True,
+    scene_cut_at: float | None = None,
+    extra: tuple[str, ...] = (),
 ) -> Path:
+    """testsrc2 (+ a sine tone); ``scene_cut_at``: a hard cut to another picture (mandelbrot) there."""
     args = ["ffmpeg", "-hide_banner", "-loglevel", "error", "-y"]
-    args += ["-f", "lavfi", "-i", f"testsrc2=size={size}:rate=25:duration={seconds}"]
+    if scene_cut_at is None:
+        args += ["-f", "lavfi", "-i", f"testsrc2=size={size}:rate=25:duration={seconds}"]
+    else:
+        graph = (
+            f"testsrc2=size={size}:rate=25:duration={scene_cut_at}[a];"
+            f"mandelbrot=size={size}:rate=25,trim=duration={seconds - scene_cut_at}[b];"
+            "[a][b]concat=n=2:v=1:a=0,format=yuv420p"
+        )
+        args += ["-f", "lavfi", "-i", graph]
     if audio:
         args += ["-f", "lavfi", "-i", f"sine=frequency=440:duration={seconds}", "-c:a", "aac"]
     args += list(extra or ("-c:v", "libx264", "-preset", "ultrafast", "-pix_fmt", "yuv420p"))
     subprocess.run([*args, str(path)], check=True)
     return path
+
+
+def rotated(path: Path, target: Path) -> Path:
+    """A copy whose display matrix turns the picture 90 degrees, as a phone held upright records.
+
+    FFmpeg 5.1 has no option to write one, so the matrix in the MP4's first ``tkhd`` box is set.
+    """
+    data = bytearray(path.read_bytes())
+    box = data.index(b"tkhd")
+    assert data[box + 4] == 0, "a version 0 tkhd box"
+    matrix = box + 4 + 4 + 5 * 4 + 8 + 4 * 2  # type, version+flags, times and ids, reserved, layer..volume
+    data[matrix : matrix + 36] = struct.pack(">9i", 0, 1 << 16, 0, -(1 << 16), 0, 0, 0, 0, 1 << 30)
+    target.write_bytes(bytes(data))
+    return target
 
 
 def ffprobe(path: Path, *args: str) -> Any:
@@ -44,11 +75,40 @@ def ffprobe(path: Path, *args: str) -> Any:
 
 
 def joined(out: Path, init: str, segments: tuple[str, ...], target: Path) -> Path:
-    """A rendition as one file (init + segments), as a player would feed its decoder."""
+    """A rendition as one file (init + segments), as a player feeds its decoder."""
     with target.open("wb") as sink:
         for name in (init, *segments):
             sink.write((out / name).read_bytes())
     return target
+
+
+def keyframe_times(path: Path) -> list[float]:
+    packets = ffprobe(path, "-select_streams", "v", "-show_entries", "packet=pts_time,flags", "-show_packets")
+    return [round(float(p["pts_time"]), 3) for p in packets["packets"] if "K" in p["flags"]]
+
+
+def decoded_frames(path: Path) -> tuple[int, str]:
+    """Frames FFmpeg decodes from the file, and what it complained of (empty when nothing)."""
+    result = subprocess.run(
+        [
+            "ffmpeg",
+            "-hide_banner",
+            "-loglevel",
+            "error",
+            "-i",
+            str(path),
+            "-map",
+            "0:v",
+            "-f",
+            "framemd5",
+            "-",
+        ],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    frames = [line for line in result.stdout.splitlines() if line and not line.startswith("#")]
+    return len(frames), result.stderr.strip()
 
 
 def expand(template: str, representation: str, number: int) -> str:
@@ -58,12 +118,8 @@ def expand(template: str, representation: str, number: int) -> str:
     return name.replace("$RepresentationID$", representation)
 
 
-def keyframe_times(path: Path) -> list[float]:
-    frames = ffprobe(path, "-select_streams", "v", "-show_entries", "packet=pts_time,flags", "-show_packets")
-    return [round(float(p["pts_time"]), 3) for p in frames["packets"] if "K" in p["flags"]]
-
-
 def psnr(rendition: Path, source: Path, width: int, height: int) -> float:
+    """PSNR of a rendition against the source scaled to the rendition's size (FFmpeg's psnr filter)."""
     graph = f"[1:v]scale={width}:{height},format=yuv420p[ref];[0:v]format=yuv420p[dist];[dist][ref]psnr"
     result = subprocess.run(
         [
@@ -89,28 +145,24 @@ def psnr(rendition: Path, source: Path, width: int, height: int) -> float:
 
 
 @pytest.fixture(scope="module")
-def landscape(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path, PackageResult]:
+def landscape(tmp_path_factory: pytest.TempPathFactory) -> Packaged:
+    """854x480, 4 s, with audio and a hard scene cut at 2.4 s (mid-segment), 1 s segments."""
     work = tmp_path_factory.mktemp("landscape")
-    source = make_source(work / "src.mp4", size="854x480", seconds=4)
+    source = make_source(work / "src.mp4", size="854x480", seconds=4, scene_cut_at=2.4)
     out = work / "out"
     progress: list[float] = []
-    result = package_source(
-        source,
-        out,
-        config=LadderConfig(segment_duration_s=SEGMENT_S),
-        speed="fast",
-        on_progress=progress.append,
-    )
+    result = package_source(source, out, config=ONE_SECOND, speed="fast", on_progress=progress.append)
     assert progress[-1] == 100.0 and progress == sorted(progress)  # progress only grows, ends at 100
     return source, out, result
 
 
-def test_every_rendition_has_its_codec_size_and_duration(landscape: tuple[Path, Path, PackageResult]) -> None:
+def test_every_rendition_has_its_codec_size_and_duration(landscape: Packaged) -> None:
     _, out, result = landscape
     assert [r.rung.name for r in result.renditions] == ["360p", "480p"]
+    assert {r.encoder for r in result.renditions} == {"libx264"}  # no NVENC on this machine
     for r in result.renditions:
-        media = joined(out, r.init, r.segments, out / f"check-{r.rung.name}.mp4")
-        info = ffprobe(media, "-show_streams", "-show_format")
+        rendition = joined(out, r.init, r.segments, out / f"check-{r.rung.name}.mp4")
+        info = ffprobe(rendition, "-show_streams", "-show_format")
         [video] = [s for s in info["streams"] if s["codec_type"] == "video"]
         assert video["codec_name"] == "h264"
         assert (video["width"], video["height"]) == (r.rung.width, r.rung.height)
@@ -118,42 +170,54 @@ def test_every_rendition_has_its_codec_size_and_duration(landscape: tuple[Path, 
         assert abs(float(info["format"]["duration"]) - 4.0) < 0.3
 
 
-def test_keyframes_are_at_the_same_timestamps_in_every_rendition(
-    landscape: tuple[Path, Path, PackageResult],
+def test_keyframes_are_at_segment_boundaries_only_and_the_same_in_every_rendition(
+    landscape: Packaged,
 ) -> None:
     _, out, result = landscape
     times = [
         keyframe_times(joined(out, r.init, r.segments, out / f"k-{r.rung.name}.mp4"))
         for r in result.renditions
     ]
-    assert times[0] == [0.0, 1.0, 2.0, 3.0]  # one per segment
+    assert times[0] == [0.0, 1.0, 2.0, 3.0]  # one per segment, none at the scene cut (2.4 s)
     assert all(t == times[0] for t in times)
 
 
-def test_each_rendition_looks_like_the_source(landscape: tuple[Path, Path, PackageResult]) -> None:
+def test_every_segment_decodes_on_its_own(landscape: Packaged) -> None:
+    """What a player switching renditions does: init segment + any one media segment."""
+    _, out, result = landscape
+    for r in result.renditions:
+        for n, segment in enumerate(r.segments):
+            frames, errors = decoded_frames(joined(out, r.init, (segment,), out / "one.mp4"))
+            assert (frames, errors) == (25, ""), f"{r.rung.name} segment {n}"
+
+
+def test_each_rendition_looks_like_the_source(landscape: Packaged) -> None:
     source, out, result = landscape
     for r in result.renditions:
-        media = joined(out, r.init, r.segments, out / f"p-{r.rung.name}.mp4")
-        assert psnr(media, source, r.rung.width, r.rung.height) > 30.0, r.rung.name
+        rendition = joined(out, r.init, r.segments, out / f"p-{r.rung.name}.mp4")
+        assert psnr(rendition, source, r.rung.width, r.rung.height) > 30.0, r.rung.name
 
 
-def test_hls_playlists_parse_and_every_segment_they_name_exists(
-    landscape: tuple[Path, Path, PackageResult],
-) -> None:
+def test_hls_playlists_parse_and_every_segment_they_name_exists(landscape: Packaged) -> None:
     _, out, result = landscape
     master = m3u8.load(str(out / result.hls_master))
     assert len(master.playlists) == 2 and len(master.media) == 1
     named: set[str] = set()
     for uri in [p.uri for p in master.playlists] + [m.uri for m in master.media]:
-        media = m3u8.load(str(out / uri))
-        assert media.is_endlist and media.target_duration <= SEGMENT_S + 1
-        named |= {media.segment_map[0].uri} | {s.uri for s in media.segments}
+        playlist = m3u8.load(str(out / uri))
+        assert playlist.is_endlist and playlist.target_duration <= SEGMENT_S + 1
+        assert abs(sum(s.duration for s in playlist.segments) - 4.0) < 0.1
+        named |= {playlist.segment_map[0].uri} | {s.uri for s in playlist.segments}
     assert all((out / name).is_file() for name in named)
-    for playlist in master.playlists:
-        assert playlist.stream_info.average_bandwidth <= playlist.stream_info.bandwidth
+    for playlist, rendition in zip(master.playlists, result.renditions, strict=True):
+        info = playlist.stream_info
+        assert info.average_bandwidth <= info.bandwidth
+        assert info.resolution == (rendition.rung.width, rendition.rung.height)
+        assert info.codecs.startswith("avc1.") and info.codecs.endswith(",mp4a.40.2")
+        assert info.frame_rate == 25.0 and info.audio == "audio"
 
 
-def test_the_mpd_names_the_same_segment_files_as_hls(landscape: tuple[Path, Path, PackageResult]) -> None:
+def test_the_mpd_names_the_same_segment_files_as_hls(landscape: Packaged) -> None:
     _, out, result = landscape
     mpd = MPEGDASHParser.parse(str(out / result.dash_manifest))
     from_mpd: set[str] = set()
@@ -172,11 +236,13 @@ def test_the_mpd_names_the_same_segment_files_as_hls(landscape: tuple[Path, Path
     assert hls | set(result.audio_files) == on_disk  # one set of media, referenced by both
 
 
-def test_poster_storyboard_and_track_are_made(landscape: tuple[Path, Path, PackageResult]) -> None:
+def test_poster_storyboard_and_track_are_made(landscape: Packaged) -> None:
     _, out, result = landscape
-    assert result.thumbnails[0] == "poster.jpg" and result.thumbnails[-1] == "storyboard.vtt"
+    assert result.thumbnails == ("poster.jpg", "storyboard-1.jpg", "storyboard.vtt")
     poster = ffprobe(out / "poster.jpg", "-show_streams")["streams"][0]
     assert poster["width"] == 854
+    sheet = ffprobe(out / "storyboard-1.jpg", "-show_streams")["streams"][0]
+    assert (sheet["width"], sheet["height"]) == (10 * 160, 10 * 90)  # 10x10 tiles of 160x90
     vtt = (out / "storyboard.vtt").read_text()
     assert vtt.count("storyboard-1.jpg#xywh=") == 4
 
@@ -191,46 +257,87 @@ def test_poster_storyboard_and_track_are_made(landscape: tuple[Path, Path, Packa
 )
 def test_vertical_and_odd_sources(tmp_path: Path, size: str, expected: list[tuple[str, int, int]]) -> None:
     source = make_source(tmp_path / "src.mp4", size=size, seconds=1, audio=False)
-    result = package_source(
-        source, tmp_path / "out", config=LadderConfig(segment_duration_s=SEGMENT_S), speed="fast"
-    )
+    result = package_source(source, tmp_path / "out", config=ONE_SECOND, speed="fast")
     assert [(r.rung.name, r.rung.width, r.rung.height) for r in result.renditions] == expected
     assert result.audio_playlist is None and not result.audio_files  # no audio track, no audio group
     assert "#EXT-X-MEDIA" not in (tmp_path / "out" / result.hls_master).read_text()
+    for r in result.renditions:
+        rendition = joined(tmp_path / "out", r.init, r.segments, tmp_path / f"{r.rung.name}.mp4")
+        [video] = ffprobe(rendition, "-show_streams")["streams"]
+        assert (video["width"], video["height"]) == (r.rung.width, r.rung.height)
+
+
+def test_a_rotated_phone_video_is_laddered_and_encoded_upright(tmp_path: Path) -> None:
+    stored = make_source(tmp_path / "stored.mp4", size="320x180", seconds=1, audio=False)
+    source = rotated(stored, tmp_path / "rotated.mp4")  # shown as 180x320
+    result = package_source(source, tmp_path / "out", config=ONE_SECOND, speed="fast")
+    assert result.source.rotation == 270 and (result.source.width, result.source.height) == (180, 320)
+    [r] = result.renditions
+    rendition = joined(tmp_path / "out", r.init, r.segments, tmp_path / "r.mp4")
+    [video] = ffprobe(rendition, "-show_streams")["streams"]
+    assert (video["width"], video["height"]) == (180, 320)
+    assert not video.get("side_data_list")  # turned by FFmpeg, no display matrix left to apply
 
 
 def test_a_10_bit_source_becomes_8_bit(tmp_path: Path) -> None:
     source = make_source(
         tmp_path / "src.mkv", size="640x360", seconds=1, extra=("-c:v", "ffv1", "-pix_fmt", "yuv420p10le")
     )
-    result = package_source(
-        source, tmp_path / "out", config=LadderConfig(segment_duration_s=SEGMENT_S), speed="fast"
-    )
+    result = package_source(source, tmp_path / "out", config=ONE_SECOND, speed="fast")
     assert result.source.bit_depth == 10
     [r] = result.renditions
-    media = joined(tmp_path / "out", r.init, r.segments, tmp_path / "r.mp4")
-    assert ffprobe(media, "-show_streams")["streams"][0]["pix_fmt"] == "yuv420p"
+    rendition = joined(tmp_path / "out", r.init, r.segments, tmp_path / "r.mp4")
+    assert ffprobe(rendition, "-show_streams")["streams"][0]["pix_fmt"] == "yuv420p"
+
+
+def test_a_one_second_clip_is_one_segment(tmp_path: Path) -> None:
+    source = make_source(tmp_path / "src.mp4", size="640x360", seconds=1)
+    result = package_source(source, tmp_path / "out", config=ONE_SECOND, speed="fast")
+    [r] = result.renditions
+    assert len(r.segments) == 1 and result.source.duration_s == pytest.approx(1.0, abs=0.1)
+    playlist = m3u8.load(str(tmp_path / "out" / r.playlist))
+    assert [s.uri for s in playlist.segments] == list(r.segments)
 
 
 @pytest.mark.parametrize(
     ("codec", "codec_name", "hls_codec"),
     [(VideoCodec.H265, "hevc", "hvc1"), (VideoCodec.VP9, "vp9", "vp09"), (VideoCodec.AV1, "av1", "av01")],
 )
-def test_h265_vp9_and_av1(tmp_path: Path, codec: VideoCodec, codec_name: str, hls_codec: str) -> None:
-    source = make_source(tmp_path / "src.mp4", size="640x360", seconds=1)
-    config = LadderConfig(codecs=(codec,), segment_duration_s=SEGMENT_S)
-    result = package_source(source, tmp_path / "out", config=config, speed="fast", encoder="cpu")
-    [r] = result.renditions
-    media = joined(tmp_path / "out", r.init, r.segments, tmp_path / "r.mp4")
-    assert ffprobe(media, "-show_streams", "-select_streams", "v")["streams"][0]["codec_name"] == codec_name
-    assert f'CODECS="{hls_codec}' in (tmp_path / "out" / result.hls_master).read_text()
+def test_h265_vp9_and_av1_keep_keyframes_aligned_through_a_scene_cut(
+    tmp_path: Path, codec: VideoCodec, codec_name: str, hls_codec: str
+) -> None:
+    source = make_source(tmp_path / "src.mp4", size="640x360", seconds=2, scene_cut_at=1.4)
+    rungs = [
+        Rung(name=f"{h}p", codec=codec, width=w, height=h, bitrate_kbps=300, frame_rate=25.0)
+        for w, h in ((320, 180), (640, 360))
+    ]
+    out = tmp_path / "out"
+    result = package_source(source, out, rungs=rungs, config=ONE_SECOND, speed="fast", encoder="cpu")
+    for r in result.renditions:
+        rendition = joined(out, r.init, r.segments, tmp_path / f"{r.rung.name}.mp4")
+        [video] = ffprobe(rendition, "-show_streams", "-select_streams", "v")["streams"]
+        assert (video["codec_name"], video["width"]) == (codec_name, r.rung.width)
+        assert keyframe_times(rendition) == [0.0, 1.0], r.rung.name  # none at the cut (1.4 s)
+        for segment in r.segments:
+            assert decoded_frames(joined(out, r.init, (segment,), tmp_path / "one.mp4")) == (25, "")
+    # full RFC 6381 strings (hvc1.1.6.L60.90, not FFmpeg's bare hvc1), the same in the MPD and the master,
+    # and fragmented MP4 for every codec (FFmpeg's default would put VP9 in WebM, which HLS cannot play)
+    master = m3u8.load(str(out / result.hls_master))
+    in_master = {p.stream_info.codecs.split(",")[0] for p in master.playlists}
+    mpd = MPEGDASHParser.parse(str(out / result.dash_manifest))
+    video = [r for a in mpd.periods[0].adaptation_sets for r in a.representations if r.id in {"0", "1"}]
+    assert {r.codecs for r in video} == in_master  # one string per level: 180p and 360p differ
+    for full in in_master:
+        assert full.startswith(f"{hls_codec}.") and full.count(".") >= 3, full
+    assert {r.mime_type for r in video} == {"video/mp4"}
+    assert all(head[4:8] == b"ftyp" for head in ((out / r.init).read_bytes()[:8] for r in result.renditions))
 
 
 @pytest.mark.parametrize(
     ("content", "reason"),
     [
         (b"", "ffprobe cannot read the source"),
-        (b"this is a text file, not a video\n" * 50, "ffprobe cannot read the source"),
+        (b"this is a text file, not a video\n" * 50, "ffprobe cannot read the source: .*Invalid data"),
     ],
 )
 def test_a_file_that_is_not_a_video_is_a_source_error(tmp_path: Path, content: bytes, reason: str) -> None:
@@ -246,6 +353,20 @@ def test_a_truncated_upload_is_a_source_error_with_ffprobes_reason(tmp_path: Pat
     cut.write_bytes(whole[: len(whole) // 2])  # the moov atom is at the end: it is lost
     with pytest.raises(SourceError, match=r"cannot read the source: .*Invalid data found"):
         package_source(cut, tmp_path / "out", speed="fast")
+
+
+def test_a_truncated_upload_that_still_probes_is_a_source_error_with_ffmpegs_reason(tmp_path: Path) -> None:
+    """With the index at the front (faststart) the half file probes at 4 s and FFmpeg exits 0 at 2 s."""
+    whole = make_source(
+        tmp_path / "src.mp4",
+        size="320x180",
+        seconds=4,
+        extra=("-c:v", "libx264", "-preset", "ultrafast", "-movflags", "+faststart"),
+    ).read_bytes()
+    cut = tmp_path / "cut.mp4"
+    cut.write_bytes(whole[: len(whole) // 2])
+    with pytest.raises(SourceError, match=r"ends after [0-9.]+ s of the 4.0 s .*(partial file|Invalid)"):
+        package_source(cut, tmp_path / "out", config=ONE_SECOND, speed="fast")
 
 
 def test_an_audio_only_file_is_refused(tmp_path: Path) -> None:
