@@ -55,7 +55,7 @@ def derive_status(row: VideoRecord) -> VideoStatus:
     if row.failure_reason and row.failed_job_id == row.job_id:
         return VideoStatus.FAILED
     done = {r.name for r in row.renditions if not row.job_id or r.job_id == row.job_id}
-    if row.renditions and set(row.planned_renditions) <= done:
+    if done and set(row.planned_renditions) <= done:  # the current job's, not an older job's
         return VideoStatus.READY
     if row.job_id or row.renditions:
         return VideoStatus.PROCESSING

@@ -269,3 +269,13 @@ def test_the_probe_fills_duration_and_size_and_an_unprobed_upload_leaves_them_un
     row = fold([dataclasses.replace(upload(0), probe=probe)])
     assert (row.duration_ms, row.width, row.height) == (61_000, 1920, 1080)
     assert (fold([upload(0)]).duration_ms, fold([upload(0)]).width) == (None, None)
+
+
+def test_a_new_job_is_not_ready_on_an_older_jobs_renditions() -> None:
+    """An empty ladder lets the transcoder choose; until the new job's renditions come, it is processing."""
+    row = fold([upload(0), request(1, "j1", ("360p",)), rendition(2, "j1", "360p")])
+    assert row.status is VideoStatus.READY
+    row = project(row, request(3, "j2", ()))
+    assert (row.status, row.hls_master_key) == (VideoStatus.PROCESSING, None)
+    row = project(row, rendition(4, "j2", "720p"))
+    assert (row.status, row.hls_master_key) == (VideoStatus.READY, "j2/master.m3u8")
