@@ -46,13 +46,18 @@ def probe_source(path: Path | str) -> ProbedSource:
 
 
 def source_from_ffprobe(info: dict[str, Any]) -> ProbedSource:
-    """Pure: ffprobe's JSON → ``ProbedSource``."""
+    """Pure: ffprobe's JSON → ``ProbedSource``; ``SourceError`` for what FFmpeg reads but is no video."""
     streams = info.get("streams", [])
+    fmt = info.get("format", {})
+    container = str(fmt.get("format_name") or "")
+    if container == "tty":  # FFmpeg's ANSI-art demuxer plays any .txt file as a picture of its text
+        raise SourceError("the source is a text file, not a video")
+    if container == "image2" or container.endswith("_pipe"):  # jpeg_pipe, png_pipe, webp_pipe ...
+        raise SourceError(f"the source is a still image ({container}), not a video")
     video = next((s for s in streams if s.get("codec_type") == "video" and not _is_cover_art(s)), None)
     if video is None:
         raise SourceError("the source has no video stream")
     audio = next((s for s in streams if s.get("codec_type") == "audio"), None)
-    fmt = info.get("format", {})
     duration = _float(fmt.get("duration")) or _float(video.get("duration"))
     if not duration or duration <= 0:
         raise SourceError("the source has no duration (truncated or not a video)")
@@ -72,7 +77,7 @@ def source_from_ffprobe(info: dict[str, Any]) -> ProbedSource:
         video_codec=str(video.get("codec_name") or ""),
         audio_codec=str(audio.get("codec_name")) if audio else None,
         bit_rate=int(fmt["bit_rate"]) if str(fmt.get("bit_rate", "")).isdigit() else None,
-        container=str(fmt.get("format_name") or ""),
+        container=container,
         rotation=rotation,
     )
 

@@ -30,7 +30,7 @@ STDERR_CHARS = 2000
 class FfmpegRun:
     """What a successful run says about itself: how far the output got, and what FFmpeg complained of."""
 
-    encoded_s: float  # the last ``out_time`` FFmpeg reported
+    encoded_s: float  # the furthest ``out_time`` of any output (an image output may end past the video)
     stderr_tail: str  # non-empty even on success when the input had errors (a truncated file)
 
 

@@ -1,13 +1,21 @@
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
 
 from schemas.transcode_requested import VideoCodec
-from transcoder.command import PackagingPlan, adaptation_sets, build_package_command
+from transcoder.command import (
+    PackagingPlan,
+    ThumbnailPlan,
+    adaptation_sets,
+    build_package_command,
+    build_plain_command,
+)
 from transcoder.encoders import CPU_ENCODERS
 from transcoder.ladder import Rung
+from transcoder.thumbnails import plan_storyboard
 
 
 def plan(*codecs: VideoCodec, audio: bool = True) -> PackagingPlan:
@@ -66,3 +74,38 @@ def test_each_codec_gets_its_own_adaptation_set_and_audio_its_own() -> None:
         == "id=0,streams=0,1 id=1,streams=2,3 id=2,streams=4"
     )
     assert adaptation_sets(plan(VideoCodec.H264, audio=False)) == "id=0,streams=0,1"
+
+
+def test_thumbnails_are_two_more_branches_of_the_same_decode() -> None:
+    board = plan_storyboard(60.0, 1920, 1080)
+    thumbs = ThumbnailPlan(
+        poster="poster.jpg",
+        poster_at_s=20.0,
+        poster_width=1280,
+        storyboard_pattern="sb-%d.jpg",
+        storyboard=board,
+    )
+    args = build_package_command(
+        Path("in.mp4"), Path("out"), replace(plan(VideoCodec.H264), thumbnails=thumbs)
+    )
+    assert args.count("-i") == 1
+    graph = args[args.index("-filter_complex") + 1]
+    assert "split=4" in graph  # two rungs, the poster and the storyboard
+    assert "tile=10x10" in graph and "trim=duration=1:start=20.0" in graph
+    assert "out/manifest.mpd" in args and "out/poster.jpg" in args and "out/sb-%d.jpg" in args
+
+
+def test_every_rendition_is_8_bit_4_2_0_at_one_constant_rate() -> None:
+    graph = build_package_command(Path("in.mp4"), Path("out"), plan(VideoCodec.H264))
+    filters = graph[graph.index("-filter_complex") + 1]
+    assert filters.count("format=yuv420p") == 2  # whatever the source's depth
+    assert filters.count("fps=fps=25") == 1  # once, before the split: the same frames for every rung
+
+
+def test_the_benchmarks_plain_command_is_the_same_encode_without_packaging() -> None:
+    args = build_plain_command(Path("in.mp4"), Path("out"), plan(VideoCodec.H264))
+    assert "dash" not in args and "-hls_playlist" not in args
+    assert [a for a in args if a.endswith((".mp4", ".m4a"))] == [
+        "in.mp4", "out/plain-0.mp4", "out/plain-1.mp4", "out/plain-audio.m4a",
+    ]  # fmt: skip
+    assert args.count("-force_key_frames:v") == 2
