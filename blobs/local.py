@@ -18,7 +18,7 @@ import tempfile
 import uuid
 from collections.abc import Callable, Iterable, Sequence
 from datetime import UTC, datetime
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 from typing import BinaryIO
 
 from blobs.errors import BlobNotFoundError, BlobUnavailableError, InvalidKeyError
@@ -74,15 +74,20 @@ class LocalBlobStore:
         return self.path_of(key).is_file()
 
     def list(self, prefix: str) -> list[str]:
-        base = self.root / prefix if prefix else self.root
-        folder = base if base.is_dir() else base.parent
-        if not folder.exists():
+        """Keys that start with ``prefix`` as a string, as S3 lists them (``v1`` finds ``v10/...`` too)."""
+        if PurePosixPath(prefix).is_absolute() or ".." in prefix.split("/") or "\\" in prefix:
+            raise InvalidKeyError(f"blob prefix {prefix!r} must be a clean relative path")
+        folder = self.root / prefix if prefix.endswith("/") or not prefix else (self.root / prefix).parent
+        if not folder.is_dir():
             return []
         keys = (p.relative_to(self.root).as_posix() for p in folder.rglob("*") if p.is_file())
         return sorted(k for k in keys if k.startswith(prefix) and not _hidden(k))
 
     def delete(self, key: str) -> None:
-        self.path_of(key).unlink(missing_ok=True)
+        try:
+            self.path_of(key).unlink(missing_ok=True)
+        except OSError as exc:
+            raise BlobUnavailableError(f"deleting blob {key!r}: {exc}") from exc
 
     def _write(self, key: str, fill: Callable[[BinaryIO], object]) -> None:
         target = self.path_of(key)

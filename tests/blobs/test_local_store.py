@@ -1,10 +1,12 @@
 from __future__ import annotations
 
+import shutil
 from pathlib import Path
+from typing import BinaryIO
 
 import pytest
 
-from blobs.errors import BlobNotFoundError, InvalidKeyError
+from blobs.errors import BlobNotFoundError, BlobUnavailableError, InvalidKeyError
 from blobs.local import LocalBlobStore
 
 
@@ -40,3 +42,42 @@ def test_a_missing_blob_is_a_typed_error(tmp_path: Path) -> None:
 def test_keys_that_could_escape_the_store_are_refused(tmp_path: Path, key: str) -> None:
     with pytest.raises(InvalidKeyError):
         LocalBlobStore(tmp_path).put_bytes(key, b"x")
+
+
+def test_listing_is_by_string_prefix_as_on_s3(tmp_path: Path) -> None:
+    store = LocalBlobStore(tmp_path)
+    for key in ("videos/v1/a.m4s", "videos/v10/b.m4s", "videos/v2/c.m4s", "uploads/v1"):
+        store.put_bytes(key, b"x")
+    assert store.list("videos/v1") == ["videos/v1/a.m4s", "videos/v10/b.m4s"]
+    assert store.list("videos/v1/") == ["videos/v1/a.m4s"]
+    assert store.list("videos/v1/a") == ["videos/v1/a.m4s"]
+    assert store.list("") == ["uploads/v1", "videos/v1/a.m4s", "videos/v10/b.m4s", "videos/v2/c.m4s"]
+    assert store.list("nothing/") == [] and store.list("nothing") == []
+    with pytest.raises(InvalidKeyError):
+        store.list("../")
+
+
+def test_a_failed_write_leaves_the_old_object_and_no_temporary_file(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    store = LocalBlobStore(tmp_path / "blobs")
+    store.put_bytes("videos/v1/master.m3u8", b"old")
+    source = tmp_path / "new"
+    source.write_bytes(b"new content" * 1000)
+
+    def half_then_fail(src: BinaryIO, dst: BinaryIO, length: int = 0) -> None:
+        dst.write(src.read(100))
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(shutil, "copyfileobj", half_then_fail)
+    with pytest.raises(BlobUnavailableError, match="No space left"):
+        store.put_file("videos/v1/master.m3u8", source)
+    assert store.read_bytes("videos/v1/master.m3u8") == b"old"  # readers never saw half of the new one
+    assert [p.name for p in (tmp_path / "blobs" / "videos" / "v1").iterdir()] == ["master.m3u8"]
+
+
+def test_temporary_files_of_a_write_in_progress_are_not_listed(tmp_path: Path) -> None:
+    store = LocalBlobStore(tmp_path)
+    store.put_bytes("videos/v1/seg-1.m4s", b"x")
+    (tmp_path / "videos" / "v1" / ".tmp-seg-2.m4s.abc").write_bytes(b"half")
+    assert store.list("videos/") == ["videos/v1/seg-1.m4s"]
