@@ -148,9 +148,10 @@ def _graph(source: Path, plan: PackagingPlan) -> _Graph:
     thumbs = plan.thumbnails
     if thumbs is not None:
         first = len(plan.rungs)
+        frame = round(thumbs.poster_at_s * plan.rungs[0].frame_rate)  # the rate is constant after fps
         poster = (
             branch(first)
-            .trim(start=thumbs.poster_at_s, duration=1)  # a second of frames reaches the scaler, not the rest
+            .trim(start_frame=frame, end_frame=frame + 1)  # one frame reaches the scaler, not the others
             .setpts("PTS-STARTPTS")
             .filter("scale", thumbs.poster_width, -2)
         )
