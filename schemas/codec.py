@@ -9,6 +9,7 @@ Python can decode the topic with the ``.avsc`` files alone.
 from __future__ import annotations
 
 import io
+import re
 import uuid
 from typing import Any
 
@@ -23,7 +24,17 @@ from schemas.errors import (
 )
 from schemas.registry import EVENT_TYPES, Event, EventType, SchemaVersion, event_type_of
 
-__all__ = ["MAGIC", "decode", "decode_dict", "encode", "encode_dict", "writer_version"]
+__all__ = [
+    "MAGIC",
+    "canonical_uuid",
+    "decode",
+    "decode_dict",
+    "decode_wire",
+    "encode",
+    "encode_dict",
+    "encode_wire",
+    "writer_version",
+]
 
 MAGIC = b"\xc3\x01"
 _HEADER_LEN = len(MAGIC) + 8
@@ -46,6 +57,23 @@ def _uuid_fields(schema: dict[str, Any]) -> tuple[str, ...]:
 _UUID_FIELDS: dict[bytes, tuple[str, ...]] = {
     fp: _uuid_fields(v.schema) for fp, (_, v) in _BY_FINGERPRINT.items()
 }
+
+
+_CANONICAL_UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
+
+
+def canonical_uuid(value: Any) -> str:
+    """``value`` as a lowercase hyphenated UUID (as fastavro reads it back); ``ValueError`` if none.
+
+    The common case, a value already in that form, is a regex match rather than
+    a parse: parsing costs as much as encoding the rest of a playback event.
+    """
+    if isinstance(value, str) and _CANONICAL_UUID.fullmatch(value):
+        return value
+    try:
+        return str(value if isinstance(value, uuid.UUID) else uuid.UUID(value))
+    except (TypeError, ValueError, AttributeError):
+        raise ValueError(f"not a UUID: {value!r}") from None
 
 
 def encode(event: Event) -> bytes:
@@ -85,6 +113,26 @@ def encode_dict(event_type: EventType[Any], record: dict[str, Any], *, version: 
     return buf.getvalue()
 
 
+def encode_wire(event_type: EventType[Any], record: dict[str, Any]) -> bytes:
+    """Encode a record already in wire form (``SchemaVersion.wire_schema``), with the current schema.
+
+    For hot paths whose producer builds the values itself (the playback
+    collector): no datetimes or UUID objects to convert, no up-front
+    validation. UUID fields are still checked, and fastavro still refuses a
+    value of the wrong type (``InvalidEventError``).
+    """
+    sv = event_type.current
+    _check_uuids(event_type, sv, record)
+    buf = io.BytesIO()
+    buf.write(MAGIC)
+    buf.write(sv.fingerprint)
+    try:
+        schemaless_writer(buf, sv.wire_schema, record)
+    except (ValueError, TypeError, KeyError, AttributeError, OverflowError) as exc:
+        raise InvalidEventError(f"{event_type.name} v{sv.version}: {type(exc).__name__}: {exc}") from exc
+    return buf.getvalue()
+
+
 def writer_version(data: bytes) -> tuple[EventType[Any], SchemaVersion]:
     """Which event type and schema version wrote these bytes."""
     if len(data) < _HEADER_LEN or data[:2] != MAGIC:
@@ -115,6 +163,35 @@ def decode_dict(data: bytes, expected: EventType[Any] | None = None) -> tuple[Ev
     return et, record
 
 
+def decode_wire(data: bytes, expected: EventType[Any]) -> dict[str, Any]:
+    """Decode to a wire-form record in the current schema: timestamps as epoch ms, UUIDs as strings.
+
+    The hot-path twin of ``decode_dict``: the same record but for the logical
+    types, which are left as the binary holds them. UUIDs come back in the
+    canonical form that ``decode`` gives, and one that is not a UUID is a
+    ``CorruptPayloadError`` there too.
+    """
+    et, writer = writer_version(data)
+    if et is not expected:
+        raise UnknownSchemaError(f"expected a {expected.name} event, got {et.name}")
+    current = et.current
+    try:
+        reader = None if writer is current else current.wire_schema
+        record = schemaless_reader(io.BytesIO(data[_HEADER_LEN:]), writer.wire_schema, reader)
+    except Exception as exc:  # fastavro raises EOFError, ValueError, IndexError… on bad bodies
+        raise CorruptPayloadError(
+            f"{et.name} v{writer.version} body unreadable: {type(exc).__name__}: {exc}"
+        ) from exc
+    if not isinstance(record, dict):
+        raise CorruptPayloadError(f"{et.name} body is not a record")
+    for name in _UUID_FIELDS[current.fingerprint]:
+        try:
+            record[name] = canonical_uuid(record[name])
+        except ValueError as exc:
+            raise CorruptPayloadError(f"{et.name} v{writer.version}: {name}: {exc}") from None
+    return record
+
+
 def decode(data: bytes, expected: EventType[Any] | None = None) -> Any:
     """Decode to the typed record of its event type."""
     et, record = decode_dict(data, expected)
@@ -127,11 +204,9 @@ def decode(data: bytes, expected: EventType[Any] | None = None) -> Any:
 def _check_uuids(et: EventType[Any], sv: SchemaVersion, record: dict[str, Any]) -> None:
     for name in _UUID_FIELDS[sv.fingerprint]:
         value = record.get(name)
-        if isinstance(value, uuid.UUID):
-            continue
         try:
-            uuid.UUID(value)  # what fastavro's reader will do with it
-        except (TypeError, ValueError, AttributeError):
+            canonical_uuid(value)  # what fastavro's reader will do with it
+        except ValueError:
             raise InvalidEventError(
                 f"{et.name} v{sv.version}: {name} must be a UUID, got {value!r}"
             ) from None

@@ -59,6 +59,10 @@ class SchemaVersion:
     version: int
     schema: dict[str, Any]  # parsed by fastavro
     fingerprint: bytes  # CRC-64-AVRO of the canonical form, as on the wire
+    # The same schema without its logical types: the values as the binary holds them
+    # (timestamps as epoch milliseconds, UUIDs as strings). Same bytes, same fingerprint;
+    # hot paths read and write it to skip building datetimes and UUID objects.
+    wire_schema: dict[str, Any]
 
     @property
     def canonical_form(self) -> str:
@@ -95,14 +99,25 @@ def _load_versions(stem: str) -> tuple[SchemaVersion, ...]:
             continue
         # The write hint marks the schema as parsed: without it fastavro parses it again on every
         # record it reads or writes (half the cost of a playback event's encode and decode).
-        parsed = parse_schema(json.loads(path.read_text()))
+        declared = json.loads(path.read_text())
+        parsed = parse_schema(declared)
+        wire = parse_schema(_without_logical_types(declared))
         canonical = to_parsing_canonical_form(parsed)
         fp = bytes.fromhex(fingerprint(canonical, "CRC-64-AVRO"))
-        assert isinstance(parsed, dict), path
-        found.append(SchemaVersion(int(m["version"]), parsed, fp))
+        assert isinstance(parsed, dict) and isinstance(wire, dict), path
+        assert to_parsing_canonical_form(wire) == canonical, path
+        found.append(SchemaVersion(int(m["version"]), parsed, fp, wire))
     if not found:
         raise RuntimeError(f"no schema files {stem}.v*.avsc beside {__file__}")
     return tuple(sorted(found, key=lambda v: v.version))
+
+
+def _without_logical_types(schema: Any) -> Any:
+    if isinstance(schema, dict):
+        return {k: _without_logical_types(v) for k, v in schema.items() if k != "logicalType"}
+    if isinstance(schema, list):
+        return [_without_logical_types(s) for s in schema]
+    return schema
 
 
 UPLOAD_COMPLETE = EventType("upload-complete", UploadComplete, _load_versions("upload_complete"))
