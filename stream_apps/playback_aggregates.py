@@ -35,8 +35,10 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from schemas.playback_event import PlaybackEvent
+from stream_apps.playback_facts import PlaybackFact, fact_of
 from stream_apps.playback_sessions import (
     INITIAL_STATE,
+    NO_STEP,
     OrderKey,
     SessionKey,
     SessionState,
@@ -66,6 +68,8 @@ __all__ = [
 # minutes covers that with a wide margin, and after it a minute's numbers are final.
 DEFAULT_ALLOWED_LATENESS = timedelta(minutes=5)
 
+AnyEvent = PlaybackEvent | PlaybackFact
+
 
 @dataclass(frozen=True, order=True)
 class BucketKey:
@@ -73,6 +77,9 @@ class BucketKey:
 
     video_id: str
     minute: datetime
+
+
+_Bucket = tuple[str, int]  # (video_id, minute start in epoch ms): BucketKey inside the hot path
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -132,26 +139,35 @@ class PlaybackStats:
 EMPTY_STATS = PlaybackStats()
 
 
-def copy_rank(event: PlaybackEvent) -> tuple[int, int, str, int, str, int, str, str, str, str]:
+def copy_rank(event: AnyEvent) -> tuple[int, int, str, int, str, int, str, str, str, str]:
     """Order among copies of one ``event_id``: the smallest is canonical (first received, then any field)."""
+    fact = fact_of(event)
     return (
-        epoch_ms(event.received_at),
-        epoch_ms(event.occurred_at),
-        event.kind.value,
-        event.position_ms,
-        event.rendition or "",
-        -1 if event.duration_ms is None else event.duration_ms,
-        event.video_id,
-        event.session_id,
-        event.user_pseudonym,
-        event.client,
+        fact.received_ms,
+        fact.occurred_ms,
+        fact.kind.value,
+        fact.position_ms,
+        fact.rendition or "",
+        -1 if fact.duration_ms is None else fact.duration_ms,
+        fact.video_id,
+        fact.session_id,
+        fact.user_pseudonym,
+        fact.client,
     )
 
 
-def bucket_key(event: PlaybackEvent) -> BucketKey:
+def _bucket(fact: PlaybackFact) -> _Bucket:
+    at_ms = fact.occurred_ms if fact.occurred_ms < fact.received_ms else fact.received_ms
+    return (fact.video_id, at_ms - at_ms % MINUTE_MS)
+
+
+def _public(bucket: _Bucket) -> BucketKey:
+    return BucketKey(bucket[0], utc_from_ms(bucket[1]))
+
+
+def bucket_key(event: AnyEvent) -> BucketKey:
     """The event's video and the minute of its client time, clamped to its server time."""
-    at_ms = min(epoch_ms(event.occurred_at), epoch_ms(event.received_at))
-    return BucketKey(event.video_id, utc_from_ms(minute_ms_of(at_ms)))
+    return _public(_bucket(fact_of(event)))
 
 
 def bucket_closes_at(minute: datetime, allowed_lateness: timedelta = DEFAULT_ALLOWED_LATENESS) -> datetime:
@@ -159,32 +175,37 @@ def bucket_closes_at(minute: datetime, allowed_lateness: timedelta = DEFAULT_ALL
     return utc_from_ms(minute_ms_of(epoch_ms(minute)) + MINUTE_MS + whole_ms(allowed_lateness))
 
 
-def is_late(event: PlaybackEvent, allowed_lateness: timedelta = DEFAULT_ALLOWED_LATENESS) -> bool:
+def _late(fact: PlaybackFact, lateness_ms: int) -> bool:
+    at_ms = fact.occurred_ms if fact.occurred_ms < fact.received_ms else fact.received_ms
+    return fact.received_ms >= at_ms - at_ms % MINUTE_MS + MINUTE_MS + lateness_ms
+
+
+def is_late(event: AnyEvent, allowed_lateness: timedelta = DEFAULT_ALLOWED_LATENESS) -> bool:
     """Was the event received at or after its bucket closed?"""
-    closes_ms = epoch_ms(bucket_key(event).minute) + MINUTE_MS + whole_ms(allowed_lateness)
-    return epoch_ms(event.received_at) >= closes_ms
+    return _late(fact_of(event), whole_ms(allowed_lateness))
 
 
 def aggregate_playback(
-    events: Iterable[PlaybackEvent], *, allowed_lateness: timedelta = DEFAULT_ALLOWED_LATENESS
+    events: Iterable[AnyEvent], *, allowed_lateness: timedelta = DEFAULT_ALLOWED_LATENESS
 ) -> dict[BucketKey, PlaybackStats]:
     """All buckets of ``events`` at once (the batch path): duplicates and any order allowed."""
-    canonical: dict[str, PlaybackEvent] = {}
-    for event in events:
-        seen = canonical.get(event.event_id)
-        if seen is None or copy_rank(event) < copy_rank(seen):
-            canonical[event.event_id] = event
-    accumulators: defaultdict[BucketKey, _Accumulator] = defaultdict(_Accumulator)
-    sessions: defaultdict[SessionKey, list[PlaybackEvent]] = defaultdict(list)
-    for event in canonical.values():
-        if is_late(event, allowed_lateness):
-            accumulators[bucket_key(event)].late_events += 1
+    lateness_ms = whole_ms(allowed_lateness)
+    canonical: dict[str, PlaybackFact] = {}
+    for fact in map(fact_of, events):
+        seen = canonical.get(fact.event_id)
+        if seen is None or copy_rank(fact) < copy_rank(seen):
+            canonical[fact.event_id] = fact
+    accumulators: defaultdict[_Bucket, _Accumulator] = defaultdict(_Accumulator)
+    sessions: defaultdict[SessionKey, list[PlaybackFact]] = defaultdict(list)
+    for fact in canonical.values():
+        if _late(fact, lateness_ms):
+            accumulators[_bucket(fact)].late_events += 1
         else:
-            sessions[session_key(event)].append(event)
+            sessions[session_key(fact)].append(fact)
     for session_events in sessions.values():
-        for event, step in fold_session(session_events).steps:
-            accumulators[bucket_key(event)].add_step(event, step, 1)
-    return {key: accumulators[key].snapshot() for key in sorted(accumulators)}
+        for fact, step in fold_session(session_events).steps:
+            accumulators[_bucket(fact)].add_step(fact, step, 1)
+    return {_public(key): accumulators[key].snapshot() for key in sorted(accumulators)}
 
 
 def merge_buckets(parts: Iterable[Mapping[BucketKey, PlaybackStats]]) -> dict[BucketKey, PlaybackStats]:
@@ -208,90 +229,110 @@ class PlaybackAggregator:
 
     def __init__(self, *, allowed_lateness: timedelta = DEFAULT_ALLOWED_LATENESS) -> None:
         self._allowed_lateness = allowed_lateness
-        self._canonical: dict[str, PlaybackEvent] = {}
+        self._lateness_ms = whole_ms(allowed_lateness)
+        self._canonical: dict[str, PlaybackFact] = {}
         self._sessions: dict[SessionKey, _SessionTrack] = {}
-        self._accumulators: dict[BucketKey, _Accumulator] = {}
+        self._accumulators: dict[_Bucket, _Accumulator] = {}
         self.duplicates = 0  # copies seen of an event id already seen; an operational counter
 
     @property
     def allowed_lateness(self) -> timedelta:
         return self._allowed_lateness
 
-    def apply(self, event: PlaybackEvent) -> dict[BucketKey, PlaybackStats]:
+    def apply(self, event: AnyEvent) -> dict[BucketKey, PlaybackStats]:
         """Take one event (maybe a duplicate, maybe out of order); return the touched buckets' values."""
-        return {key: self.bucket(key) for key in sorted(self.touch(event))}
+        return self.apply_all((event,))
 
-    def touch(self, event: PlaybackEvent) -> set[BucketKey]:
-        """``apply`` without building the values: a caller applying a batch reads each bucket once."""
-        touched: set[BucketKey] = set()
-        seen = self._canonical.get(event.event_id)
-        if seen is not None:
-            self.duplicates += 1
-            if copy_rank(event) >= copy_rank(seen):
-                return touched
-            touched |= self._withdraw(seen)
-        self._canonical[event.event_id] = event
-        touched |= self._admit(event)
-        return touched
+    def touch(self, event: AnyEvent) -> set[BucketKey]:
+        """``apply`` without building the values."""
+        touched: set[_Bucket] = set()
+        self._take(fact_of(event), touched)
+        return {_public(b) for b in touched}
 
-    def apply_all(self, events: Iterable[PlaybackEvent]) -> dict[BucketKey, PlaybackStats]:
-        """Apply each event; return the final values of every bucket touched along the way."""
-        touched: dict[BucketKey, PlaybackStats] = {}
+    def apply_all(self, events: Iterable[AnyEvent]) -> dict[BucketKey, PlaybackStats]:
+        """Apply each event; return the final values of every bucket touched along the way.
+
+        Each touched bucket's value is built once, after the last event: a
+        worker applying a batch pays for the buckets it writes, not per event.
+        """
+        touched: set[_Bucket] = set()
+        take = self._take
         for event in events:
-            touched.update(self.apply(event))
-        return {key: touched[key] for key in sorted(touched)}
+            take(event if isinstance(event, PlaybackFact) else fact_of(event), touched)
+        return {_public(b): self._value(b) for b in sorted(touched)}
 
     def bucket(self, key: BucketKey) -> PlaybackStats:
-        accumulator = self._accumulators.get(key)
-        return EMPTY_STATS if accumulator is None else accumulator.snapshot()
+        return self._value((key.video_id, epoch_ms(key.minute)))
 
     def buckets(self) -> dict[BucketKey, PlaybackStats]:
         """Every non-empty bucket, sorted by key."""
-        return {key: self._accumulators[key].snapshot() for key in sorted(self._accumulators)}
+        return {_public(b): self._accumulators[b].snapshot() for b in sorted(self._accumulators)}
 
-    def _admit(self, event: PlaybackEvent) -> set[BucketKey]:
-        if is_late(event, self._allowed_lateness):
-            key = bucket_key(event)
-            self._accumulator(key).late_events += 1
-            return {key}
-        track = self._sessions.setdefault(session_key(event), _SessionTrack())
-        return self._book(track.insert(event))
+    def _value(self, bucket: _Bucket) -> PlaybackStats:
+        accumulator = self._accumulators.get(bucket)
+        return EMPTY_STATS if accumulator is None else accumulator.snapshot()
 
-    def _withdraw(self, event: PlaybackEvent) -> set[BucketKey]:
-        if is_late(event, self._allowed_lateness):
-            key = bucket_key(event)
-            self._accumulator(key).late_events -= 1
-            self._drop_if_empty(key)
-            return {key}
-        skey = session_key(event)
+    def _take(self, fact: PlaybackFact, touched: set[_Bucket]) -> None:
+        seen = self._canonical.get(fact.event_id)
+        if seen is not None:
+            self.duplicates += 1
+            if copy_rank(fact) >= copy_rank(seen):
+                return
+            self._withdraw(seen, touched)
+        self._canonical[fact.event_id] = fact
+        self._admit(fact, touched)
+
+    def _admit(self, fact: PlaybackFact, touched: set[_Bucket]) -> None:
+        if _late(fact, self._lateness_ms):
+            bucket = _bucket(fact)
+            self._accumulator(bucket).late_events += 1
+            touched.add(bucket)
+            return
+        skey = (fact.video_id, fact.session_id)
+        track = self._sessions.get(skey)
+        if track is None:
+            track = self._sessions[skey] = _SessionTrack()
+        self._book(track.insert(fact), touched)
+
+    def _withdraw(self, fact: PlaybackFact, touched: set[_Bucket]) -> None:
+        if _late(fact, self._lateness_ms):
+            bucket = _bucket(fact)
+            self._accumulator(bucket).late_events -= 1
+            self._drop_if_empty(bucket)
+            touched.add(bucket)
+            return
+        skey = session_key(fact)
         track = self._sessions[skey]
-        changes = track.remove(event)
+        changes = track.remove(fact)
         if not track:
             del self._sessions[skey]
-        return self._book(changes)
+        self._book(changes, touched)
 
-    def _book(self, changes: list[_Change]) -> set[BucketKey]:
-        touched: set[BucketKey] = set()
-        for sign, event, step in changes:
-            key = bucket_key(event)
-            self._accumulator(key).add_step(event, step, sign)
-            touched.add(key)
-        for key in touched:
-            self._drop_if_empty(key)
-        return touched
+    def _book(self, changes: list[_Change], touched: set[_Bucket]) -> None:
+        retracted = False
+        for sign, fact, step in changes:
+            bucket = _bucket(fact)
+            self._accumulator(bucket).add_step(fact, step, sign)
+            touched.add(bucket)
+            retracted = retracted or sign < 0
+        if retracted:  # only a retraction can empty a bucket
+            for sign, fact, _ in changes:
+                if sign < 0:
+                    self._drop_if_empty(_bucket(fact))
 
-    def _accumulator(self, key: BucketKey) -> _Accumulator:
-        accumulator = self._accumulators.get(key)
+    def _accumulator(self, bucket: _Bucket) -> _Accumulator:
+        accumulator = self._accumulators.get(bucket)
         if accumulator is None:
-            accumulator = self._accumulators[key] = _Accumulator()
+            accumulator = self._accumulators[bucket] = _Accumulator()
         return accumulator
 
-    def _drop_if_empty(self, key: BucketKey) -> None:
-        if self._accumulators[key].is_empty:
-            del self._accumulators[key]
+    def _drop_if_empty(self, bucket: _Bucket) -> None:
+        accumulator = self._accumulators.get(bucket)
+        if accumulator is not None and accumulator.is_empty:
+            del self._accumulators[bucket]
 
 
-_Change = tuple[int, PlaybackEvent, SessionStep]  # (+1 add / -1 retract, event, its step)
+_Change = tuple[int, PlaybackFact, SessionStep]  # (+1 add / -1 retract, event, its step)
 
 
 class _SessionTrack:
@@ -302,25 +343,35 @@ class _SessionTrack:
     on, nothing changes. Events arriving in order therefore cost O(1) refolding.
     """
 
+    __slots__ = ("_events", "_keys", "_states", "_steps")
+
     def __init__(self) -> None:
         self._keys: list[OrderKey] = []
-        self._events: list[PlaybackEvent] = []
+        self._events: list[PlaybackFact] = []
         self._states: list[SessionState] = []
         self._steps: list[SessionStep] = []
 
     def __bool__(self) -> bool:
         return bool(self._events)
 
-    def insert(self, event: PlaybackEvent) -> list[_Change]:
+    def insert(self, event: PlaybackFact) -> list[_Change]:
         key = session_order_key(event)
-        at = bisect.bisect_left(self._keys, key)
+        keys = self._keys
+        if not keys or key > keys[-1]:  # in order: the common case, nothing to refold
+            state, step = advance(self._states[-1] if keys else INITIAL_STATE, event)
+            keys.append(key)
+            self._events.append(event)
+            self._states.append(state)
+            self._steps.append(step)
+            return [(1, event, step)]
+        at = bisect.bisect_left(keys, key)
         old_states, old_steps = self._states[at:], self._steps[at:]
-        self._keys.insert(at, key)
+        keys.insert(at, key)
         self._events.insert(at, event)
         del self._states[at:], self._steps[at:]
         return self._refold(at, 1, old_states, old_steps)
 
-    def remove(self, event: PlaybackEvent) -> list[_Change]:
+    def remove(self, event: PlaybackFact) -> list[_Change]:
         at = bisect.bisect_left(self._keys, session_order_key(event))
         if at == len(self._events) or self._events[at] is not event:
             raise KeyError(f"event {event.event_id} is not in this session")
@@ -372,8 +423,10 @@ class _Accumulator:
     def is_empty(self) -> bool:
         return self.events == 0 and self.late_events == 0
 
-    def add_step(self, event: PlaybackEvent, step: SessionStep, sign: int) -> None:
+    def add_step(self, event: PlaybackFact, step: SessionStep, sign: int) -> None:
         self.events += sign
+        if step is NO_STEP:
+            return
         if step.view:
             self.views += sign
             _bump(self.viewer_views, event.user_pseudonym, sign)

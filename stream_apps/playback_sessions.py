@@ -27,12 +27,14 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import NamedTuple
 
 from schemas.playback_event import PlaybackEvent, PlaybackKind
-from stream_apps.playback_time import epoch_ms
+from stream_apps.playback_facts import PlaybackFact, fact_of
 
 __all__ = [
     "INITIAL_STATE",
+    "NO_STEP",
     "SHORT_VIDEO_MS",
     "UNKNOWN_RENDITION",
     "VIEW_MIN_WATCH_MS",
@@ -59,10 +61,12 @@ OrderKey = tuple[int, int, int, str]  # see session_order_key
 _KIND_RANK = {kind: 1 for kind in PlaybackKind} | {PlaybackKind.START: 0, PlaybackKind.END: 2}
 # On these kinds duration_ms is something else than the video's duration (see the .avsc).
 _DURATION_IS_NOT_VIDEO = frozenset({PlaybackKind.REBUFFER, PlaybackKind.SEEK})
+_START, _SEEK, _REBUFFER = PlaybackKind.START, PlaybackKind.SEEK, PlaybackKind.REBUFFER
 
 
-@dataclass(frozen=True, kw_only=True)
-class SessionState:
+# State and step are named tuples, not dataclasses: the fold makes one of each per
+# event and compares them to stop refolding, and tuples are the cheapest to do both.
+class SessionState(NamedTuple):
     """What the fold remembers after an event; equal states mean equal futures."""
 
     last_occurred_ms: int | None = None  # client time of the previous event
@@ -80,8 +84,7 @@ class SessionState:
 INITIAL_STATE = SessionState()
 
 
-@dataclass(frozen=True, kw_only=True)
-class SessionStep:
+class SessionStep(NamedTuple):
     """What one event adds to its minute bucket."""
 
     watch_ms: int = 0
@@ -92,21 +95,24 @@ class SessionStep:
     quality_switches: int = 0
 
 
+NO_STEP = SessionStep()
+
+
 @dataclass(frozen=True)
 class SessionFold:
     """A whole session folded: the final state and each event (in fold order) with its step."""
 
     final: SessionState
-    steps: tuple[tuple[PlaybackEvent, SessionStep], ...]
+    steps: tuple[tuple[PlaybackFact, SessionStep], ...]
 
 
-def session_key(event: PlaybackEvent) -> SessionKey:
+def session_key(event: PlaybackFact) -> SessionKey:
     return (event.video_id, event.session_id)
 
 
-def session_order_key(event: PlaybackEvent) -> OrderKey:
+def session_order_key(event: PlaybackFact) -> OrderKey:
     """Fold order: client time, then kind, then position, then event id (so ties are deterministic)."""
-    return (epoch_ms(event.occurred_at), _KIND_RANK[event.kind], event.position_ms, event.event_id)
+    return (event.occurred_ms, _KIND_RANK[event.kind], event.position_ms, event.event_id)
 
 
 def qualifies_as_view(watched_ms: int, video_duration_ms: int | None) -> bool:
@@ -118,59 +124,63 @@ def qualifies_as_view(watched_ms: int, video_duration_ms: int | None) -> bool:
     return watched_ms > 0 and 2 * watched_ms >= video_duration_ms
 
 
-def advance(state: SessionState, event: PlaybackEvent) -> tuple[SessionState, SessionStep]:
+def advance(state: SessionState, event: PlaybackFact) -> tuple[SessionState, SessionStep]:
     """One step of the fold: the state after ``event`` and what ``event`` adds."""
-    occurred_ms = epoch_ms(event.occurred_at)
+    occurred_ms = event.occurred_ms
+    kind = event.kind
     reported = event.rendition or None
-    watch_ms = _watched_since(state, event, occurred_ms)
+    watch_ms = _watched_since(state, event)
     if event.video_duration_ms is not None and event.video_duration_ms > 0:  # v2 says it on any kind
         video_duration_ms: int | None = event.video_duration_ms
-    elif event.kind not in _DURATION_IS_NOT_VIDEO and event.duration_ms is not None and event.duration_ms > 0:
+    elif kind not in _DURATION_IS_NOT_VIDEO and event.duration_ms is not None and event.duration_ms > 0:
         video_duration_ms = event.duration_ms  # v1 players reported it in duration_ms
     else:
         video_duration_ms = state.video_duration_ms
     watched_ms = state.watched_ms + watch_ms
-    view = not state.viewed and qualifies_as_view(watched_ms, video_duration_ms)
+    view = state.viewed_at_ms is None and qualifies_as_view(watched_ms, video_duration_ms)
     switched = reported is not None and state.rendition is not None and reported != state.rendition
-    rebuffer_ms = max(0, event.duration_ms or 0) if event.kind is PlaybackKind.REBUFFER else 0
-    step = SessionStep(
-        watch_ms=watch_ms,
-        watch_rendition=(state.rendition or reported or UNKNOWN_RENDITION) if watch_ms else UNKNOWN_RENDITION,
-        view=view,
-        rebuffer_ms=rebuffer_ms,
-        rebuffers=1 if event.kind is PlaybackKind.REBUFFER else 0,
-        quality_switches=1 if switched else 0,
-    )
+    rebuffer = kind is _REBUFFER
+    if watch_ms or view or switched or rebuffer:
+        step = SessionStep(
+            watch_ms,
+            (state.rendition or reported or UNKNOWN_RENDITION) if watch_ms else UNKNOWN_RENDITION,
+            view,
+            max(0, event.duration_ms or 0) if rebuffer else 0,
+            1 if rebuffer else 0,
+            1 if switched else 0,
+        )
+    else:
+        step = NO_STEP
     after = SessionState(
-        last_occurred_ms=occurred_ms,
-        last_position_ms=event.position_ms,
-        rendition=reported or state.rendition,
-        video_duration_ms=video_duration_ms,
-        watched_ms=watched_ms,
-        viewed_at_ms=occurred_ms if view else state.viewed_at_ms,
+        occurred_ms,
+        event.position_ms,
+        reported or state.rendition,
+        video_duration_ms,
+        watched_ms,
+        occurred_ms if view else state.viewed_at_ms,
     )
     return after, step
 
 
-def fold_session(events: Iterable[PlaybackEvent]) -> SessionFold:
+def fold_session(events: Iterable[PlaybackEvent | PlaybackFact]) -> SessionFold:
     """Fold one session's *distinct* events, given in any order (dedup is the caller's job)."""
     state = INITIAL_STATE
-    steps: list[tuple[PlaybackEvent, SessionStep]] = []
-    for event in sorted(events, key=session_order_key):
+    steps: list[tuple[PlaybackFact, SessionStep]] = []
+    for event in sorted(map(fact_of, events), key=session_order_key):
         state, step = advance(state, event)
         steps.append((event, step))
     return SessionFold(state, tuple(steps))
 
 
-def _watched_since(state: SessionState, event: PlaybackEvent, occurred_ms: int) -> int:
+def _watched_since(state: SessionState, event: PlaybackFact) -> int:
     if state.last_occurred_ms is None or state.last_position_ms is None:
         return 0
-    if event.kind is PlaybackKind.START:
+    if event.kind is _START:
         return 0
-    if event.kind is PlaybackKind.SEEK:
+    if event.kind is _SEEK:
         if event.duration_ms is None:
             return 0  # where the jump started is unknown: count nothing rather than the jump
         played_to = event.position_ms - event.duration_ms
     else:
         played_to = event.position_ms
-    return max(0, min(played_to - state.last_position_ms, occurred_ms - state.last_occurred_ms))
+    return max(0, min(played_to - state.last_position_ms, event.occurred_ms - state.last_occurred_ms))

@@ -9,7 +9,7 @@ redelivery (see ``playback_worker``).
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from datetime import timedelta
 
 from schemas.playback_event import PlaybackEvent
@@ -19,6 +19,7 @@ from stream_apps.playback_aggregates import (
     PlaybackAggregator,
     PlaybackStats,
 )
+from stream_apps.playback_facts import PlaybackFact
 from stream_apps.playback_rows import stats_to_document
 from views.playback import MinuteRow
 
@@ -35,27 +36,30 @@ class PlaybackViewBuilder:
             self._partitions[partition] = PlaybackAggregator(allowed_lateness=self._allowed_lateness)
         return self._partitions[partition]
 
-    def restore(self, partition: int, events: Iterable[PlaybackEvent]) -> int:
+    def restore(self, partition: int, events: Iterable[PlaybackEvent | PlaybackFact]) -> int:
         """Rebuild a partition's state from its replayed events (already in the view); how many."""
-        aggregator = self._aggregator(partition)
         count = 0
-        for event in events:
-            aggregator.apply(event)
-            count += 1
+
+        def counted() -> Iterator[PlaybackEvent | PlaybackFact]:
+            nonlocal count
+            for event in events:
+                count += 1
+                yield event
+
+        self._aggregator(partition).apply_all(counted())
         return count
 
-    def apply(self, partition: int, event: PlaybackEvent) -> list[MinuteRow]:
+    def apply(self, partition: int, event: PlaybackEvent | PlaybackFact) -> list[MinuteRow]:
         return minute_rows(partition, self._aggregator(partition).apply(event))
 
-    def apply_batch(self, events: Iterable[tuple[int, PlaybackEvent]]) -> list[MinuteRow]:
+    def apply_batch(self, events: Iterable[tuple[int, PlaybackEvent | PlaybackFact]]) -> list[MinuteRow]:
         """Many events; each touched bucket is read and written once, with its value after the batch."""
-        touched: dict[int, set[BucketKey]] = {}
-        for partition, event in events:
-            touched.setdefault(partition, set()).update(self._aggregator(partition).touch(event))
+        by_partition: dict[int, list[PlaybackEvent | PlaybackFact]] = {}
+        for partition, event in events:  # partitions are independent: regrouping keeps each one's order
+            by_partition.setdefault(partition, []).append(event)
         rows: list[MinuteRow] = []
-        for partition, keys in sorted(touched.items()):
-            aggregator = self._aggregator(partition)
-            rows += minute_rows(partition, {key: aggregator.bucket(key) for key in keys})
+        for partition, batch in sorted(by_partition.items()):
+            rows += minute_rows(partition, self._aggregator(partition).apply_all(batch))
         return rows
 
     def forget(self, partition: int) -> None:

@@ -22,19 +22,16 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
-from typing import Any
 
 from confluent_kafka import OFFSET_INVALID, Consumer, KafkaError, KafkaException, Message, TopicPartition
 
 from producers.event_producer import EventProducer
-from schemas import codec
 from schemas.errors import EventDecodeError
-from schemas.playback_event import PlaybackEvent
-from schemas.registry import PLAYBACK_EVENT
 from stream_apps.dead_letter import dead_letter_headers
 from stream_apps.playback_aggregates import DEFAULT_ALLOWED_LATENESS
+from stream_apps.playback_facts import PlaybackFact, decode_fact
 from stream_apps.playback_view import PlaybackViewBuilder
 from topics.catalogue import PLAYBACK_EVENT_TOPIC, topic_for
 from topics.config import KafkaConfig
@@ -101,7 +98,7 @@ async def run_playback_worker(
             if not messages:
                 continue
             offsets: dict[int, int] = {}
-            decoded: list[tuple[int, PlaybackEvent]] = []
+            decoded: list[tuple[int, PlaybackFact]] = []
             for message in messages:
                 error = message.error()
                 if error is not None:
@@ -128,19 +125,18 @@ async def run_playback_worker(
         dead_letters.flush()
 
 
-def _replay(kafka: KafkaConfig, topic: str, partition: int, end: int) -> Any:
+def _replay(kafka: KafkaConfig, topic: str, partition: int, end: int) -> Iterator[PlaybackFact]:
     for record in read_partition(kafka, topic, partition, end_offset=end):
         try:
-            yield codec.decode(record.value or b"", PLAYBACK_EVENT)
+            yield decode_fact(record.value or b"")
         except EventDecodeError:
             continue  # dead-lettered when it was first read
 
 
-def _decode(message: Message, dead_letters: EventProducer) -> PlaybackEvent | None:
+def _decode(message: Message, dead_letters: EventProducer) -> PlaybackFact | None:
     value = message.value() or b""
     try:
-        event: PlaybackEvent = codec.decode(value, PLAYBACK_EVENT)
-        return event
+        return decode_fact(value)
     except EventDecodeError as exc:
         log.warning(
             "playback: dead-lettering %s[%s]@%s: %s",

@@ -300,7 +300,8 @@ def test_incremental_in_client_time_order_equals_batch(
 ) -> None:
     _, stream = generated
     aggregator = PlaybackAggregator(allowed_lateness=LATENESS)
-    aggregator.apply_all(sorted(stream, key=lambda e: (e.occurred_at, e.event_id)))
+    in_client_order = sorted(stream, key=lambda e: (e.occurred_at, e.event_id))
+    aggregator.apply_all(in_client_order)
     assert aggregator.buckets() == aggregate_playback(stream, allowed_lateness=LATENESS)
 
 

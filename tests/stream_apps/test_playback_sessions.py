@@ -10,6 +10,7 @@ from itertools import count
 import pytest
 
 from schemas.playback_event import PlaybackEvent, PlaybackKind
+from stream_apps.playback_facts import PlaybackFact, fact_of
 from stream_apps.playback_sessions import (
     UNKNOWN_RENDITION,
     SessionFold,
@@ -54,7 +55,7 @@ def ev(
     )
 
 
-def view_steps(fold: SessionFold) -> list[PlaybackEvent]:
+def view_steps(fold: SessionFold) -> list[PlaybackFact]:
     return [event for event, step in fold.steps if step.view]
 
 
@@ -65,7 +66,7 @@ def test_exactly_ten_seconds_is_a_view_and_one_ms_less_is_not() -> None:
 
     exactly = ev(HEARTBEAT, 10_000, 10_000)
     fold = fold_session([ev(START, 0, 0), ev(HEARTBEAT, 9_999, 9_999), exactly])
-    assert view_steps(fold) == [exactly]
+    assert view_steps(fold) == [fact_of(exactly)]
     assert fold.final.viewed_at_ms == epoch_ms(exactly.occurred_at)
 
 
@@ -146,10 +147,7 @@ def test_seeking_back_and_forth_counts_one_view_and_no_jumps() -> None:
     fold = fold_session(events)
     assert fold.final.watched_ms == 4 * 4_000  # rewatching is watching; the jumps add nothing
     [view] = view_steps(fold)
-    assert (view.occurred_at, view.position_ms) == (
-        T0 + timedelta(milliseconds=11_000),
-        2_000,
-    )  # 10 s reached
+    assert (view.occurred_ms, view.position_ms) == (epoch_ms(T0) + 11_000, 2_000)  # 10 s reached
 
 
 def test_view_counts_once_even_when_the_session_restarts() -> None:

@@ -1,0 +1,86 @@
+"""A playback event as the analytics fold it: a flat tuple with times in epoch milliseconds.
+
+The fold compares and subtracts client and server times for every event;
+doing that on aware datetimes cost more than all the rest of the aggregation.
+``PlaybackFact`` carries the integers instead, and the analytics worker
+decodes facts straight from the wire (``decode_fact``) without building a
+datetime, a UUID or a ``PlaybackEvent`` on the way. Typed events (the batch
+path, tests) convert with ``fact_of``; both give the same fact for the same
+event, so the real-time and batch paths fold identical inputs.
+"""
+
+from __future__ import annotations
+
+from typing import Any, NamedTuple
+
+from schemas import codec
+from schemas.errors import CorruptPayloadError
+from schemas.playback_event import PlaybackEvent, PlaybackKind
+from schemas.registry import PLAYBACK_EVENT
+from stream_apps.playback_time import epoch_ms
+
+__all__ = ["PlaybackFact", "decode_fact", "fact_from_wire", "fact_of"]
+
+_KINDS = {kind.value: kind for kind in PlaybackKind}
+
+
+class PlaybackFact(NamedTuple):
+    event_id: str
+    occurred_ms: int  # client time
+    received_ms: int  # server time, stamped by the collector
+    session_id: str
+    user_pseudonym: str
+    video_id: str
+    kind: PlaybackKind
+    position_ms: int
+    rendition: str | None
+    duration_ms: int | None
+    client: str
+    video_duration_ms: int | None
+
+
+def fact_of(event: PlaybackEvent | PlaybackFact) -> PlaybackFact:
+    """The fact of a typed event (a fact is returned as it is); naive datetimes are ``ValueError``."""
+    if isinstance(event, PlaybackFact):
+        return event
+    return PlaybackFact(
+        event.event_id,
+        epoch_ms(event.occurred_at),
+        epoch_ms(event.received_at),
+        event.session_id,
+        event.user_pseudonym,
+        event.video_id,
+        event.kind,
+        event.position_ms,
+        event.rendition,
+        event.duration_ms,
+        event.client,
+        event.video_duration_ms,
+    )
+
+
+def fact_from_wire(record: dict[str, Any]) -> PlaybackFact:
+    """A wire-form record of the current schema (``codec.decode_wire``) as a fact."""
+    return PlaybackFact(
+        record["event_id"],
+        record["occurred_at"],
+        record["received_at"],
+        record["session_id"],
+        record["user_pseudonym"],
+        record["video_id"],
+        _KINDS[record["kind"]],
+        record["position_ms"],
+        record["rendition"],
+        record["duration_ms"],
+        record["client"],
+        record["video_duration_ms"],
+    )
+
+
+def decode_fact(data: bytes) -> PlaybackFact:
+    """Decode a ``playback-event`` message; raises ``EventDecodeError`` as ``codec.decode`` does."""
+    record = codec.decode_wire(data, PLAYBACK_EVENT)
+    try:
+        return fact_from_wire(record)
+    except KeyError as exc:
+        raise CorruptPayloadError(f"playback-event record does not fit its type: {exc}") from exc
