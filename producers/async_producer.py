@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import threading
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from typing import Any
 
 from confluent_kafka import KafkaError, KafkaException, Message, Producer
@@ -24,7 +24,15 @@ __all__ = ["AsyncEventProducer", "ProducerBusyError"]
 
 
 class ProducerBusyError(LogError):
-    """The local queue is full: the broker is not keeping up. Retry later."""
+    """The local queue is full: the broker is not keeping up. Retry later.
+
+    ``sent`` (from ``send_batch``) settles when the part of the batch that was
+    queued before the queue filled up is acknowledged.
+    """
+
+    def __init__(self, message: str, *, sent: asyncio.Future[None] | None = None) -> None:
+        super().__init__(message)
+        self.sent = sent
 
 
 class AsyncEventProducer:
@@ -87,6 +95,36 @@ class AsyncEventProducer:
             raise DeliveryError(f"cannot produce to {topic}: {exc}") from exc
         return delivered
 
+    def send_batch(
+        self, spec: TopicSpec, messages: Iterable[tuple[bytes | None, bytes]]
+    ) -> asyncio.Future[None]:
+        """Queue ``(key, value)`` messages; one future for all of them: acknowledged, or the first failure.
+
+        One future per batch rather than per message: waking the event loop
+        from the delivery thread for every message cost more than producing it.
+        When the local queue fills up midway, ``ProducerBusyError`` is raised;
+        its ``sent`` future settles once the messages queued before that are
+        acknowledged, so a caller can wait for them before answering 429.
+        """
+        loop = asyncio.get_running_loop()
+        topic = self._config.topic(spec.name)
+        batch = _BatchDelivery(loop, topic)
+        produce = self._producer.produce
+        on_delivery = batch.on_delivery
+        queued = 0
+        try:
+            for key, value in messages:
+                produce(topic, value=value, key=key, on_delivery=on_delivery)
+                queued += 1
+        except BufferError as exc:
+            batch.seal(queued)
+            raise ProducerBusyError(f"the producer queue for {topic} is full", sent=batch.future) from exc
+        except KafkaException as exc:
+            batch.seal(queued)
+            raise DeliveryError(f"cannot produce to {topic}: {exc}") from exc
+        batch.seal(queued)
+        return batch.future
+
     def queued(self) -> int:
         """Messages waiting for the broker's acknowledgement."""
         return len(self._producer)
@@ -99,6 +137,36 @@ class AsyncEventProducer:
         self._producer.close()  # its broker threads end now, not whenever it is collected
         if remaining:
             raise DeliveryError(f"{remaining} message(s) still unacknowledged after {timeout_s:.0f}s")
+
+
+class _BatchDelivery:
+    """Counts a batch's acknowledgements on the delivery thread; settles one future on the loop."""
+
+    __slots__ = ("_acked", "_error", "_expected", "_lock", "_loop", "_topic", "future")
+
+    def __init__(self, loop: asyncio.AbstractEventLoop, topic: str) -> None:
+        self._loop, self._topic = loop, topic
+        self.future: asyncio.Future[None] = loop.create_future()
+        self._lock = threading.Lock()
+        self._acked = 0
+        self._expected: int | None = None  # known once every message is queued
+        self._error: KafkaError | None = None
+
+    def on_delivery(self, err: KafkaError | None, msg: Message) -> None:
+        with self._lock:
+            self._acked += 1
+            if err is not None and self._error is None:
+                self._error = err
+            done = self._acked == self._expected
+        if done:
+            self._loop.call_soon_threadsafe(_settle, self.future, self._error, self._topic)
+
+    def seal(self, expected: int) -> None:
+        with self._lock:
+            self._expected = expected
+            done = self._acked == expected
+        if done:  # everything acknowledged already, or nothing was queued
+            _settle(self.future, self._error, self._topic)
 
 
 def _settle(future: asyncio.Future[None], err: KafkaError | None, topic: str) -> None:

@@ -10,12 +10,12 @@ deduplicated downstream. Errors are JSON: ``{"error": {"status", "message"}}``.
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from typing import Any
 
+import orjson
 from aiohttp import WSMsgType, web
 
 from producers.async_producer import AsyncEventProducer, ProducerBusyError
@@ -23,7 +23,8 @@ from producers.playback_intake import InvalidPlaybackError, parse_playback_batch
 from producers.player_tokens import InvalidPlayerTokenError, PlayerTokens
 from producers.pseudonyms import Pseudonymizer
 from schemas import codec
-from schemas.playback_event import PlaybackEvent
+from schemas.errors import InvalidEventError
+from schemas.registry import PLAYBACK_EVENT
 from topics.catalogue import PLAYBACK_EVENT_TOPIC
 from topics.errors import DeliveryError
 
@@ -68,8 +69,8 @@ def create_collector_app(
 async def post_events(request: web.Request) -> web.Response:
     viewer = _viewer(request, request.headers.get("Authorization"))
     try:
-        body = await request.json(loads=json.loads)
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        body = orjson.loads(await request.read())
+    except orjson.JSONDecodeError as exc:
         raise _Refused(400, f"the body is not JSON: {exc}") from exc
     accepted = await _accept(request, body, viewer)
     return web.json_response({"accepted": accepted}, status=202)
@@ -89,9 +90,9 @@ async def stream_events(request: web.Request) -> web.WebSocketResponse:
                 await ws.send_json(_Refused(400, "send JSON text messages").body())
             continue
         try:
-            body = json.loads(message.data)
+            body = orjson.loads(message.data)
             accepted = await _accept(request, body, viewer)
-        except json.JSONDecodeError as exc:
+        except orjson.JSONDecodeError as exc:
             await ws.send_json(_Refused(400, f"the message is not JSON: {exc}").body())
         except _Refused as refused:
             answer = refused.body()
@@ -136,21 +137,21 @@ async def _accept(request: web.Request, body: Any, viewer: str) -> int:
     return len(events)
 
 
-async def _produce(producer: AsyncEventProducer, events: list[PlaybackEvent]) -> None:
-    deliveries: list[asyncio.Future[None]] = []
+async def _produce(producer: AsyncEventProducer, events: list[dict[str, Any]]) -> None:
     try:
-        for event in events:
-            deliveries.append(
-                producer.send(PLAYBACK_EVENT_TOPIC, codec.encode(event), key=event.session_id.encode())
-            )
+        messages = [(e["session_id"].encode(), codec.encode_wire(PLAYBACK_EVENT, e)) for e in events]
+        delivered = producer.send_batch(PLAYBACK_EVENT_TOPIC, messages)
+    except InvalidEventError as exc:  # the intake's checks should make this impossible
+        raise _Refused(400, str(exc)) from exc
     except ProducerBusyError as exc:
-        await asyncio.gather(*deliveries, return_exceptions=True)  # what was queued still goes out
+        if exc.sent is not None:
+            await asyncio.gather(exc.sent, return_exceptions=True)  # what was queued still goes out
         raise _Refused(429, f"{exc}; retry the batch", {"Retry-After": str(RETRY_AFTER_S)}) from exc
-    results = await asyncio.gather(*deliveries, return_exceptions=True)
-    failures = [r for r in results if isinstance(r, BaseException)]
-    if failures:
-        log.error("playback delivery failed: %s", failures[0])
-        raise _Refused(503, f"Kafka did not acknowledge {len(failures)} event(s); retry the batch")
+    try:
+        await delivered
+    except DeliveryError as exc:
+        log.error("playback delivery failed: %s", exc)
+        raise _Refused(503, f"Kafka did not acknowledge the batch ({exc}); retry it") from exc
 
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]

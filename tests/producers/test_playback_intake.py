@@ -7,7 +7,9 @@ import pytest
 
 from producers.playback_intake import MAX_BATCH, InvalidPlaybackError, parse_playback_batch
 from producers.pseudonyms import Pseudonymizer
-from schemas.playback_event import PlaybackKind
+from schemas import codec
+from schemas.playback_event import PlaybackEvent, PlaybackKind
+from schemas.registry import PLAYBACK_EVENT
 
 NOW = datetime(2026, 11, 24, 12, tzinfo=UTC)
 PSEUDONYMS = Pseudonymizer(b"x" * 32)
@@ -25,10 +27,12 @@ def _event(**overrides: Any) -> dict[str, Any]:
     }
 
 
-def _parse(body: Any) -> Any:
-    return parse_playback_batch(
+def _parse(body: Any) -> list[PlaybackEvent]:
+    """The accepted events as the topic will hold them."""
+    records = parse_playback_batch(
         body, viewer_id="user-7", client_ip="203.0.113.9", pseudonyms=PSEUDONYMS, received_at=NOW
     )
+    return [codec.decode(codec.encode_wire(PLAYBACK_EVENT, r), PLAYBACK_EVENT) for r in records]
 
 
 def test_one_event_a_list_or_an_events_object_are_accepted() -> None:
@@ -48,6 +52,21 @@ def test_the_record_carries_server_time_and_pseudonyms_never_the_ip_or_user() ->
     assert "203.0.113.9" not in repr(event) and "user-7" not in repr(event)
 
 
+def test_times_in_any_zone_or_epoch_ms_and_any_uuid_spelling_become_the_same_record() -> None:
+    ms = 1795521599500  # 2026-11-24T11:59:59.500Z
+    spellings = [
+        _event(occurred_at="2026-11-24T11:59:59.500Z"),
+        _event(occurred_at="2026-11-24T12:59:59.500+01:00"),
+        _event(occurred_at=ms),
+        _event(event_id="{0B6F3C2E-8D0A-4A8E-9A57-3B1F0F3D9A11}", occurred_at=ms),
+        _event(event_id="0b6f3c2e8d0a4a8e9a573b1f0f3d9a11", occurred_at=ms),
+    ]
+    events = _parse(spellings)
+    assert len(set(events)) == 1
+    assert events[0].event_id == "0b6f3c2e-8d0a-4a8e-9a57-3b1f0f3d9a11"
+    assert events[0].occurred_at == datetime(2026, 11, 24, 11, 59, 59, 500000, tzinfo=UTC)
+
+
 @pytest.mark.parametrize(
     ("overrides", "message"),
     [
@@ -57,6 +76,10 @@ def test_the_record_carries_server_time_and_pseudonyms_never_the_ip_or_user() ->
         ({"position_ms": -1}, "position_ms must be a non-negative integer"),
         ({"position_ms": 1.5}, "position_ms must be a non-negative integer"),
         ({"occurred_at": "yesterday"}, "occurred_at must be ISO-8601"),
+        ({"occurred_at": -1}, "occurred_at must not be before 1970"),
+        ({"occurred_at": True}, "occurred_at is required"),
+        ({"duration_ms": True}, "duration_ms must be a non-negative integer"),
+        ({"rendition": 720}, "rendition must be a non-empty string"),
         ({"occurred_at": "2026-11-24T12:00:00"}, "occurred_at must be ISO-8601 with a zone"),
         ({"occurred_at": (NOW + timedelta(hours=2)).isoformat()}, "in the future"),
         ({"ip": "1.2.3.4"}, "unknown field(s) ip"),
