@@ -27,12 +27,14 @@ from schemas.registry import EVENT_TYPES, Event, EventType, SchemaVersion, event
 __all__ = [
     "MAGIC",
     "canonical_uuid",
+    "check_uuids",
     "decode",
     "decode_dict",
     "decode_wire",
     "encode",
     "encode_dict",
     "encode_wire",
+    "uuid_fields",
     "writer_version",
 ]
 
@@ -57,6 +59,16 @@ def _uuid_fields(schema: dict[str, Any]) -> tuple[str, ...]:
 _UUID_FIELDS: dict[bytes, tuple[str, ...]] = {
     fp: _uuid_fields(v.schema) for fp, (_, v) in _BY_FINGERPRINT.items()
 }
+
+
+def uuid_fields(event_type: EventType[Any]) -> tuple[str, ...]:
+    """The current schema's UUID fields: the ones whose values are checked on write and read."""
+    return _UUID_FIELDS[event_type.current.fingerprint]
+
+
+def check_uuids(event_type: EventType[Any], record: dict[str, Any]) -> None:
+    """Refuse (``InvalidEventError``) a record for the current schema with a UUID field that holds none."""
+    _check_uuids(event_type, event_type.current, record)
 
 
 _CANONICAL_UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
