@@ -22,9 +22,9 @@ from producers.async_producer import AsyncEventProducer, ProducerBusyError
 from producers.playback_intake import InvalidPlaybackError, parse_playback_batch
 from producers.player_tokens import InvalidPlayerTokenError, PlayerTokens
 from producers.pseudonyms import Pseudonymizer
-from schemas import codec
 from schemas.errors import InvalidEventError
 from schemas.registry import PLAYBACK_EVENT
+from schemas.wire_batch import encode_wire_batch
 from topics.catalogue import PLAYBACK_EVENT_TOPIC
 from topics.errors import DeliveryError
 
@@ -139,7 +139,8 @@ async def _accept(request: web.Request, body: Any, viewer: str) -> int:
 
 async def _produce(producer: AsyncEventProducer, events: list[dict[str, Any]]) -> None:
     try:
-        messages = [(e["session_id"].encode(), codec.encode_wire(PLAYBACK_EVENT, e)) for e in events]
+        values = encode_wire_batch(PLAYBACK_EVENT, events)
+        messages = [(e["session_id"].encode(), value) for e, value in zip(events, values, strict=True)]
         delivered = producer.send_batch(PLAYBACK_EVENT_TOPIC, messages)
     except InvalidEventError as exc:  # the intake's checks should make this impossible
         raise _Refused(400, str(exc)) from exc
