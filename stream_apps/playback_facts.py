@@ -3,23 +3,26 @@
 The fold compares and subtracts client and server times for every event;
 doing that on aware datetimes cost more than all the rest of the aggregation.
 ``PlaybackFact`` carries the integers instead, and the analytics worker
-decodes facts straight from the wire (``decode_fact``) without building a
-datetime, a UUID or a ``PlaybackEvent`` on the way. Typed events (the batch
+decodes facts straight from the wire (``decode_facts``, a whole consumed
+batch in one call) without building a datetime, a UUID or a
+``PlaybackEvent`` on the way. Typed events (the batch
 path, tests) convert with ``fact_of``; both give the same fact for the same
 event, so the real-time and batch paths fold identical inputs.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any, NamedTuple
 
 from schemas import codec
-from schemas.errors import CorruptPayloadError
+from schemas.errors import CorruptPayloadError, EventDecodeError
 from schemas.playback_event import PlaybackEvent, PlaybackKind
 from schemas.registry import PLAYBACK_EVENT
+from schemas.wire_batch import decode_wire_batch, wire_fields
 from stream_apps.playback_time import epoch_ms
 
-__all__ = ["PlaybackFact", "decode_fact", "fact_from_wire", "fact_of"]
+__all__ = ["PlaybackFact", "decode_fact", "decode_facts", "fact_from_wire", "fact_of"]
 
 _KINDS = {kind.value: kind for kind in PlaybackKind}
 
@@ -84,3 +87,25 @@ def decode_fact(data: bytes) -> PlaybackFact:
         return fact_from_wire(record)
     except KeyError as exc:
         raise CorruptPayloadError(f"playback-event record does not fit its type: {exc}") from exc
+
+
+# A fact is the first twelve fields of the current schema, in its order, kind as a PlaybackKind.
+_WIRE_NAMES = ("event_id", "occurred_at", "received_at", *PlaybackFact._fields[3:])
+if wire_fields(PLAYBACK_EVENT)[: len(_WIRE_NAMES)] != _WIRE_NAMES:
+    raise RuntimeError("playback-event's fields no longer open with PlaybackFact's: update both")
+_KIND_AT = _WIRE_NAMES.index("kind")
+
+
+def decode_facts(datas: Sequence[bytes]) -> list[PlaybackFact | EventDecodeError]:
+    """``decode_fact`` of each message in one call (``schemas.wire_batch``): a fact or why there is none."""
+    facts: list[PlaybackFact | EventDecodeError] = []
+    for row in decode_wire_batch(datas, PLAYBACK_EVENT):
+        if isinstance(row, EventDecodeError):
+            facts.append(row)
+            continue
+        kind = _KINDS.get(row[_KIND_AT])
+        if kind is None:
+            facts.append(CorruptPayloadError(f"playback-event: unknown kind {row[_KIND_AT]!r}"))
+            continue
+        facts.append(PlaybackFact._make((*row[:_KIND_AT], kind, *row[_KIND_AT + 1 : len(_WIRE_NAMES)])))
+    return facts

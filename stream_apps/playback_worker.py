@@ -31,7 +31,7 @@ from producers.event_producer import EventProducer
 from schemas.errors import EventDecodeError
 from stream_apps.dead_letter import dead_letter_headers
 from stream_apps.playback_aggregates import DEFAULT_ALLOWED_LATENESS
-from stream_apps.playback_facts import PlaybackFact, decode_fact
+from stream_apps.playback_facts import PlaybackFact, decode_facts
 from stream_apps.playback_view import PlaybackViewBuilder
 from topics.catalogue import PLAYBACK_EVENT_TOPIC, topic_for
 from topics.config import KafkaConfig
@@ -98,18 +98,21 @@ async def run_playback_worker(
             if not messages:
                 continue
             offsets: dict[int, int] = {}
-            decoded: list[tuple[int, PlaybackFact]] = []
+            readable: list[Message] = []
             for message in messages:
                 error = message.error()
                 if error is not None:
                     if error.code() == KafkaError._PARTITION_EOF:
                         continue
                     raise BrokerUnavailableError(f"consuming {topic}: {error}")
-                partition, offset = int(message.partition() or 0), int(message.offset() or 0)
-                offsets[partition] = offset + 1
-                event = _decode(message, dead_letters)
-                if event is not None:
-                    decoded.append((partition, event))
+                offsets[int(message.partition() or 0)] = int(message.offset() or 0) + 1
+                readable.append(message)
+            decoded: list[tuple[int, PlaybackFact]] = []
+            for message, fact in zip(readable, decode_facts([_value(m) for m in readable]), strict=True):
+                if isinstance(fact, EventDecodeError):
+                    _dead_letter(message, fact, dead_letters)
+                else:
+                    decoded.append((int(message.partition() or 0), fact))
             rows = builder.apply_batch(decoded)
             await store.write(rows, offsets=offsets)
             dead_letters.flush()  # parked before the offsets move past them
@@ -126,37 +129,48 @@ async def run_playback_worker(
 
 
 def _replay(kafka: KafkaConfig, topic: str, partition: int, end: int) -> Iterator[PlaybackFact]:
+    """The partition's readable facts up to ``end``, decoded a chunk at a time."""
+    chunk: list[bytes] = []
     for record in read_partition(kafka, topic, partition, end_offset=end):
-        try:
-            yield decode_fact(record.value or b"")
-        except EventDecodeError:
-            continue  # dead-lettered when it was first read
+        chunk.append(record.value or b"")
+        if len(chunk) == _REPLAY_CHUNK:
+            yield from _readable(chunk)
+            chunk = []
+    yield from _readable(chunk)
 
 
-def _decode(message: Message, dead_letters: EventProducer) -> PlaybackFact | None:
-    value = message.value() or b""
-    try:
-        return decode_fact(value)
-    except EventDecodeError as exc:
-        log.warning(
-            "playback: dead-lettering %s[%s]@%s: %s",
-            message.topic(),
-            message.partition(),
-            message.offset(),
-            exc,
-        )
-        headers = dead_letter_headers(
-            original=_headers(message),
-            reason=str(exc),
-            error="rejected",
-            topic=str(message.topic()),
-            partition=int(message.partition() or 0),
-            offset=int(message.offset() or 0),
-            app="playback",
-            failed_at=datetime.now(UTC),
-        )
-        dead_letters.send(DEAD_LETTERS, value, key=message.key(), headers=headers)
-        return None
+_REPLAY_CHUNK = 2000
+
+
+def _readable(values: list[bytes]) -> Iterator[PlaybackFact]:
+    for fact in decode_facts(values):
+        if not isinstance(fact, EventDecodeError):  # dead-lettered when it was first read
+            yield fact
+
+
+def _value(message: Message) -> bytes:
+    return message.value() or b""
+
+
+def _dead_letter(message: Message, exc: EventDecodeError, dead_letters: EventProducer) -> None:
+    log.warning(
+        "playback: dead-lettering %s[%s]@%s: %s",
+        message.topic(),
+        message.partition(),
+        message.offset(),
+        exc,
+    )
+    headers = dead_letter_headers(
+        original=_headers(message),
+        reason=str(exc),
+        error="rejected",
+        topic=str(message.topic()),
+        partition=int(message.partition() or 0),
+        offset=int(message.offset() or 0),
+        app="playback",
+        failed_at=datetime.now(UTC),
+    )
+    dead_letters.send(DEAD_LETTERS, _value(message), key=message.key(), headers=headers)
 
 
 def _headers(message: Message) -> list[tuple[str, bytes]]:
