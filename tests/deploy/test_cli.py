@@ -93,6 +93,10 @@ def test_an_unknown_event_type_lists_the_known_ones(cli: Platform) -> None:
     assert "upload-complete" in result.stderr
 
 
+def _ctrl_c_enabled() -> None:
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 def test_up_runs_the_platform_and_ctrl_c_stops_all_of_it(kafka: KafkaConfig, tmp_path: Path) -> None:
     """The README's first command, after its setup step: one terminal, one log stream, Ctrl-C ends it."""
     port = free_port()
@@ -107,6 +111,8 @@ def test_up_runs_the_platform_and_ctrl_c_stops_all_of_it(kafka: KafkaConfig, tmp
             cwd=REPO,
             stdout=out,
             stderr=subprocess.STDOUT,
+            # as in a terminal: a suite started in the background inherits SIGINT ignored
+            preexec_fn=_ctrl_c_enabled,
         )
     try:
         wait_for(
