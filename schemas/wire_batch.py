@@ -18,16 +18,17 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, NamedTuple
 
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyruhvro
 
 from schemas import codec
-from schemas.errors import CorruptPayloadError, EventDecodeError, InvalidEventError
+from schemas.errors import EventDecodeError, InvalidEventError
 from schemas.registry import EventType, SchemaVersion
 
-__all__ = ["decode_wire_batch", "encode_wire_batch", "wire_fields"]
+__all__ = ["WireColumns", "decode_wire_batch", "decode_wire_columns", "encode_wire_batch", "wire_fields"]
 
 _HEADER_LEN = len(codec.MAGIC) + 8
 _ENCODE_ERRORS = (pa.ArrowException, ValueError, TypeError, OverflowError, KeyError)
@@ -79,62 +80,93 @@ def encode_wire_batch(event_type: EventType[Any], records: Sequence[dict[str, An
     return [header + body for chunk in bodies for body in chunk.to_pylist()]
 
 
+class WireColumns(NamedTuple):
+    """A decoded batch by column: ``columns[name][i]`` is that field in the ``i``-th readable message."""
+
+    columns: dict[str, list[Any]]
+    readable: list[int]  # the position in the batch of each readable message, ascending
+    errors: dict[int, EventDecodeError]  # position in the batch -> why that message cannot be read
+
+
+def decode_wire_columns(datas: Sequence[bytes], expected: EventType[Any]) -> WireColumns:
+    """The messages' wire values by field of the current schema, and why any could not be read.
+
+    The values are those of ``codec.decode_wire`` (older versions resolved to
+    the current schema, UUIDs in canonical form). A batch written entirely
+    with the current schema, the usual case, is decoded in one call.
+    """
+    if not datas:
+        return WireColumns({name: [] for name in wire_fields(expected)}, [], {})
+    header = codec.MAGIC + expected.current.fingerprint
+    if all(data.startswith(header) for data in datas):
+        columns = _decode_current(datas, expected)
+        if columns is not None:
+            return WireColumns(columns, list(range(len(datas))), {})
+        return _decode_each(datas, expected)
+    current = [index for index, data in enumerate(datas) if data.startswith(header)]
+    together = _decode_current([datas[i] for i in current], expected) if current else None
+    if together is None:
+        return _decode_each(datas, expected)
+    fields = wire_fields(expected)
+    rows: dict[int, tuple[Any, ...]] = dict(zip(current, zip(*together.values(), strict=True), strict=True))
+    errors: dict[int, EventDecodeError] = {}
+    for index, data in enumerate(datas):
+        if index not in rows:
+            try:
+                record = codec.decode_wire(data, expected)
+            except EventDecodeError as exc:
+                errors[index] = exc
+                continue
+            rows[index] = tuple(record[name] for name in fields)
+    readable = sorted(rows)
+    ordered = [rows[index] for index in readable]
+    columns = {name: [row[at] for row in ordered] for at, name in enumerate(fields)}
+    return WireColumns(columns, readable, errors)
+
+
 def decode_wire_batch(
     datas: Sequence[bytes], expected: EventType[Any]
 ) -> list[tuple[Any, ...] | EventDecodeError]:
-    """Each message as a tuple of wire values in ``wire_fields`` order, or the reason it cannot be read.
+    """Each message as a tuple of wire values in ``wire_fields`` order, or the reason it cannot be read."""
+    decoded = decode_wire_columns(datas, expected)
+    rows = dict(zip(decoded.readable, zip(*decoded.columns.values(), strict=True), strict=True))
+    return [rows[index] if index in rows else decoded.errors[index] for index in range(len(datas))]
 
-    The values are those of ``codec.decode_wire`` (older versions resolved to
-    the current schema, UUIDs in canonical form).
-    """
+
+_DECODE_ERRORS = (ValueError, TypeError, OverflowError, UnicodeDecodeError, pa.ArrowException)
+_UUID_PATTERN = "^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$"  # codec's canonical form
+
+
+def _decode_current(datas: Sequence[bytes], expected: EventType[Any]) -> dict[str, list[Any]] | None:
+    """Messages all written with the current schema, decoded together; ``None`` if any cannot be."""
     current = expected.current
-    header = codec.MAGIC + current.fingerprint
+    try:
+        batch = pyruhvro.deserialize_array([data[_HEADER_LEN:] for data in datas], _schema_json(current))
+        columns = {name: batch.column(name).to_pylist() for name in wire_fields(expected)}
+        for name in codec.uuid_fields(expected):
+            if not pc.all(pc.match_substring_regex(batch.column(name), _UUID_PATTERN)).as_py():
+                columns[name] = [codec.canonical_uuid(value) for value in columns[name]]
+    except _DECODE_ERRORS:  # ValueError also from canonical_uuid: a message holds no UUID there
+        return None
+    return columns
+
+
+def _decode_each(datas: Sequence[bytes], expected: EventType[Any]) -> WireColumns:
+    """The slow path, one ``codec.decode_wire`` per message: each bad one gets codec's own error."""
     fields = wire_fields(expected)
-    results: list[tuple[Any, ...] | EventDecodeError] = []
-    fast: list[int] = []  # messages written with the current schema: decoded together
+    columns: dict[str, list[Any]] = {name: [] for name in fields}
+    readable: list[int] = []
+    errors: dict[int, EventDecodeError] = {}
     for index, data in enumerate(datas):
-        if data[:_HEADER_LEN] == header:
-            fast.append(index)
-            results.append(CorruptPayloadError("not decoded"))  # replaced below
-        else:
-            results.append(_one(data, expected, fields))
-    if not fast:
-        return results
-    try:
-        batch = pyruhvro.deserialize_array([datas[i][_HEADER_LEN:] for i in fast], _schema_json(current))
-        columns = [column.to_pylist() for column in batch.columns]
-    except (ValueError, TypeError, OverflowError, UnicodeDecodeError, pa.ArrowException):
-        for index in fast:  # find the bad ones, and read the others as codec does
-            results[index] = _one(datas[index], expected, fields)
-        return results
-    uuid_columns = [fields.index(name) for name in codec.uuid_fields(expected)]
-    for row, values in zip(fast, zip(*columns, strict=True), strict=True):
-        results[row] = _canonical(values, uuid_columns, expected)
-    return results
-
-
-def _canonical(
-    values: tuple[Any, ...], uuid_columns: list[int], expected: EventType[Any]
-) -> tuple[Any, ...] | EventDecodeError:
-    if not uuid_columns:
-        return values
-    fixed = list(values)
-    for column in uuid_columns:
         try:
-            fixed[column] = codec.canonical_uuid(fixed[column])
-        except ValueError as exc:
-            return CorruptPayloadError(f"{expected.name}: {exc}")
-    return tuple(fixed)
-
-
-def _one(
-    data: bytes, expected: EventType[Any], fields: tuple[str, ...]
-) -> tuple[Any, ...] | EventDecodeError:
-    try:
-        record = codec.decode_wire(data, expected)
-    except EventDecodeError as exc:
-        return exc
-    return tuple(record[name] for name in fields)
+            record = codec.decode_wire(data, expected)
+        except EventDecodeError as exc:
+            errors[index] = exc
+            continue
+        readable.append(index)
+        for name in fields:
+            columns[name].append(record[name])
+    return WireColumns(columns, readable, errors)
 
 
 def _declared(schema: Any) -> Any:

@@ -13,13 +13,14 @@ event, so the real-time and batch paths fold identical inputs.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any, NamedTuple
+from functools import partial
+from typing import Any, NamedTuple, cast
 
 from schemas import codec
 from schemas.errors import CorruptPayloadError, EventDecodeError
 from schemas.playback_event import PlaybackEvent, PlaybackKind
 from schemas.registry import PLAYBACK_EVENT
-from schemas.wire_batch import decode_wire_batch, wire_fields
+from schemas.wire_batch import decode_wire_columns, wire_fields
 from stream_apps.playback_time import epoch_ms
 
 __all__ = ["PlaybackFact", "decode_fact", "decode_facts", "fact_from_wire", "fact_of"]
@@ -93,19 +94,20 @@ def decode_fact(data: bytes) -> PlaybackFact:
 _WIRE_NAMES = ("event_id", "occurred_at", "received_at", *PlaybackFact._fields[3:])
 if wire_fields(PLAYBACK_EVENT)[: len(_WIRE_NAMES)] != _WIRE_NAMES:
     raise RuntimeError("playback-event's fields no longer open with PlaybackFact's: update both")
-_KIND_AT = _WIRE_NAMES.index("kind")
+_new_fact = partial(tuple.__new__, PlaybackFact)  # skips NamedTuple's Python-level __new__
 
 
 def decode_facts(datas: Sequence[bytes]) -> list[PlaybackFact | EventDecodeError]:
     """``decode_fact`` of each message in one call (``schemas.wire_batch``): a fact or why there is none."""
-    facts: list[PlaybackFact | EventDecodeError] = []
-    for row in decode_wire_batch(datas, PLAYBACK_EVENT):
-        if isinstance(row, EventDecodeError):
-            facts.append(row)
-            continue
-        kind = _KINDS.get(row[_KIND_AT])
-        if kind is None:
-            facts.append(CorruptPayloadError(f"playback-event: unknown kind {row[_KIND_AT]!r}"))
-            continue
-        facts.append(PlaybackFact._make((*row[:_KIND_AT], kind, *row[_KIND_AT + 1 : len(_WIRE_NAMES)])))
-    return facts
+    decoded = decode_wire_columns(datas, PLAYBACK_EVENT)
+    columns = [decoded.columns[name] for name in _WIRE_NAMES]
+    try:
+        columns[_WIRE_NAMES.index("kind")] = [_KINDS[symbol] for symbol in decoded.columns["kind"]]
+    except KeyError as exc:  # a symbol the schema has and PlaybackKind lacks
+        raise RuntimeError(f"playback-event kind {exc} is not a PlaybackKind: update both") from None
+    facts: list[PlaybackFact] = list(map(_new_fact, zip(*columns, strict=True)))
+    if not decoded.errors:
+        return cast("list[PlaybackFact | EventDecodeError]", facts)  # the list is ours: no copy
+    by_index: dict[int, PlaybackFact | EventDecodeError] = dict(zip(decoded.readable, facts, strict=True))
+    by_index.update(decoded.errors)
+    return [by_index[index] for index in range(len(datas))]

@@ -189,3 +189,37 @@ def test_a_record_without_a_field_is_refused() -> None:
 def test_empty_batches() -> None:
     assert wire_batch.encode_wire_batch(PLAYBACK_EVENT, []) == []
     assert wire_batch.decode_wire_batch([], PLAYBACK_EVENT) == []
+
+
+def test_one_uuid_in_another_spelling_does_not_slow_the_batch_into_errors(
+    records: list[dict[str, Any]],
+) -> None:
+    datas = [codec.encode_wire(PLAYBACK_EVENT, record) for record in records[:100]]
+    braced = "{" + records[100]["event_id"].upper() + "}"  # fastavro writes the string as given
+    datas[40] = codec.encode_wire(PLAYBACK_EVENT, {**records[100], "event_id": braced})
+
+    decoded = wire_batch.decode_wire_columns(datas, PLAYBACK_EVENT)
+
+    assert decoded.errors == {}
+    assert decoded.readable == list(range(100))
+    assert decoded.columns["event_id"][40] == records[100]["event_id"]
+    assert decoded.columns["event_id"][:40] == [r["event_id"] for r in records[:40]]
+
+
+def test_columns_name_where_each_unreadable_message_was(records: list[dict[str, Any]]) -> None:
+    good = [codec.encode_wire(PLAYBACK_EVENT, record) for record in records[:4]]
+    old = codec.encode_dict(PLAYBACK_EVENT, _v1_of(records[4]), version=1)
+
+    decoded = wire_batch.decode_wire_columns(
+        [good[0], b"bad", good[1], old, good[2][:12], good[3]], PLAYBACK_EVENT
+    )
+
+    assert decoded.readable == [0, 2, 3, 5]
+    assert sorted(decoded.errors) == [1, 4]
+    assert decoded.columns["session_id"] == [records[i]["session_id"] for i in (0, 1, 4, 3)]
+    assert decoded.columns["ip_pseudonym"][2] == ""  # the v1 message: the current default
+
+
+def _v1_of(record: dict[str, Any]) -> dict[str, Any]:
+    names = {field["name"] for field in PLAYBACK_EVENT.versions[0].schema["fields"]}
+    return {name: value for name, value in record.items() if name in names}
