@@ -12,7 +12,7 @@ event, so the real-time and batch paths fold identical inputs.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from functools import partial
 from typing import Any, NamedTuple, cast
 
@@ -94,7 +94,8 @@ def decode_fact(data: bytes) -> PlaybackFact:
 _WIRE_NAMES = ("event_id", "occurred_at", "received_at", *PlaybackFact._fields[3:])
 if wire_fields(PLAYBACK_EVENT)[: len(_WIRE_NAMES)] != _WIRE_NAMES:
     raise RuntimeError("playback-event's fields no longer open with PlaybackFact's: update both")
-_new_fact = partial(tuple.__new__, PlaybackFact)  # skips NamedTuple's Python-level __new__
+# Skips NamedTuple's generated __new__, a Python-level call per fact.
+_new_fact: Callable[[tuple[object, ...]], PlaybackFact] = partial(tuple.__new__, PlaybackFact)
 
 
 def decode_facts(datas: Sequence[bytes]) -> list[PlaybackFact | EventDecodeError]:

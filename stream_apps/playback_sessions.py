@@ -25,8 +25,9 @@ Definitions (docs/analytics.md has the reasoning):
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+from functools import partial
 from typing import NamedTuple
 
 from schemas.playback_event import PlaybackEvent, PlaybackKind
@@ -97,6 +98,11 @@ class SessionStep(NamedTuple):
 
 NO_STEP = SessionStep()
 
+# Positional construction without NamedTuple's generated __new__ (a Python-level call), for
+# ``advance``, which makes a state and a step per event: all fields, in declaration order.
+_new_state: Callable[[tuple[object, ...]], SessionState] = partial(tuple.__new__, SessionState)
+_new_step: Callable[[tuple[object, ...]], SessionStep] = partial(tuple.__new__, SessionStep)
+
 
 @dataclass(frozen=True)
 class SessionFold:
@@ -141,23 +147,27 @@ def advance(state: SessionState, event: PlaybackFact) -> tuple[SessionState, Ses
     switched = reported is not None and state.rendition is not None and reported != state.rendition
     rebuffer = kind is _REBUFFER
     if watch_ms or view or switched or rebuffer:
-        step = SessionStep(
-            watch_ms,
-            (state.rendition or reported or UNKNOWN_RENDITION) if watch_ms else UNKNOWN_RENDITION,
-            view,
-            max(0, event.duration_ms or 0) if rebuffer else 0,
-            1 if rebuffer else 0,
-            1 if switched else 0,
+        step = _new_step(
+            (
+                watch_ms,
+                (state.rendition or reported or UNKNOWN_RENDITION) if watch_ms else UNKNOWN_RENDITION,
+                view,
+                max(0, event.duration_ms or 0) if rebuffer else 0,
+                1 if rebuffer else 0,
+                1 if switched else 0,
+            )
         )
     else:
         step = NO_STEP
-    after = SessionState(
-        occurred_ms,
-        event.position_ms,
-        reported or state.rendition,
-        video_duration_ms,
-        watched_ms,
-        occurred_ms if view else state.viewed_at_ms,
+    after = _new_state(
+        (
+            occurred_ms,
+            event.position_ms,
+            reported or state.rendition,
+            video_duration_ms,
+            watched_ms,
+            occurred_ms if view else state.viewed_at_ms,
+        )
     )
     return after, step
 
