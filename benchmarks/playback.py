@@ -1,12 +1,14 @@
 """Benchmark: playback events through collector → Kafka → analytics worker → API, against a bare consumer.
 
-    python benchmarks/playback.py [--events 200000] [--clients 8] [--rate 10000] [--seconds 10]
+    python benchmarks/playback.py [--events 300000] [--rounds 3] [--clients 8] [--rate 10000] [--seconds 10]
 
 Runs the real processes (``tubestream collector``, ``analytics run``, ``api``) on the project's Kafka in
 a fresh namespace, then in one run measures:
-  1. sustained throughput: ``--events`` events POSTed in batches of 500 by ``--clients`` concurrent
-     clients; events/s from the first POST until the API's totals count every event;
-  2. the ceiling: a bare confluent-kafka consume-and-decode loop over the same topic (no aggregation);
+  1. sustained throughput, ``--rounds`` times: ``--events`` events POSTed in batches of 500 by
+     ``--clients`` concurrent clients; events/s from the first POST until the API's totals count every
+     event of the round; each round, the median, and the CPU time each process spent per event;
+  2. the ceiling: a bare confluent-kafka consume-and-decode loop over the same topic (no aggregation),
+     with the worker's own batch decoder, and the median end-to-end rate as a fraction of it;
   3. freshness at ``--rate`` events/s: every batch carries one tracer event for a video of its own;
      the time from sending it to the API showing it, p50 and p99.
 """
@@ -28,26 +30,27 @@ from pathlib import Path
 from typing import Any
 
 import aiohttp
+import orjson
 from confluent_kafka import Consumer, TopicPartition
 
 from deploy.local_kafka import LocalKafka
 from deploy.settings import Settings
 from producers.player_tokens import PlayerTokens
-from schemas import codec
-from schemas.registry import PLAYBACK_EVENT
+from stream_apps.playback_facts import decode_facts
 from topics.admin import apply_topics
 from topics.catalogue import PLAYBACK_EVENT_TOPIC
 from topics.config import KafkaConfig
 
 BATCH = 500
+VIDEOS = 20
 SECRET = "benchmark-player-secret-of-32-bytes!"
 
 
-def sessions(count: int, videos: int, *, now: datetime) -> list[dict[str, Any]]:
+def sessions(count: int, videos: int, *, now: datetime, prefix: str = "bench") -> list[dict[str, Any]]:
     rng = random.Random(1)
     events: list[dict[str, Any]] = []
     while len(events) < count:
-        session, video = str(uuid.uuid4()), f"bench-{rng.randrange(videos)}"
+        session, video = str(uuid.uuid4()), f"{prefix}-{rng.randrange(videos)}"
         begin = now - timedelta(seconds=rng.randrange(60, 240))
         for i in range(50):
             kind = "start" if i == 0 else "end" if i == 49 else "heartbeat"
@@ -67,9 +70,9 @@ def sessions(count: int, videos: int, *, now: datetime) -> list[dict[str, Any]]:
     return events[:count]
 
 
-async def post(http: aiohttp.ClientSession, url: str, batch: list[dict[str, Any]]) -> None:
+async def post(http: aiohttp.ClientSession, url: str, body: bytes) -> None:
     while True:
-        async with http.post(url, json=batch) as response:
+        async with http.post(url, data=body, headers={"Content-Type": "application/json"}) as response:
             if response.status == 202:
                 return
             if response.status == 429:  # the collector's back-pressure: wait as told, send again
@@ -78,13 +81,47 @@ async def post(http: aiohttp.ClientSession, url: str, batch: list[dict[str, Any]
             raise RuntimeError(f"collector answered {response.status}: {await response.text()}")
 
 
-async def total_events(http: aiohttp.ClientSession, api: str, videos: int, start: str, end: str) -> int:
+async def total_events(http: aiohttp.ClientSession, api: str, prefix: str, start: str, end: str) -> int:
     total = 0
-    for v in range(videos):
-        async with http.get(f"{api}/v1/videos/bench-{v}/stats?from={start}&to={end}&step=1h") as response:
+    for v in range(VIDEOS):
+        async with http.get(f"{api}/v1/videos/{prefix}-{v}/stats?from={start}&to={end}&step=1h") as response:
             body = await response.json()
             total += body["totals"]["events"] if response.status == 200 else 0
     return total
+
+
+def bodies(count: int, *, now: datetime, prefix: str) -> list[bytes]:
+    """A round's POST bodies, encoded before the clock starts: the players are not what is measured."""
+    events = sessions(count, VIDEOS, now=now, prefix=prefix)
+    return [orjson.dumps(events[i : i + BATCH]) for i in range(0, len(events), BATCH)]
+
+
+async def sustained(
+    http: aiohttp.ClientSession,
+    collector: str,
+    api: str,
+    args: argparse.Namespace,
+    prefix: str,
+    batches: list[bytes],
+    window: tuple[str, str],
+) -> tuple[float, float]:
+    """One round: events/s accepted by the collector, and through to the API's totals."""
+    queue: asyncio.Queue[bytes] = asyncio.Queue()
+    for body in batches:
+        queue.put_nowait(body)
+
+    async def client() -> None:
+        while not queue.empty():
+            await post(http, collector, queue.get_nowait())
+
+    started = time.perf_counter()
+    await asyncio.gather(*(client() for _ in range(args.clients)))
+    sent = time.perf_counter() - started
+    count = args.events
+    while await total_events(http, api, prefix, *window) < count:  # noqa: ASYNC110
+        await asyncio.sleep(0.1)  # polling the API is the measurement
+    done = time.perf_counter() - started
+    return count / sent, count / done
 
 
 def ceiling(kafka: KafkaConfig, expected: int) -> float:
@@ -96,13 +133,22 @@ def ceiling(kafka: KafkaConfig, expected: int) -> float:
     consumer.assign([TopicPartition(topic, p, 0) for p in parts])
     started, seen = time.perf_counter(), 0
     while seen < expected:
-        for message in consumer.consume(5000, 1.0):
-            if message.error() is None:
-                codec.decode(message.value() or b"", PLAYBACK_EVENT)
-                seen += 1
+        values = [m.value() or b"" for m in consumer.consume(5000, 1.0) if m.error() is None]
+        decode_facts(values)  # the worker's own decoder: the cheapest we have
+        seen += len(values)
     elapsed = time.perf_counter() - started
     consumer.close()
     return seen / elapsed
+
+
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time of a process so far (Linux ``/proc``)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def cpu_use(pids: dict[str, int]) -> dict[str, float]:
+    return {name: cpu_seconds(pid) for name, pid in pids.items()}
 
 
 def start_processes(env: dict[str, str]) -> list[subprocess.Popen[bytes]]:
@@ -151,30 +197,38 @@ async def run(args: argparse.Namespace) -> int:
                 except aiohttp.ClientError:
                     pass
                 await asyncio.sleep(0.2)
+            pids = {"collector": procs[0].pid, "worker": procs[1].pid, "api": procs[2].pid}
+            pids["load generator"] = os.getpid()
+            if broker.pid() is not None:
+                pids["kafka"] = broker.pid() or 0
             now = datetime.now(UTC)
-            events = sessions(args.events, 20, now=now)
-            batches = [events[i : i + BATCH] for i in range(0, len(events), BATCH)]
-            queue: asyncio.Queue[list[dict[str, Any]]] = asyncio.Queue()
-            for b in batches:
-                queue.put_nowait(b)
-
-            async def client() -> None:
-                while not queue.empty():
-                    await post(http, collector, queue.get_nowait())
-
-            started = time.perf_counter()
-            await asyncio.gather(*(client() for _ in range(args.clients)))
-            sent = time.perf_counter() - started
             window = ((now - timedelta(hours=1)).isoformat(), (now + timedelta(hours=1)).isoformat())
             start_q, end_q = (w.replace("+00:00", "Z") for w in window)
-            while await total_events(http, api, 20, start_q, end_q) < len(events):  # noqa: ASYNC110
-                await asyncio.sleep(0.2)  # polling the API is the measurement
-            done = time.perf_counter() - started
-            print(f"{len(events)} events: collector accepted {len(events) / sent:,.0f}/s; ", end="")
-            print(f"through to the API {len(events) / done:,.0f}/s")
+            rounds = [bodies(args.events, now=now, prefix=f"bench-r{r}") for r in range(args.rounds)]
+            cpu_before = cpu_use(pids)
+            accepted, through = [], []
+            for round_, batches in enumerate(rounds):  # the worker's state keeps growing, as it would
+                intake, end_to_end = await sustained(
+                    http, collector, api, args, f"bench-r{round_}", batches, (start_q, end_q)
+                )
+                accepted.append(intake)
+                through.append(end_to_end)
+                print(
+                    f"round {round_ + 1}: {args.events} events: collector accepted {intake:,.0f}/s; ", end=""
+                )
+                print(f"through to the API {end_to_end:,.0f}/s", flush=True)
+            total = args.events * args.rounds
+            cpu = {name: used - cpu_before[name] for name, used in cpu_use(pids).items()}
+            per_event = ", ".join(f"{name} {s / total * 1e6:.1f}" for name, s in cpu.items())
+            print(f"CPU per event (us): {per_event}; all {sum(cpu.values()) / total * 1e6:.1f}")
 
-            bare = ceiling(kafka, len(events))
+            bare = ceiling(kafka, total)
+            median = statistics.median(through)
             print(f"ceiling (bare consume + decode of the same topic): {bare:,.0f}/s")
+            print(
+                f"median of {args.rounds} rounds: collector {statistics.median(accepted):,.0f}/s, "
+                f"end to end {median:,.0f}/s = {median / bare:.2f} of the ceiling"
+            )
 
             latencies: list[float] = []
             pending: dict[str, float] = {}
@@ -192,7 +246,7 @@ async def run(args: argparse.Namespace) -> int:
                     await asyncio.sleep(0.02)
 
             watcher = asyncio.create_task(watch())
-            paced = sessions(args.rate * args.seconds, 20, now=datetime.now(UTC))
+            paced = sessions(args.rate * args.seconds, VIDEOS, now=datetime.now(UTC), prefix="paced")
             interval = BATCH / args.rate
             tick = time.perf_counter()
             for n, i in enumerate(range(0, len(paced), BATCH)):
@@ -201,8 +255,9 @@ async def run(args: argparse.Namespace) -> int:
                 batch.append(
                     {**batch[0], "event_id": str(uuid.uuid4()), "video_id": tracer, "session_id": tracer}
                 )
+                body = orjson.dumps(batch)
                 pending[tracer] = time.perf_counter()
-                await post(http, collector, batch)
+                await post(http, collector, body)
                 tick += interval
                 await asyncio.sleep(max(0.0, tick - time.perf_counter()))
             deadline = time.perf_counter() + 30
@@ -223,7 +278,8 @@ async def run(args: argparse.Namespace) -> int:
 def main() -> int:
     formatter = argparse.RawDescriptionHelpFormatter
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=formatter)
-    parser.add_argument("--events", type=int, default=200_000)
+    parser.add_argument("--events", type=int, default=300_000, help="per round")
+    parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--clients", type=int, default=8)
     parser.add_argument("--rate", type=int, default=10_000)
     parser.add_argument("--seconds", type=int, default=10)
