@@ -93,6 +93,13 @@ def _parser() -> argparse.ArgumentParser:
     analytics_sub = analytics.add_subparsers(metavar="ACTION", required=True)
     run_worker = analytics_sub.add_parser("run", help="run the real-time worker")
     run_worker.add_argument("--batch-size", type=int, default=2000, help="events per write and commit")
+    run_worker.add_argument(
+        "--boards-every",
+        type=_positive_seconds,
+        default=10.0,
+        metavar="SECONDS",
+        help="how often the worker holding partition 0 rebuilds the trending boards (default 10)",
+    )
     run_worker.set_defaults(handler=_analytics)
     batch = analytics_sub.add_parser("batch", help="recompute from the raw topic; report differences")
     batch.add_argument("--from", dest="start", required=True, help="ISO-8601 time with a zone")
@@ -171,6 +178,16 @@ def _parser() -> argparse.ArgumentParser:
     rebuild.add_argument("--into", metavar="URL", help="store URL to rebuild into (default: the catalog's)")
     rebuild.set_defaults(handler=_catalog_rebuild)
     return p
+
+
+def _positive_seconds(raw: str) -> float:
+    try:
+        seconds = float(raw)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number of seconds, got {raw!r}") from None
+    if not 0 < seconds < 86_400:
+        raise argparse.ArgumentTypeError(f"expected seconds between 0 and a day, got {raw!r}")
+    return seconds
 
 
 # -- handlers ------------------------------------------------------------------------------------
@@ -269,6 +286,7 @@ def _analytics(args: argparse.Namespace, settings: Settings) -> int:
     import gc
     import logging
     import signal
+    from datetime import timedelta
 
     from stream_apps.playback_worker import run_playback_worker
     from views.stores import open_playback_store
@@ -290,7 +308,13 @@ def _analytics(args: argparse.Namespace, settings: Settings) -> int:
             flush=True,
         )
         try:
-            await run_playback_worker(settings.kafka, store, stop=stop, batch_size=args.batch_size)
+            await run_playback_worker(
+                settings.kafka,
+                store,
+                stop=stop,
+                batch_size=args.batch_size,
+                boards_every=timedelta(seconds=args.boards_every),
+            )
         finally:
             await store.close()
 
@@ -302,7 +326,8 @@ def _analytics_batch(args: argparse.Namespace, settings: Settings) -> int:
     from datetime import datetime
 
     from stream_apps.playback_archive import archive_key, read_archive
-    from stream_apps.playback_batch import compare_buckets, live_buckets, recompute, topic_events
+    from stream_apps.playback_batch import compare_buckets, recompute, topic_events
+    from stream_apps.playback_rows import live_buckets
     from views.stores import open_playback_store
 
     start, end = (datetime.fromisoformat(t.replace("Z", "+00:00")) for t in (args.start, args.end))

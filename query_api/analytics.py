@@ -8,7 +8,6 @@ the batch recomputation uses, so both paths answer alike.
 from __future__ import annotations
 
 import re
-from collections import defaultdict
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -16,16 +15,20 @@ from aiohttp import web
 
 from query_api.errors import ApiError, BadRequestError
 from query_api.params import bounded_int
-from stream_apps.playback_aggregates import BucketKey, PlaybackStats
+from stream_apps.playback_aggregates import PlaybackStats
 from stream_apps.playback_rollup import rollup
-from stream_apps.playback_rows import stats_from_document
-from stream_apps.trending_score import top_trending, trending_window, video_trends
+from stream_apps.playback_rows import live_buckets
+from stream_apps.trending_board import BOARD_SIZE, board_from_row, board_of
+from stream_apps.trending_score import trending_window
 from views.playback import MinuteRow, PlaybackView
 
 __all__ = ["PLAYBACK", "analytics_routes", "stats_resource"]
 
 PLAYBACK = web.AppKey("playback", PlaybackView)
-MAX_TRENDING = 100
+MAX_TRENDING = BOARD_SIZE
+# The worker rebuilds boards every few seconds; one older than this means no worker is doing so,
+# and the API scores the minutes itself rather than serve a stale list.
+BOARD_FRESH_FOR = timedelta(minutes=1)
 _STEP = re.compile(r"^(?P<n>[1-9][0-9]{0,5})(?P<unit>[mhd])$")  # bounded: a huge n overflows timedelta
 _UNITS = {"m": timedelta(minutes=1), "h": timedelta(hours=1), "d": timedelta(days=1)}
 
@@ -70,23 +73,29 @@ async def video_stats(request: web.Request) -> web.Response:
 
 @analytics_routes.get("/v1/trending")
 async def trending(request: web.Request) -> web.Response:
+    """The window's stored board while it is fresh; scored from the minute rows when it is not."""
     try:
         window = trending_window(request.query.get("window", "1h"))
     except ValueError as exc:
         raise BadRequestError(str(exc)) from exc
     limit = bounded_int(request.query.get("limit"), name="limit", default=10, low=1, high=MAX_TRENDING)
+    view = _view(request)
     now = datetime.now(UTC)
-    rows = await _view(request).all_minutes(start=now - window.span, end=now)
-    buckets = {BucketKey(video_id, minute): stats for (video_id, minute), stats in _merged(rows).items()}
-    top = top_trending(video_trends(buckets, now=now, window=window).values(), limit=limit)
+    row = await view.board(window.name)
+    board = None if row is None else board_from_row(row)
+    source = "board"
+    if board is None or abs(now - board.generated_at) > BOARD_FRESH_FOR:
+        rows = await view.all_minutes(start=now - window.span, end=now)
+        board, source = board_of(rows, now=now, window=window, size=limit), "live"
     return web.json_response(
         {
             "window": window.name,
             "half_life_s": int(window.half_life.total_seconds()),
-            "generated_at": _iso(now),
+            "generated_at": _iso(board.generated_at),
+            "source": source,
             "videos": [
                 {"video_id": t.video_id, "score": round(t.score, 6), "unique_viewers": t.unique_viewers}
-                for t in top
+                for t in board.videos[:limit]
             ],
         }
     )
@@ -112,15 +121,8 @@ def _point(start: datetime, end: datetime, stats: PlaybackStats) -> dict[str, An
     return {"start": _iso(start), "end": _iso(end), **stats_resource(stats)}
 
 
-def _merged(rows: list[MinuteRow]) -> dict[tuple[str, datetime], PlaybackStats]:
-    parts: defaultdict[tuple[str, datetime], list[PlaybackStats]] = defaultdict(list)
-    for row in rows:
-        parts[(row.video_id, row.minute)].append(stats_from_document(row.document))
-    return {key: PlaybackStats.merge_all(p) for key, p in parts.items()}
-
-
 def _by_minute(rows: list[MinuteRow]) -> dict[datetime, PlaybackStats]:
-    return {minute: stats for (_, minute), stats in _merged(rows).items()}
+    return {key.minute: stats for key, stats in live_buckets(rows).items()}
 
 
 def _time(raw: str | None, name: str, *, default: datetime) -> datetime:

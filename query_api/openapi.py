@@ -78,6 +78,11 @@ def openapi_document() -> dict[str, Any]:
             "/v1/trending": {
                 "get": {
                     "summary": "Videos by decayed unique views over a sliding window",
+                    "description": (
+                        "Served from the board the analytics worker rebuilds every few seconds "
+                        "(`source: board`, scored at `generated_at`); scored from the minutes on the "
+                        "spot (`source: live`) while no fresh board exists."
+                    ),
                     "parameters": [
                         {"name": "window", "in": "query", "schema": _WINDOW},
                         {"name": "limit", "in": "query", "schema": _limit(default=10, maximum=MAX_TRENDING)},

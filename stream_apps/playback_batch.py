@@ -16,16 +16,13 @@ from schemas.errors import EventDecodeError
 from schemas.playback_event import PlaybackEvent
 from schemas.registry import PLAYBACK_EVENT
 from stream_apps.playback_aggregates import BucketKey, PlaybackStats, aggregate_playback
-from stream_apps.playback_rows import stats_from_document
 from topics.catalogue import PLAYBACK_EVENT_TOPIC
 from topics.config import KafkaConfig
 from topics.log import read_to_end
-from views.playback import MinuteRow
 
 __all__ = [
     "Difference",
     "compare_buckets",
-    "live_buckets",
     "recompute",
     "recompute_from_topic",
     "topic_events",
@@ -61,13 +58,6 @@ def recompute_from_topic(
     kafka: KafkaConfig, *, start: datetime, end: datetime
 ) -> dict[BucketKey, PlaybackStats]:
     return recompute(topic_events(kafka), start=start, end=end)
-
-
-def live_buckets(rows: Iterable[MinuteRow]) -> dict[BucketKey, PlaybackStats]:
-    parts: dict[BucketKey, list[PlaybackStats]] = {}
-    for row in rows:
-        parts.setdefault(BucketKey(row.video_id, row.minute), []).append(stats_from_document(row.document))
-    return {key: PlaybackStats.merge_all(p) for key, p in parts.items()}
 
 
 def compare_buckets(

@@ -3,10 +3,20 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Iterable
 
-from stream_apps.playback_aggregates import PlaybackStats
+from stream_apps.playback_aggregates import BucketKey, PlaybackStats
+from views.playback import MinuteRow
 
-__all__ = ["stats_from_document", "stats_to_document"]
+__all__ = ["live_buckets", "stats_from_document", "stats_to_document"]
+
+
+def live_buckets(rows: Iterable[MinuteRow]) -> dict[BucketKey, PlaybackStats]:
+    """Each minute of each video, its partitions' rows merged: the live view's aggregates."""
+    parts: dict[BucketKey, list[PlaybackStats]] = {}
+    for row in rows:
+        parts.setdefault(BucketKey(row.video_id, row.minute), []).append(stats_from_document(row.document))
+    return {key: PlaybackStats.merge_all(p) for key, p in parts.items()}
 
 
 def stats_to_document(stats: PlaybackStats) -> str:

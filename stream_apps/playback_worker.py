@@ -20,8 +20,10 @@ its successor recomputes the same values over them. Undecodable events go to
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import gc
 import logging
+import threading
 import time
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
@@ -34,18 +36,22 @@ from stream_apps.dead_letter import dead_letter_headers
 from stream_apps.playback_aggregates import DEFAULT_ALLOWED_LATENESS
 from stream_apps.playback_facts import PlaybackFact, decode_facts
 from stream_apps.playback_view import PlaybackViewBuilder
+from stream_apps.trending_board import board_of, board_row
+from stream_apps.trending_score import TRENDING_WINDOWS
 from topics.catalogue import PLAYBACK_EVENT_TOPIC, topic_for
 from topics.config import KafkaConfig
 from topics.errors import BrokerUnavailableError
 from topics.log import read_partition
+from views.errors import ViewStoreError
 from views.playback import PlaybackStore
 
-__all__ = ["PLAYBACK_GROUP", "run_playback_worker"]
+__all__ = ["BOARDS_EVERY", "PLAYBACK_GROUP", "refresh_boards", "run_playback_worker"]
 
 log = logging.getLogger(__name__)
 
 PLAYBACK_GROUP = "tubestream-playback"
 DEAD_LETTERS = topic_for(PLAYBACK_EVENT_TOPIC.dead_letter or "")
+BOARDS_EVERY = timedelta(seconds=10)
 
 
 async def run_playback_worker(
@@ -55,10 +61,17 @@ async def run_playback_worker(
     stop: asyncio.Event,
     batch_size: int = 2000,
     allowed_lateness: timedelta = DEFAULT_ALLOWED_LATENESS,
+    boards_every: timedelta = BOARDS_EVERY,
     on_batch: Callable[[int], None] | None = None,
 ) -> None:
-    """Consume until ``stop`` is set; every batch is written, then committed."""
+    """Consume until ``stop`` is set; every batch is written, then committed.
+
+    The worker that holds partition 0 also rebuilds the trending boards every
+    ``boards_every``: one worker of the group at a time, from every
+    partition's rows in the store.
+    """
     topic = kafka.topic(PLAYBACK_EVENT_TOPIC.name)
+    leads = threading.Event()  # set while this worker holds partition 0
     builder = PlaybackViewBuilder(allowed_lateness=allowed_lateness)
     consumer = Consumer(
         kafka.client_config(
@@ -86,14 +99,19 @@ async def run_playback_worker(
             )
         gc.freeze()  # the restored state lives as long as the assignment: spare the GC rescanning it
         c.incremental_assign(partitions)
+        if any(tp.partition == 0 for tp in partitions):
+            leads.set()
 
     def on_revoke(c: Consumer, partitions: list[TopicPartition]) -> None:
         for tp in partitions:
             builder.forget(tp.partition)
+        if any(tp.partition == 0 for tp in partitions):
+            leads.clear()
         c.incremental_unassign(partitions)
 
     consumer.subscribe([topic], on_assign=on_assign, on_revoke=on_revoke, on_lost=on_revoke)
     dead_letters = EventProducer(kafka, client_id="tubestream-playback-dlq")
+    boards = asyncio.create_task(_keep_boards(store, boards_every, leads, stop))
     try:
         while not stop.is_set():
             messages: list[Message] = await asyncio.to_thread(consumer.consume, batch_size, 0.5)
@@ -126,8 +144,32 @@ async def run_playback_worker(
     except KafkaException as exc:
         raise BrokerUnavailableError(f"playback worker: {exc}") from exc
     finally:
+        boards.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await boards
         consumer.close()
         dead_letters.flush()
+
+
+async def _keep_boards(
+    store: PlaybackStore, every: timedelta, leads: threading.Event, stop: asyncio.Event
+) -> None:
+    while not stop.is_set():
+        if leads.is_set():
+            try:
+                await refresh_boards(store, now=datetime.now(UTC))
+            except ViewStoreError as exc:  # the next round tries again; the API scores live meanwhile
+                log.warning("playback: trending boards not refreshed: %s", exc)
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(stop.wait(), every.total_seconds())
+
+
+async def refresh_boards(store: PlaybackStore, *, now: datetime) -> None:
+    """Every window's board at ``now``, from one read of the longest window's minutes."""
+    longest = max(TRENDING_WINDOWS, key=lambda w: w.span)
+    rows = await store.all_minutes(start=now - longest.span, end=now)
+    for window in TRENDING_WINDOWS:
+        await store.write_board(board_row(board_of(rows, now=now, window=window)))
 
 
 def _replay(kafka: KafkaConfig, topic: str, partition: int, end: int) -> Iterator[PlaybackFact]:

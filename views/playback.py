@@ -6,6 +6,10 @@ reprocesses a partition after a crash overwrites rows with the same values:
 the writes are idempotent, keyed by window. Readers merge the partitions of a
 minute. Rows are JSON documents made by the view builder; the store does not
 interpret them.
+
+Beside the minutes the store keeps one trending board per window (the top
+videos at the last refresh), so that reading trending costs one row rather
+than a scan of a day of minutes.
 """
 
 from __future__ import annotations
@@ -14,7 +18,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Protocol
 
-__all__ = ["MinuteRow", "PlaybackStore", "PlaybackView"]
+__all__ = ["BoardRow", "MinuteRow", "PlaybackStore", "PlaybackView"]
 
 
 @dataclass(frozen=True)
@@ -23,6 +27,12 @@ class MinuteRow:
     minute: datetime  # aware UTC, start of the minute
     partition: int
     document: str  # empty: delete the row
+
+
+@dataclass(frozen=True)
+class BoardRow:
+    window: str  # a trending window's name: 1h, 24h
+    document: str  # the board as its builder wrote it
 
 
 class PlaybackView(Protocol):
@@ -34,11 +44,17 @@ class PlaybackView(Protocol):
     async def all_minutes(self, *, start: datetime, end: datetime) -> list[MinuteRow]:
         """The rows of every video in a range (trending)."""
 
+    async def board(self, window: str) -> BoardRow | None:
+        """The trending board of ``window`` last written, if any."""
+
     async def check(self) -> None: ...
 
 
 class PlaybackStore(PlaybackView, Protocol):
     async def write(self, rows: list[MinuteRow], *, offsets: dict[int, int]) -> None:
         """Upsert (or delete) rows; ``offsets`` (partition → next offset) are kept for reporting."""
+
+    async def write_board(self, row: BoardRow) -> None:
+        """Replace the trending board of ``row.window``."""
 
     async def close(self) -> None: ...

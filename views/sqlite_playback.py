@@ -1,4 +1,4 @@
-"""The embedded playback view store: one SQLite table keyed by (video, minute, partition)."""
+"""The embedded playback view store: minutes keyed by (video, minute, partition), a board per window."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import TypeVar
 
 from views.errors import StoreUnavailableError, ViewStoreError
-from views.playback import MinuteRow
+from views.playback import BoardRow, MinuteRow
 
 __all__ = ["SqlitePlaybackStore"]
 
@@ -26,6 +26,10 @@ CREATE TABLE IF NOT EXISTS playback_minutes (
     PRIMARY KEY (video_id, minute_ms, partition)
 ) WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS playback_minutes_by_time ON playback_minutes (minute_ms);
+CREATE TABLE IF NOT EXISTS playback_boards (
+    window_name TEXT PRIMARY KEY,
+    doc    TEXT NOT NULL
+);
 CREATE TABLE IF NOT EXISTS playback_offsets (
     partition   INTEGER PRIMARY KEY,
     next_offset INTEGER NOT NULL
@@ -103,6 +107,23 @@ class SqlitePlaybackStore:
             return [_row(r) for r in rows]
 
         return await self._run(query)
+
+    async def board(self, window: str) -> BoardRow | None:
+        def query(conn: sqlite3.Connection) -> BoardRow | None:
+            sql = "SELECT doc FROM playback_boards WHERE window_name = ?"
+            found = conn.execute(sql, (window,)).fetchone()
+            return None if found is None else BoardRow(window=window, document=found[0])
+
+        return await self._run(query)
+
+    async def write_board(self, row: BoardRow) -> None:
+        await self._run(
+            lambda conn: conn.execute(
+                "INSERT INTO playback_boards (window_name, doc) VALUES (?, ?) "
+                "ON CONFLICT (window_name) DO UPDATE SET doc = excluded.doc",
+                (row.window, row.document),
+            )
+        )
 
     async def check(self) -> None:
         await self._run(lambda conn: conn.execute("SELECT 1 FROM playback_offsets LIMIT 1").fetchall())

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -10,21 +11,80 @@ import pytest
 from aiohttp.test_utils import TestClient, TestServer
 
 from query_api.app import create_app
+from stream_apps.playback_aggregates import PlaybackStats
+from stream_apps.playback_rows import stats_to_document
+from stream_apps.trending_board import TrendingBoard, board_row
+from stream_apps.trending_score import VideoTrend
+from views.playback import MinuteRow, PlaybackStore
 from views.stores import open_catalog_store, open_playback_store
 
 Client = TestClient[Any, Any]
 
 
 @pytest.fixture
-async def client(tmp_path: Path) -> AsyncIterator[Client]:
+async def playback(tmp_path: Path) -> AsyncIterator[PlaybackStore]:
+    store = open_playback_store(f"sqlite:///{tmp_path / 'playback.db'}")
+    try:
+        yield store
+    finally:
+        await store.close()
+
+
+@pytest.fixture
+async def client(tmp_path: Path, playback: PlaybackStore) -> AsyncIterator[Client]:
     catalog = open_catalog_store(f"sqlite:///{tmp_path / 'catalog.db'}")
-    playback = open_playback_store(f"sqlite:///{tmp_path / 'playback.db'}")
     try:
         async with TestClient(TestServer(create_app(catalog=catalog, playback=playback))) as c:
             yield c
     finally:
-        await playback.close()
         await catalog.close()
+
+
+def _viewed_now(video: str, *viewers: str) -> MinuteRow:
+    minute = datetime.now(UTC).replace(second=0, microsecond=0)
+    stats = PlaybackStats(views=len(viewers), viewers=frozenset(viewers), events=len(viewers))
+    return MinuteRow(video, minute, 0, stats_to_document(stats))
+
+
+async def test_trending_serves_the_stored_board_while_it_is_fresh(
+    client: Client, playback: PlaybackStore
+) -> None:
+    await playback.write([_viewed_now("in-the-minutes", "u1")], offsets={0: 1})
+    board = TrendingBoard(
+        window="1h",
+        generated_at=datetime.now(UTC) - timedelta(seconds=5),
+        videos=tuple(VideoTrend(video_id=f"v{i}", score=10.0 - i, unique_viewers=3) for i in range(5)),
+    )
+    await playback.write_board(board_row(board))
+
+    response = await client.get("/v1/trending?window=1h&limit=3")
+
+    body = await response.json()
+    assert response.status == 200
+    assert body["source"] == "board"
+    assert [v["video_id"] for v in body["videos"]] == ["v0", "v1", "v2"]
+    assert body["generated_at"] == board.generated_at.isoformat(timespec="seconds").replace("+00:00", "Z")
+
+
+async def test_without_a_fresh_board_trending_is_scored_from_the_minutes(
+    client: Client, playback: PlaybackStore
+) -> None:
+    await playback.write([_viewed_now("a", "u1"), _viewed_now("b", "u1", "u2")], offsets={0: 2})
+    response = await client.get("/v1/trending?window=1h")
+    assert (await response.json())["source"] == "live"  # no board at all yet
+
+    stale = TrendingBoard(
+        window="1h",
+        generated_at=datetime.now(UTC) - timedelta(minutes=5),  # no worker has refreshed it since
+        videos=(VideoTrend(video_id="gone", score=99.0, unique_viewers=9),),
+    )
+    await playback.write_board(board_row(stale))
+    response = await client.get("/v1/trending?window=1h")
+
+    body = await response.json()
+    assert body["source"] == "live"
+    assert [v["video_id"] for v in body["videos"]] == ["b", "a"]
+    assert body["videos"][0]["unique_viewers"] == 2
 
 
 async def test_trending_on_an_empty_view_is_an_empty_list(client: Client) -> None:

@@ -162,7 +162,9 @@ def test_the_api_serves_exact_aggregates_through_a_sigkill(analytics: Platform) 
     worker.popen.send_signal(signal.SIGKILL)  # mid-stream: no goodbye, no final commit
     worker.popen.wait()
     _publish(analytics.kafka, published[half:])
-    successor = analytics.start("analytics-2", "analytics", "run", "--batch-size", "20")
+    successor = analytics.start(
+        "analytics-2", "analytics", "run", "--batch-size", "20", "--boards-every", "0.5"
+    )
 
     buckets = aggregate_playback(distinct)
     for video in sorted({e.video_id for e in distinct}):
@@ -186,12 +188,19 @@ def test_the_api_serves_exact_aggregates_through_a_sigkill(analytics: Platform) 
     restored = [line for line in successor.log_tail(200).splitlines() if "restored from" in line]
     assert any(" 0 event(s)" not in line for line in restored), successor.log_tail()  # it replayed the log
 
-    status, trending = http_json(f"{analytics.api}/v1/trending?window=1h&limit=5")
-    assert status == 200
     expected_top = top_trending(
         video_trends(buckets, now=datetime.now(UTC), window=TRENDING_1H).values(), limit=5
     )
-    assert [v["video_id"] for v in trending["videos"]] == [t.video_id for t in expected_top]
+
+    def board() -> list[str] | None:  # the worker's stored board, once it has seen every event
+        status, trending = http_json(f"{analytics.api}/v1/trending?window=1h&limit=5")
+        assert status == 200
+        listed = [v["video_id"] for v in trending["videos"]]
+        return (
+            listed if trending["source"] == "board" and listed == [t.video_id for t in expected_top] else None
+        )
+
+    analytics.wait_for(board, timeout_s=30.0, what=f"a trending board listing {expected_top}")
 
     span = ["--from", START.isoformat(), "--to", NOW.isoformat()]
     report = analytics.run("analytics", "batch", *span)  # fails the test on a non-zero exit
