@@ -97,17 +97,7 @@ def encode(event: Event) -> bytes:
     fit, and that refusal is reported as ``InvalidEventError``.
     """
     et = event_type_of(event)
-    sv = et.current
-    record = event.to_dict()
-    _check_uuids(et, sv, record)
-    buf = io.BytesIO()
-    buf.write(MAGIC)
-    buf.write(sv.fingerprint)
-    try:
-        schemaless_writer(buf, sv.schema, record)
-    except (ValueError, TypeError, KeyError, AttributeError, OverflowError) as exc:
-        raise InvalidEventError(f"{et.name} v{sv.version}: {type(exc).__name__}: {exc}") from exc
-    return buf.getvalue()
+    return _write(et, et.current, et.current.schema, event.to_dict())
 
 
 def encode_dict(event_type: EventType[Any], record: dict[str, Any], *, version: int | None = None) -> bytes:
@@ -133,15 +123,19 @@ def encode_wire(event_type: EventType[Any], record: dict[str, Any]) -> bytes:
     validation. UUID fields are still checked, and fastavro still refuses a
     value of the wrong type (``InvalidEventError``).
     """
-    sv = event_type.current
-    _check_uuids(event_type, sv, record)
+    return _write(event_type, event_type.current, event_type.current.wire_schema, record)
+
+
+def _write(et: EventType[Any], sv: SchemaVersion, schema: Any, record: dict[str, Any]) -> bytes:
+    """UUIDs checked, then the header and the body; fastavro's refusal as ``InvalidEventError``."""
+    _check_uuids(et, sv, record)
     buf = io.BytesIO()
     buf.write(MAGIC)
     buf.write(sv.fingerprint)
     try:
-        schemaless_writer(buf, sv.wire_schema, record)
+        schemaless_writer(buf, schema, record)
     except (ValueError, TypeError, KeyError, AttributeError, OverflowError) as exc:
-        raise InvalidEventError(f"{event_type.name} v{sv.version}: {type(exc).__name__}: {exc}") from exc
+        raise InvalidEventError(f"{et.name} v{sv.version}: {type(exc).__name__}: {exc}") from exc
     return buf.getvalue()
 
 
@@ -163,16 +157,24 @@ def decode_dict(data: bytes, expected: EventType[Any] | None = None) -> tuple[Ev
     et, writer = writer_version(data)
     if expected is not None and et is not expected:
         raise UnknownSchemaError(f"expected a {expected.name} event, got {et.name}")
+    return et, _read(data, et, writer, wire=False)
+
+
+def _read(data: bytes, et: EventType[Any], writer: SchemaVersion, *, wire: bool) -> dict[str, Any]:
+    """The body resolved to the current schema (its wire form if ``wire``): no resolution when the same."""
+    current = et.current
+    written, wanted = (writer.wire_schema, current.wire_schema) if wire else (writer.schema, current.schema)
     try:
-        reader = None if writer is et.current else et.current.schema  # same schema: no resolution
-        record = schemaless_reader(io.BytesIO(data[_HEADER_LEN:]), writer.schema, reader)
+        record = schemaless_reader(
+            io.BytesIO(data[_HEADER_LEN:]), written, None if writer is current else wanted
+        )
     except Exception as exc:  # fastavro raises EOFError, ValueError, IndexError… on bad bodies
         raise CorruptPayloadError(
             f"{et.name} v{writer.version} body unreadable: {type(exc).__name__}: {exc}"
         ) from exc
     if not isinstance(record, dict):
         raise CorruptPayloadError(f"{et.name} body is not a record")
-    return et, record
+    return record
 
 
 def decode_wire(data: bytes, expected: EventType[Any]) -> dict[str, Any]:
@@ -186,17 +188,8 @@ def decode_wire(data: bytes, expected: EventType[Any]) -> dict[str, Any]:
     et, writer = writer_version(data)
     if et is not expected:
         raise UnknownSchemaError(f"expected a {expected.name} event, got {et.name}")
-    current = et.current
-    try:
-        reader = None if writer is current else current.wire_schema
-        record = schemaless_reader(io.BytesIO(data[_HEADER_LEN:]), writer.wire_schema, reader)
-    except Exception as exc:  # fastavro raises EOFError, ValueError, IndexError… on bad bodies
-        raise CorruptPayloadError(
-            f"{et.name} v{writer.version} body unreadable: {type(exc).__name__}: {exc}"
-        ) from exc
-    if not isinstance(record, dict):
-        raise CorruptPayloadError(f"{et.name} body is not a record")
-    for name in _UUID_FIELDS[current.fingerprint]:
+    record = _read(data, et, writer, wire=True)
+    for name in _UUID_FIELDS[et.current.fingerprint]:
         try:
             record[name] = canonical_uuid(record[name])
         except ValueError as exc:
