@@ -77,6 +77,8 @@ def test_times_in_any_zone_or_epoch_ms_and_any_uuid_spelling_become_the_same_rec
         ({"position_ms": 1.5}, "position_ms must be a non-negative integer"),
         ({"occurred_at": "yesterday"}, "occurred_at must be ISO-8601"),
         ({"occurred_at": -1}, "occurred_at must not be before 1970"),
+        ({"occurred_at": "1969-12-31T23:59:59.9995Z"}, "occurred_at must not be before 1970"),
+        ({"occurred_at": "1970-01-01T01:00:00+02:00"}, "occurred_at must not be before 1970"),
         ({"occurred_at": True}, "occurred_at is required"),
         ({"duration_ms": True}, "duration_ms must be a non-negative integer"),
         ({"rendition": 720}, "rendition must be a non-empty string"),
@@ -98,3 +100,118 @@ def test_batches_are_bounded_and_not_empty() -> None:
         _parse([])
     with pytest.raises(InvalidPlaybackError, match="expected an event object"):
         _parse("start")
+
+
+def _records(body: Any) -> list[dict[str, Any]]:
+    """The wire-form records exactly as the collector hands them to the encoder."""
+    return parse_playback_batch(
+        body, viewer_id="user-7", client_ip="203.0.113.9", pseudonyms=PSEUDONYMS, received_at=NOW
+    )
+
+
+def test_the_wire_record_has_every_field_in_schema_order_with_its_defaults() -> None:
+    [record] = _records(_event(position_ms=0))
+    assert list(record) == [
+        "event_id",
+        "occurred_at",
+        "received_at",
+        "session_id",
+        "user_pseudonym",
+        "video_id",
+        "kind",
+        "position_ms",
+        "rendition",
+        "duration_ms",
+        "client",
+        "video_duration_ms",
+        "ip_pseudonym",
+    ]
+    assert record["occurred_at"] == 1795521599500 and record["received_at"] == 1795521600000
+    assert record["kind"] == "HEARTBEAT" and record["position_ms"] == 0
+    assert (record["rendition"], record["duration_ms"], record["client"], record["video_duration_ms"]) == (
+        None,
+        None,
+        "",
+        None,
+    )
+    [record] = _records(_event(rendition="", client="", duration_ms=0, video_duration_ms=None))
+    assert (record["rendition"], record["client"], record["duration_ms"]) == (None, "", 0)
+    [record] = _records(_event(rendition="720p", client=" web ", session_id=" s ", kind="Quality_Change"))
+    assert (record["rendition"], record["client"], record["session_id"]) == ("720p", " web ", " s ")
+    assert record["kind"] == "QUALITY_CHANGE"
+
+
+@pytest.mark.parametrize(
+    ("occurred_at", "ms"),
+    [
+        (0, 0),
+        (1795521599500, 1795521599500),
+        ("2026-11-24T11:59:59.500999Z", 1795521599500),  # sub-millisecond: floored
+        ("2026-11-24T11:59:59.500999+00:00", 1795521599500),
+        ("2026-11-24T12:59:59.500999+01:00", 1795521599500),
+        ("2026-11-24T06:29:59.999999-05:30", 1795521599999),
+        ("2026-11-24T12:00:29.500999+00:00:30", 1795521599500),
+        ("1970-01-01T00:00:00.000999Z", 0),
+        ("2026-11-24T13:00:00+01:00", 1795521600000),
+    ],
+)
+def test_occurred_at_becomes_floor_epoch_milliseconds(occurred_at: Any, ms: int) -> None:
+    [record] = _records(_event(occurred_at=occurred_at))
+    assert record["occurred_at"] == ms
+
+
+def test_up_to_an_hour_ahead_is_accepted_and_a_millisecond_more_is_not() -> None:
+    latest = 1795521600000 + 3_600_000
+    assert _records(_event(occurred_at=latest))[0]["occurred_at"] == latest
+    future = r"^event #1: occurred_at 2026-11-24T13:00:00.001000\+00:00 is in the future$"
+    with pytest.raises(InvalidPlaybackError, match=future):
+        _records(_event(occurred_at=latest + 1))
+
+
+@pytest.mark.parametrize(
+    ("overrides", "message"),
+    [
+        ({"occurred_at": None}, "occurred_at is required (ISO-8601 or epoch milliseconds)"),
+        ({"occurred_at": False}, "occurred_at is required (ISO-8601 or epoch milliseconds)"),
+        (
+            {"occurred_at": 1.5e12},
+            "occurred_at must be ISO-8601 with a zone or epoch milliseconds, got 1500000000000.0",
+        ),
+        ({"occurred_at": "2026-11-24"}, "occurred_at must be ISO-8601 with a zone or epoch milliseconds"),
+        ({"event_id": None}, "event_id must be a UUID made by the player, got None"),
+        ({"session_id": "  "}, "session_id must be a non-empty string"),
+        ({"video_id": None}, "video_id must be a non-empty string"),
+        ({"video_id": "v" * 201}, "video_id is longer than 200 characters"),
+        ({"rendition": "r" * 201}, "rendition is longer than 200 characters"),
+        ({"client": 7}, "client must be a non-empty string"),
+        ({"client": "c" * 201}, "client is longer than 200 characters"),
+        (
+            {"kind": 3},
+            "kind must be one of start, heartbeat, pause, seek, end, rebuffer, quality_change; got 3",
+        ),
+        ({"position_ms": None}, "position_ms is required"),
+        ({"position_ms": True}, "position_ms must be a non-negative integer of milliseconds, got True"),
+        ({"position_ms": 1.0}, "position_ms must be a non-negative integer of milliseconds, got 1.0"),
+        ({"duration_ms": -1}, "duration_ms must be a non-negative integer of milliseconds, got -1"),
+        ({"video_duration_ms": False}, "video_duration_ms must be a non-negative integer"),
+        ({"video_duration_ms": "8000"}, "video_duration_ms must be a non-negative integer"),
+        # several bad fields: the first in the record's order is the one named
+        ({"occurred_at": "x", "event_id": "x"}, "occurred_at must be ISO-8601"),
+        ({"event_id": "x", "session_id": ""}, "event_id must be a UUID"),
+        ({"kind": "x", "position_ms": -1, "session_id": 1}, "session_id must be"),
+        ({"rendition": 1, "duration_ms": -1, "position_ms": -1}, "position_ms must be"),
+        ({"client": 1, "duration_ms": -1}, "duration_ms must be"),
+        ({"client": 1, "video_duration_ms": -1}, "client must be"),
+    ],
+)
+def test_each_refusal_names_the_event_and_its_first_bad_field(
+    overrides: dict[str, Any], message: str
+) -> None:
+    with pytest.raises(InvalidPlaybackError) as caught:
+        _records([_event(), _event(), _event(**overrides)])
+    assert str(caught.value).startswith(f"event #3: {message}")
+
+
+def test_an_event_that_is_not_an_object_is_named() -> None:
+    with pytest.raises(InvalidPlaybackError, match=r"^event #2: expected a JSON object, got list$"):
+        _records([_event(), []])
