@@ -115,6 +115,8 @@ async def run_playback_worker(
     try:
         while not stop.is_set():
             messages: list[Message] = await asyncio.to_thread(consumer.consume, batch_size, 0.5)
+            if boards.done():
+                boards.result()  # anything but a store outage in the board task stops the worker loudly
             if not messages:
                 continue
             offsets: dict[int, int] = {}
