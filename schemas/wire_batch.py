@@ -28,7 +28,7 @@ from schemas import codec
 from schemas.errors import EventDecodeError, InvalidEventError
 from schemas.registry import EventType, SchemaVersion
 
-__all__ = ["WireColumns", "decode_wire_batch", "decode_wire_columns", "encode_wire_batch", "wire_fields"]
+__all__ = ["WireColumns", "decode_wire_columns", "encode_wire_batch", "wire_fields"]
 
 _HEADER_LEN = len(codec.MAGIC) + 8
 _ENCODE_ERRORS = (pa.ArrowException, ValueError, TypeError, OverflowError, KeyError)
@@ -54,7 +54,7 @@ def _arrow_schema(version: SchemaVersion) -> pa.Schema:
 
 
 def wire_fields(event_type: EventType[Any]) -> tuple[str, ...]:
-    """The current schema's field names: the order of the tuples ``decode_wire_batch`` returns."""
+    """The current schema's field names, in its order: the keys of ``WireColumns.columns``."""
     return tuple(f["name"] for f in event_type.current.wire_schema["fields"])
 
 
@@ -124,15 +124,6 @@ def decode_wire_columns(datas: Sequence[bytes], expected: EventType[Any]) -> Wir
     ordered = [rows[index] for index in readable]
     columns = {name: [row[at] for row in ordered] for at, name in enumerate(fields)}
     return WireColumns(columns, readable, errors)
-
-
-def decode_wire_batch(
-    datas: Sequence[bytes], expected: EventType[Any]
-) -> list[tuple[Any, ...] | EventDecodeError]:
-    """Each message as a tuple of wire values in ``wire_fields`` order, or the reason it cannot be read."""
-    decoded = decode_wire_columns(datas, expected)
-    rows = dict(zip(decoded.readable, zip(*decoded.columns.values(), strict=True), strict=True))
-    return [rows[index] if index in rows else decoded.errors[index] for index in range(len(datas))]
 
 
 _DECODE_ERRORS = (ValueError, TypeError, OverflowError, UnicodeDecodeError, pa.ArrowException)

@@ -14,16 +14,15 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from functools import partial
-from typing import Any, NamedTuple, cast
+from typing import NamedTuple, cast
 
-from schemas import codec
-from schemas.errors import CorruptPayloadError, EventDecodeError
+from schemas.errors import EventDecodeError
 from schemas.playback_event import PlaybackEvent, PlaybackKind
 from schemas.registry import PLAYBACK_EVENT
 from schemas.wire_batch import decode_wire_columns, wire_fields
 from stream_apps.playback_time import epoch_ms
 
-__all__ = ["PlaybackFact", "decode_fact", "decode_facts", "fact_from_wire", "fact_of"]
+__all__ = ["PlaybackFact", "decode_facts", "fact_of"]
 
 _KINDS = {kind.value: kind for kind in PlaybackKind}
 
@@ -63,33 +62,6 @@ def fact_of(event: PlaybackEvent | PlaybackFact) -> PlaybackFact:
     )
 
 
-def fact_from_wire(record: dict[str, Any]) -> PlaybackFact:
-    """A wire-form record of the current schema (``codec.decode_wire``) as a fact."""
-    return PlaybackFact(
-        record["event_id"],
-        record["occurred_at"],
-        record["received_at"],
-        record["session_id"],
-        record["user_pseudonym"],
-        record["video_id"],
-        _KINDS[record["kind"]],
-        record["position_ms"],
-        record["rendition"],
-        record["duration_ms"],
-        record["client"],
-        record["video_duration_ms"],
-    )
-
-
-def decode_fact(data: bytes) -> PlaybackFact:
-    """Decode a ``playback-event`` message; raises ``EventDecodeError`` as ``codec.decode`` does."""
-    record = codec.decode_wire(data, PLAYBACK_EVENT)
-    try:
-        return fact_from_wire(record)
-    except KeyError as exc:
-        raise CorruptPayloadError(f"playback-event record does not fit its type: {exc}") from exc
-
-
 # A fact is the first twelve fields of the current schema, in its order, kind as a PlaybackKind.
 _WIRE_NAMES = ("event_id", "occurred_at", "received_at", *PlaybackFact._fields[3:])
 if wire_fields(PLAYBACK_EVENT)[: len(_WIRE_NAMES)] != _WIRE_NAMES:
@@ -99,7 +71,10 @@ _new_fact: Callable[[tuple[object, ...]], PlaybackFact] = partial(tuple.__new__,
 
 
 def decode_facts(datas: Sequence[bytes]) -> list[PlaybackFact | EventDecodeError]:
-    """``decode_fact`` of each message in one call (``schemas.wire_batch``): a fact or why there is none."""
+    """Each ``playback-event`` message's fact, or why it has none (the ``EventDecodeError`` of ``codec``).
+
+    One call for the whole batch (``schemas.wire_batch``).
+    """
     decoded = decode_wire_columns(datas, PLAYBACK_EVENT)
     columns = [decoded.columns[name] for name in _WIRE_NAMES]
     try:
