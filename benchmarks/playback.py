@@ -204,13 +204,16 @@ async def run(args: argparse.Namespace) -> int:
             now = datetime.now(UTC)
             window = ((now - timedelta(hours=1)).isoformat(), (now + timedelta(hours=1)).isoformat())
             start_q, end_q = (w.replace("+00:00", "Z") for w in window)
-            rounds = [bodies(args.events, now=now, prefix=f"bench-r{r}") for r in range(args.rounds)]
-            cpu_before = cpu_use(pids)
+            cpu = dict.fromkeys(pids, 0.0)  # spent during the rounds, not while their bodies were made
             accepted, through = [], []
-            for round_, batches in enumerate(rounds):  # the worker's state keeps growing, as it would
+            for round_ in range(args.rounds):  # the worker's state keeps growing, as it would
+                prefix = f"bench-r{round_}"  # events as of now: later rounds are not late
+                batches = bodies(args.events, now=datetime.now(UTC), prefix=prefix)
+                cpu_before = cpu_use(pids)
                 intake, end_to_end = await sustained(
-                    http, collector, api, args, f"bench-r{round_}", batches, (start_q, end_q)
+                    http, collector, api, args, prefix, batches, (start_q, end_q)
                 )
+                cpu = {name: cpu[name] + used - cpu_before[name] for name, used in cpu_use(pids).items()}
                 accepted.append(intake)
                 through.append(end_to_end)
                 print(
@@ -218,7 +221,6 @@ async def run(args: argparse.Namespace) -> int:
                 )
                 print(f"through to the API {end_to_end:,.0f}/s", flush=True)
             total = args.events * args.rounds
-            cpu = {name: used - cpu_before[name] for name, used in cpu_use(pids).items()}
             per_event = ", ".join(f"{name} {s / total * 1e6:.1f}" for name, s in cpu.items())
             print(f"CPU per event (us): {per_event}; all {sum(cpu.values()) / total * 1e6:.1f}")
 
