@@ -70,9 +70,12 @@ def sessions(count: int, videos: int, *, now: datetime, prefix: str = "bench") -
     return events[:count]
 
 
-async def post(http: aiohttp.ClientSession, url: str, body: bytes) -> None:
+async def post(http: aiohttp.ClientSession, url: str, body: bytes, authorization: str | None = None) -> None:
+    headers = {"Content-Type": "application/json"}
+    if authorization is not None:
+        headers["Authorization"] = authorization
     while True:
-        async with http.post(url, data=body, headers={"Content-Type": "application/json"}) as response:
+        async with http.post(url, data=body, headers=headers) as response:
             if response.status == 202:
                 return
             if response.status == 429:  # the collector's back-pressure: wait as told, send again
@@ -90,10 +93,21 @@ async def total_events(http: aiohttp.ClientSession, api: str, prefix: str, start
     return total
 
 
-def bodies(count: int, *, now: datetime, prefix: str) -> list[bytes]:
-    """A round's POST bodies, encoded before the clock starts: the players are not what is measured."""
+Post = tuple[str, bytes]  # (the Authorization header of one viewer, a body)
+
+
+def bodies(count: int, *, now: datetime, prefix: str) -> list[Post]:
+    """A round's POSTs, encoded before the clock starts: the players are not what is measured.
+
+    Each batch comes from a viewer of its own, so minutes have many unique viewers to keep, as they
+    would on a real platform, rather than one.
+    """
     events = sessions(count, VIDEOS, now=now, prefix=prefix)
-    return [orjson.dumps(events[i : i + BATCH]) for i in range(0, len(events), BATCH)]
+    tokens = PlayerTokens(SECRET)
+    return [
+        (f"Bearer {tokens.issue(f'{prefix}-viewer-{i}')}", orjson.dumps(events[i : i + BATCH]))
+        for i in range(0, len(events), BATCH)
+    ]
 
 
 async def sustained(
@@ -102,17 +116,18 @@ async def sustained(
     api: str,
     args: argparse.Namespace,
     prefix: str,
-    batches: list[bytes],
+    batches: list[Post],
     window: tuple[str, str],
 ) -> tuple[float, float]:
     """One round: events/s accepted by the collector, and through to the API's totals."""
-    queue: asyncio.Queue[bytes] = asyncio.Queue()
+    queue: asyncio.Queue[Post] = asyncio.Queue()
     for body in batches:
         queue.put_nowait(body)
 
     async def client() -> None:
         while not queue.empty():
-            await post(http, collector, queue.get_nowait())
+            authorization, body = queue.get_nowait()
+            await post(http, collector, body, authorization)
 
     started = time.perf_counter()
     await asyncio.gather(*(client() for _ in range(args.clients)))
