@@ -176,8 +176,12 @@ def bucket_closes_at(minute: datetime, allowed_lateness: timedelta = DEFAULT_ALL
 
 
 def _late(fact: PlaybackFact, lateness_ms: int) -> bool:
-    at_ms = fact.occurred_ms if fact.occurred_ms < fact.received_ms else fact.received_ms
-    return fact.received_ms >= at_ms - at_ms % MINUTE_MS + MINUTE_MS + lateness_ms
+    return _closed(_bucket(fact), fact, lateness_ms)
+
+
+def _closed(bucket: _Bucket, fact: PlaybackFact, lateness_ms: int) -> bool:
+    """Had ``fact``'s bucket closed when the collector received it?"""
+    return fact.received_ms >= bucket[1] + MINUTE_MS + lateness_ms
 
 
 def is_late(event: AnyEvent, allowed_lateness: timedelta = DEFAULT_ALLOWED_LATENESS) -> bool:
@@ -283,16 +287,20 @@ class PlaybackAggregator:
         self._admit(fact, touched)
 
     def _admit(self, fact: PlaybackFact, touched: set[_Bucket]) -> None:
-        if _late(fact, self._lateness_ms):
-            bucket = _bucket(fact)
+        bucket = _bucket(fact)
+        touched.add(bucket)
+        if _closed(bucket, fact, self._lateness_ms):
             self._accumulator(bucket).late_events += 1
-            touched.add(bucket)
             return
         skey = (fact.video_id, fact.session_id)
         track = self._sessions.get(skey)
         if track is None:
             track = self._sessions[skey] = _SessionTrack()
-        self._book(track.insert(fact), touched)
+        step = track.append(fact)
+        if step is None:  # out of order: refold the session from there
+            self._book(track.insert(fact), touched)
+        else:  # the common case, booked without building the list of changes
+            self._accumulator(bucket).add_step(fact, step, 1)
 
     def _withdraw(self, fact: PlaybackFact, touched: set[_Bucket]) -> None:
         if _late(fact, self._lateness_ms):
@@ -354,16 +362,25 @@ class _SessionTrack:
     def __bool__(self) -> bool:
         return bool(self._events)
 
-    def insert(self, event: PlaybackFact) -> list[_Change]:
+    def append(self, event: PlaybackFact) -> SessionStep | None:
+        """Take an event that comes after all the others and return its step; ``None`` if it does not."""
         key = session_order_key(event)
         keys = self._keys
-        if not keys or key > keys[-1]:  # in order: the common case, nothing to refold
-            state, step = advance(self._states[-1] if keys else INITIAL_STATE, event)
-            keys.append(key)
-            self._events.append(event)
-            self._states.append(state)
-            self._steps.append(step)
+        if keys and key <= keys[-1]:
+            return None
+        state, step = advance(self._states[-1] if keys else INITIAL_STATE, event)
+        keys.append(key)
+        self._events.append(event)
+        self._states.append(state)
+        self._steps.append(step)
+        return step
+
+    def insert(self, event: PlaybackFact) -> list[_Change]:
+        step = self.append(event)
+        if step is not None:  # in order: nothing to refold
             return [(1, event, step)]
+        keys = self._keys
+        key = session_order_key(event)
         at = bisect.bisect_left(keys, key)
         old_states, old_steps = self._states[at:], self._steps[at:]
         keys.insert(at, key)
