@@ -7,6 +7,7 @@ the batch recomputation uses, so both paths answer alike.
 
 from __future__ import annotations
 
+import logging
 import re
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -18,11 +19,13 @@ from query_api.params import bounded_int
 from stream_apps.playback_aggregates import PlaybackStats
 from stream_apps.playback_rollup import rollup
 from stream_apps.playback_rows import live_buckets
-from stream_apps.trending_board import BOARD_SIZE, board_from_row, board_of
+from stream_apps.trending_board import BOARD_SIZE, TrendingBoard, board_from_row, board_of
 from stream_apps.trending_score import trending_window
-from views.playback import MinuteRow, PlaybackView
+from views.playback import BoardRow, MinuteRow, PlaybackView
 
 __all__ = ["PLAYBACK", "analytics_routes", "stats_resource"]
+
+log = logging.getLogger(__name__)
 
 PLAYBACK = web.AppKey("playback", PlaybackView)
 MAX_TRENDING = BOARD_SIZE
@@ -81,8 +84,7 @@ async def trending(request: web.Request) -> web.Response:
     limit = bounded_int(request.query.get("limit"), name="limit", default=10, low=1, high=MAX_TRENDING)
     view = _view(request)
     now = datetime.now(UTC)
-    row = await view.board(window.name)
-    board = None if row is None else board_from_row(row)
+    board = _stored_board(await view.board(window.name))
     source = "board"
     if board is None or abs(now - board.generated_at) > BOARD_FRESH_FOR:
         rows = await view.all_minutes(start=now - window.span, end=now)
@@ -99,6 +101,16 @@ async def trending(request: web.Request) -> web.Response:
             ],
         }
     )
+
+
+def _stored_board(row: BoardRow | None) -> TrendingBoard | None:
+    if row is None:
+        return None
+    try:
+        return board_from_row(row)
+    except ValueError as exc:  # written by another version, say: scored live until it is rewritten
+        log.warning("%s", exc)
+        return None
 
 
 def stats_resource(stats: PlaybackStats) -> dict[str, Any]:

@@ -48,12 +48,16 @@ def board_row(board: TrendingBoard) -> BoardRow:
 
 
 def board_from_row(row: BoardRow) -> TrendingBoard:
-    document = json.loads(row.document)
-    return TrendingBoard(
-        window=row.window,
-        generated_at=datetime.fromtimestamp(document["generated_at_ms"] / 1000, tz=UTC),
-        videos=tuple(
-            VideoTrend(video_id=str(video_id), score=float(score), unique_viewers=int(viewers))
-            for video_id, score, viewers in document["videos"]
-        ),
-    )
+    """The board a row holds; ``ValueError`` for a document this version cannot read."""
+    try:
+        document = json.loads(row.document)
+        return TrendingBoard(
+            window=row.window,
+            generated_at=datetime.fromtimestamp(document["generated_at_ms"] / 1000, tz=UTC),
+            videos=tuple(
+                VideoTrend(video_id=str(video_id), score=float(score), unique_viewers=int(viewers))
+                for video_id, score, viewers in document["videos"]
+            ),
+        )
+    except (ValueError, KeyError, TypeError, OverflowError) as exc:
+        raise ValueError(f"unreadable {row.window} trending board: {exc!r}") from exc

@@ -15,7 +15,7 @@ from stream_apps.playback_aggregates import PlaybackStats
 from stream_apps.playback_rows import stats_to_document
 from stream_apps.trending_board import TrendingBoard, board_row
 from stream_apps.trending_score import VideoTrend
-from views.playback import MinuteRow, PlaybackStore
+from views.playback import BoardRow, MinuteRow, PlaybackStore
 from views.stores import open_catalog_store, open_playback_store
 
 Client = TestClient[Any, Any]
@@ -64,6 +64,19 @@ async def test_trending_serves_the_stored_board_while_it_is_fresh(
     assert body["source"] == "board"
     assert [v["video_id"] for v in body["videos"]] == ["v0", "v1", "v2"]
     assert body["generated_at"] == board.generated_at.isoformat(timespec="seconds").replace("+00:00", "Z")
+
+
+async def test_an_unreadable_board_is_scored_live_instead_of_failing(
+    client: Client, playback: PlaybackStore
+) -> None:
+    await playback.write([_viewed_now("a", "u1")], offsets={0: 1})
+    for document in ("not json", '{"videos": []}', '{"generated_at_ms": 1, "videos": [["v"]]}'):
+        await playback.write_board(BoardRow("1h", document))
+        response = await client.get("/v1/trending?window=1h")
+        body = await response.json()
+        assert response.status == 200
+        assert body["source"] == "live"
+        assert [v["video_id"] for v in body["videos"]] == ["a"]
 
 
 async def test_without_a_fresh_board_trending_is_scored_from_the_minutes(

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
+import pytest
+
 from stream_apps.playback_aggregates import BucketKey, PlaybackStats
 from stream_apps.playback_rows import stats_to_document
 from stream_apps.trending_board import board_from_row, board_of, board_row
 from stream_apps.trending_score import TRENDING_1H, TRENDING_24H, top_trending, video_trends
-from views.playback import MinuteRow
+from views.playback import BoardRow, MinuteRow
 
 NOW = datetime(2026, 12, 2, 15, 0, 30, 250000, tzinfo=UTC)
 MINUTE = NOW.replace(second=0, microsecond=0)
@@ -74,3 +76,9 @@ def test_no_rows_make_an_empty_board() -> None:
     board = board_of([], now=NOW, window=TRENDING_1H)
     assert board.videos == ()
     assert board_from_row(board_row(board)).videos == ()
+
+
+@pytest.mark.parametrize("document", ["", "[]", '{"videos": []}', '{"generated_at_ms": "x", "videos": []}'])
+def test_a_board_document_that_cannot_be_read_says_so(document: str) -> None:
+    with pytest.raises(ValueError, match="unreadable 1h trending board"):
+        board_from_row(BoardRow("1h", document))
