@@ -88,7 +88,7 @@ async def trending(request: web.Request) -> web.Response:
     source = "board"
     if board is None or abs(now - board.generated_at) > BOARD_FRESH_FOR:
         rows = await view.all_minutes(start=now - window.span, end=now)
-        board, source = board_of(rows, now=now, window=window, size=limit), "live"
+        board, source = board_of(live_buckets(rows), now=now, window=window, size=limit), "live"
     return web.json_response(
         {
             "window": window.name,

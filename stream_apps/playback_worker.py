@@ -35,6 +35,7 @@ from schemas.errors import EventDecodeError
 from stream_apps.dead_letter import dead_letter_headers
 from stream_apps.playback_aggregates import DEFAULT_ALLOWED_LATENESS
 from stream_apps.playback_facts import PlaybackFact, decode_facts
+from stream_apps.playback_rows import live_buckets
 from stream_apps.playback_view import PlaybackViewBuilder
 from stream_apps.trending_board import board_of, board_row
 from stream_apps.trending_score import TRENDING_WINDOWS
@@ -169,9 +170,9 @@ async def _keep_boards(
 async def refresh_boards(store: PlaybackStore, *, now: datetime) -> None:
     """Every window's board at ``now``, from one read of the longest window's minutes."""
     longest = max(TRENDING_WINDOWS, key=lambda w: w.span)
-    rows = await store.all_minutes(start=now - longest.span, end=now)
+    buckets = live_buckets(await store.all_minutes(start=now - longest.span, end=now))  # parsed once
     for window in TRENDING_WINDOWS:
-        await store.write_board(board_row(board_of(rows, now=now, window=window)))
+        await store.write_board(board_row(board_of(buckets, now=now, window=window)))
 
 
 def _replay(kafka: KafkaConfig, topic: str, partition: int, end: int) -> Iterator[PlaybackFact]:

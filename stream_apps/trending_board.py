@@ -9,13 +9,13 @@ is what a live computation gave at its ``generated_at``.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from stream_apps.playback_rows import live_buckets
+from stream_apps.playback_aggregates import BucketKey, PlaybackStats
 from stream_apps.trending_score import TrendingWindow, VideoTrend, top_trending, video_trends
-from views.playback import BoardRow, MinuteRow
+from views.playback import BoardRow
 
 __all__ = ["BOARD_SIZE", "TrendingBoard", "board_from_row", "board_of", "board_row"]
 
@@ -30,10 +30,14 @@ class TrendingBoard:
 
 
 def board_of(
-    rows: Iterable[MinuteRow], *, now: datetime, window: TrendingWindow, size: int = BOARD_SIZE
+    buckets: Mapping[BucketKey, PlaybackStats],
+    *,
+    now: datetime,
+    window: TrendingWindow,
+    size: int = BOARD_SIZE,
 ) -> TrendingBoard:
-    """The board of ``window`` at ``now`` from the minute rows (of every partition) it spans."""
-    trends = video_trends(live_buckets(rows), now=now, window=window)
+    """The board of ``window`` at ``now`` from the merged minutes (``playback_rows.live_buckets``)."""
+    trends = video_trends(buckets, now=now, window=window)
     return TrendingBoard(
         window=window.name, generated_at=now, videos=top_trending(trends.values(), limit=size)
     )

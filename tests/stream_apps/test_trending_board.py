@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from stream_apps.playback_aggregates import BucketKey, PlaybackStats
-from stream_apps.playback_rows import stats_to_document
+from stream_apps.playback_rows import live_buckets, stats_to_document
 from stream_apps.trending_board import board_from_row, board_of, board_row
 from stream_apps.trending_score import TRENDING_1H, TRENDING_24H, top_trending, video_trends
 from views.playback import BoardRow, MinuteRow
@@ -31,7 +31,7 @@ ROWS = [
 
 
 def test_a_board_ranks_what_trending_scores_from_the_merged_partitions() -> None:
-    board = board_of(ROWS, now=NOW, window=TRENDING_1H)
+    board = board_of(live_buckets(ROWS), now=NOW, window=TRENDING_1H)
 
     buckets = {
         BucketKey("hot", MINUTE - timedelta(minutes=1)): PlaybackStats(
@@ -52,16 +52,18 @@ def test_a_board_ranks_what_trending_scores_from_the_merged_partitions() -> None
 
 
 def test_the_day_board_reaches_further_back() -> None:
-    board = board_of(ROWS, now=NOW, window=TRENDING_24H)
+    board = board_of(live_buckets(ROWS), now=NOW, window=TRENDING_24H)
     assert [t.video_id for t in board.videos] == ["old", "steady", "hot"]
 
 
 def test_a_board_keeps_at_most_its_size() -> None:
-    assert [t.video_id for t in board_of(ROWS, now=NOW, window=TRENDING_24H, size=1).videos] == ["old"]
+    assert [
+        t.video_id for t in board_of(live_buckets(ROWS), now=NOW, window=TRENDING_24H, size=1).videos
+    ] == ["old"]
 
 
 def test_a_stored_board_reads_back_equal() -> None:
-    board = board_of(ROWS, now=NOW, window=TRENDING_24H)
+    board = board_of(live_buckets(ROWS), now=NOW, window=TRENDING_24H)
 
     stored = board_row(board)
     back = board_from_row(stored)
@@ -73,7 +75,7 @@ def test_a_stored_board_reads_back_equal() -> None:
 
 
 def test_no_rows_make_an_empty_board() -> None:
-    board = board_of([], now=NOW, window=TRENDING_1H)
+    board = board_of({}, now=NOW, window=TRENDING_1H)
     assert board.videos == ()
     assert board_from_row(board_row(board)).videos == ()
 
