@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from schemas.record_fields import job_event_header, plain_fields
 from schemas.transcode_requested import VideoCodec
 
 __all__ = ["RenditionReady"]
@@ -31,32 +32,12 @@ class RenditionReady:
     dash_manifest_key: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
-        return {
-            "event_id": self.event_id,
-            "occurred_at": self.occurred_at,
-            "job_id": self.job_id,
-            "video_id": self.video_id,
-            "name": self.name,
-            "codec": self.codec.value,
-            "width": self.width,
-            "height": self.height,
-            "bitrate_kbps": self.bitrate_kbps,
-            "segment_duration_s": self.segment_duration_s,
-            "encoder": self.encoder,
-            "manifest_key": self.manifest_key,
-            "init_key": self.init_key,
-            "segment_keys": list(self.segment_keys),
-            "hls_master_key": self.hls_master_key,
-            "dash_manifest_key": self.dash_manifest_key,
-        }
+        return {**plain_fields(self), "codec": self.codec.value, "segment_keys": list(self.segment_keys)}
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> RenditionReady:
         return cls(
-            event_id=str(d["event_id"]),
-            occurred_at=d["occurred_at"],
-            job_id=d["job_id"],
-            video_id=d["video_id"],
+            **job_event_header(d),
             name=d["name"],
             codec=VideoCodec(d["codec"]),
             width=d["width"],

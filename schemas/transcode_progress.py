@@ -6,6 +6,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from schemas.record_fields import job_event_header, plain_fields
+
 __all__ = ["TranscodeProgress"]
 
 
@@ -19,22 +21,12 @@ class TranscodeProgress:
     encoder: str = ""
 
     def to_dict(self) -> dict[str, Any]:
-        return {
-            "event_id": self.event_id,
-            "occurred_at": self.occurred_at,
-            "job_id": self.job_id,
-            "video_id": self.video_id,
-            "percent": self.percent,
-            "encoder": self.encoder,
-        }
+        return plain_fields(self)
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> TranscodeProgress:
         return cls(
-            event_id=str(d["event_id"]),
-            occurred_at=d["occurred_at"],
-            job_id=d["job_id"],
-            video_id=d["video_id"],
+            **job_event_header(d),
             percent=float(d["percent"]),
             encoder=d.get("encoder", ""),
         )

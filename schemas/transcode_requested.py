@@ -7,6 +7,8 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
+from schemas.record_fields import job_event_header, plain_fields
+
 __all__ = ["PlannedRendition", "TranscodeRequested", "VideoCodec"]
 
 
@@ -27,14 +29,7 @@ class PlannedRendition:
     frame_rate: float
 
     def to_dict(self) -> dict[str, Any]:
-        return {
-            "name": self.name,
-            "codec": self.codec.value,
-            "width": self.width,
-            "height": self.height,
-            "bitrate_kbps": self.bitrate_kbps,
-            "frame_rate": self.frame_rate,
-        }
+        return {**plain_fields(self), "codec": self.codec.value}
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> PlannedRendition:
@@ -59,23 +54,12 @@ class TranscodeRequested:
     segment_duration_s: float = 4.0
 
     def to_dict(self) -> dict[str, Any]:
-        return {
-            "event_id": self.event_id,
-            "occurred_at": self.occurred_at,
-            "job_id": self.job_id,
-            "video_id": self.video_id,
-            "source_key": self.source_key,
-            "segment_duration_s": self.segment_duration_s,
-            "ladder": [r.to_dict() for r in self.ladder],
-        }
+        return {**plain_fields(self), "ladder": [r.to_dict() for r in self.ladder]}
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> TranscodeRequested:
         return cls(
-            event_id=str(d["event_id"]),
-            occurred_at=d["occurred_at"],
-            job_id=d["job_id"],
-            video_id=d["video_id"],
+            **job_event_header(d),
             source_key=d["source_key"],
             segment_duration_s=d.get("segment_duration_s", 4.0),
             ladder=tuple(PlannedRendition.from_dict(r) for r in d["ladder"]),
