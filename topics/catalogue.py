@@ -87,52 +87,38 @@ def _dead_letter(source: str) -> TopicSpec:
     )
 
 
-UPLOAD_COMPLETE_TOPIC = TopicSpec(
-    name="upload-complete",
-    description="A source video is stored in the blob store, with its metadata and probe.",
-    key="video id",
-    event_type=UPLOAD_COMPLETE,
-    key_field="video_id",
-    partitions=VIDEO_PARTITIONS,
-    dead_letter="upload-complete.dlq",
+def _video_topic(
+    event_type: EventType[Any], description: str, *, cleanup_policy: str = "delete"
+) -> TopicSpec:
+    """A topic keyed by video id: they share one partition count, so a video's events meet in one
+    partition number of each, and are seen in order by one worker."""
+    return TopicSpec(
+        name=event_type.name,
+        description=description,
+        key="video id",
+        event_type=event_type,
+        key_field="video_id",
+        partitions=VIDEO_PARTITIONS,
+        cleanup_policy=cleanup_policy,
+        dead_letter=f"{event_type.name}.dlq",
+    )
+
+
+UPLOAD_COMPLETE_TOPIC = _video_topic(
+    UPLOAD_COMPLETE, "A source video is stored in the blob store, with its metadata and probe."
 )
-TRANSCODE_REQUESTED_TOPIC = TopicSpec(
-    name="transcode-requested",
-    description="A job: encode one source into a ladder of renditions.",
-    key="video id",
-    event_type=TRANSCODE_REQUESTED,
-    key_field="video_id",
-    partitions=VIDEO_PARTITIONS,
-    dead_letter="transcode-requested.dlq",
+TRANSCODE_REQUESTED_TOPIC = _video_topic(
+    TRANSCODE_REQUESTED, "A job: encode one source into a ladder of renditions."
 )
-TRANSCODE_PROGRESS_TOPIC = TopicSpec(
-    name="transcode-progress",
-    description="How far each transcode job has come; compacted, so the latest per video is kept.",
-    key="video id",
-    event_type=TRANSCODE_PROGRESS,
-    key_field="video_id",
-    partitions=VIDEO_PARTITIONS,
+TRANSCODE_PROGRESS_TOPIC = _video_topic(
+    TRANSCODE_PROGRESS,
+    "How far each transcode job has come; compacted, so the latest per video is kept.",
     cleanup_policy="compact",
-    dead_letter="transcode-progress.dlq",
 )
-TRANSCODE_FAILED_TOPIC = TopicSpec(
-    name="transcode-failed",
-    description="A transcode job ended without its renditions, with FFmpeg's reason.",
-    key="video id",
-    event_type=TRANSCODE_FAILED,
-    key_field="video_id",
-    partitions=VIDEO_PARTITIONS,
-    dead_letter="transcode-failed.dlq",
+TRANSCODE_FAILED_TOPIC = _video_topic(
+    TRANSCODE_FAILED, "A transcode job ended without its renditions, with FFmpeg's reason."
 )
-RENDITION_READY_TOPIC = TopicSpec(
-    name="rendition-ready",
-    description="One rendition is encoded, packaged and stored.",
-    key="video id",
-    event_type=RENDITION_READY,
-    key_field="video_id",
-    partitions=VIDEO_PARTITIONS,
-    dead_letter="rendition-ready.dlq",
-)
+RENDITION_READY_TOPIC = _video_topic(RENDITION_READY, "One rendition is encoded, packaged and stored.")
 PLAYBACK_EVENT_TOPIC = TopicSpec(
     name="playback-event",
     description="What players did, pseudonymous; ordered per playback session.",
