@@ -35,8 +35,8 @@ from confluent_kafka import Consumer, TopicPartition
 
 from deploy.local_kafka import LocalKafka
 from deploy.settings import Settings
-from producers.player_tokens import PlayerTokens
-from stream_apps.playback_facts import decode_facts
+from producers.collector.tokens import PlayerTokens
+from stream_apps.playback.facts import decode_facts
 from topics.admin import apply_topics
 from topics.catalogue import PLAYBACK_EVENT_TOPIC
 from topics.config import KafkaConfig

@@ -31,12 +31,12 @@ from blobs.s3 import S3BlobStore
 from deploy.local_kafka import LocalKafka
 from deploy.local_minio import LocalMinio
 from deploy.settings import Settings
-from producers.async_producer import AsyncEventProducer
-from producers.upload_app import create_upload_app
-from producers.upload_client import upload_file
-from producers.upload_tickets import TicketSigner
-from producers.uploader_auth import UploaderAuth
+from producers.uploads.app import create_upload_app
+from producers.uploads.auth import UploaderAuth
+from producers.uploads.client import upload_file
+from producers.uploads.tickets import TicketSigner
 from topics.admin import apply_topics
+from topics.async_producer import AsyncEventProducer
 from topics.config import KafkaConfig
 
 MiB = 1024 * 1024

@@ -13,15 +13,17 @@ import time
 from collections.abc import Mapping
 from urllib.parse import urlencode
 
+from blobs.errors import BlobError
+
 __all__ = ["ExpiredUrlError", "TamperedUrlError", "UrlSigner"]
 
 
-class TamperedUrlError(Exception):
-    pass
+class TamperedUrlError(BlobError):
+    """A signature that does not match: the URL was not made by us, or was changed."""
 
 
-class ExpiredUrlError(Exception):
-    pass
+class ExpiredUrlError(BlobError):
+    """A genuine URL past its expiry."""
 
 
 class UrlSigner:

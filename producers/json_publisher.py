@@ -11,12 +11,12 @@ import json
 from collections.abc import Iterable
 from typing import Any
 
-from producers.event_producer import EventProducer
 from schemas import codec
 from schemas.errors import InvalidEventError
 from schemas.json_form import from_json
 from schemas.registry import EventType
 from topics.catalogue import topic_for_event_type
+from topics.producer import EventProducer
 
 __all__ = ["parse_json_documents", "publish_json"]
 

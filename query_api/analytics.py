@@ -16,11 +16,11 @@ from aiohttp import web
 
 from query_api.errors import ApiError, BadRequestError
 from query_api.params import bounded_int
-from stream_apps.playback_aggregates import PlaybackStats
-from stream_apps.playback_rollup import rollup
-from stream_apps.playback_rows import live_buckets
-from stream_apps.trending_board import BOARD_SIZE, TrendingBoard, board_from_row, board_of
-from stream_apps.trending_score import trending_window
+from stream_apps.playback.aggregates import PlaybackStats
+from stream_apps.playback.rollup import rollup
+from stream_apps.playback.rows import live_buckets
+from stream_apps.trending.board import BOARD_SIZE, TrendingBoard, board_from_row, board_of
+from stream_apps.trending.score import trending_window
 from views.playback import BoardRow, MinuteRow, PlaybackView
 
 __all__ = ["PLAYBACK", "analytics_routes", "stats_resource"]

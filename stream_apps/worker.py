@@ -13,11 +13,11 @@ from typing import NoReturn
 import faust
 
 from stream_apps.app import create_app
-from stream_apps.catalog import register_catalog
-from stream_apps.transcode_planner import register_transcode_planner
+from stream_apps.catalog.agent import register_catalog
+from stream_apps.transcode_planning.agent import register_transcode_planner
 from topics.config import KafkaConfig
 from views.catalog import CatalogStore
-from views.stores import open_catalog_store
+from views.stores import check_store_url, open_catalog_store
 
 __all__ = ["WORKER_APP_NAME", "build_worker_app", "run_worker"]
 
@@ -25,6 +25,7 @@ WORKER_APP_NAME = "tubestream-views"
 
 
 def build_worker_app(kafka: KafkaConfig, *, catalog_url: str, datadir: Path) -> faust.App:
+    check_store_url(catalog_url, view="catalog")  # the agents open it only once Faust has started
     app = create_app(WORKER_APP_NAME, kafka, datadir=datadir)
 
     def open_catalog() -> CatalogStore:

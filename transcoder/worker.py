@@ -29,7 +29,6 @@ from pathlib import Path
 from confluent_kafka import Consumer, KafkaError, KafkaException, Message, TopicPartition
 
 from blobs.store import BlobStore
-from producers.event_producer import EventProducer
 from schemas import codec
 from schemas.errors import EventDecodeError
 from schemas.registry import TRANSCODE_REQUESTED
@@ -37,10 +36,11 @@ from schemas.rendition_ready import RenditionReady
 from schemas.transcode_failed import TranscodeFailed
 from schemas.transcode_progress import TranscodeProgress
 from schemas.transcode_requested import TranscodeRequested
-from stream_apps.dead_letter import dead_letter_headers
 from topics.catalogue import TRANSCODE_REQUESTED_TOPIC, topic_for
 from topics.config import KafkaConfig
+from topics.dead_letter import dead_letter_headers
 from topics.errors import BrokerUnavailableError
+from topics.producer import EventProducer
 from transcoder.encoders import choose_encoder
 from transcoder.errors import JobCancelledError, SourceError
 from transcoder.job import JobResult, run_job

@@ -15,7 +15,7 @@ from views.playback import PlaybackStore
 from views.sqlite_catalog import SqliteCatalogStore
 from views.sqlite_playback import SqlitePlaybackStore
 
-__all__ = ["SUPPORTED_SCHEMES", "open_catalog_store", "open_playback_store"]
+__all__ = ["SUPPORTED_SCHEMES", "check_store_url", "open_catalog_store", "open_playback_store"]
 
 SUPPORTED_SCHEMES = ("sqlite",)
 
@@ -31,6 +31,11 @@ def open_catalog_store(url: str) -> CatalogStore:
 def open_playback_store(url: str) -> PlaybackStore:
     """The playback store ``url`` names; same URLs and errors as ``open_catalog_store``."""
     return SqlitePlaybackStore(_sqlite_path(url, "playback"))
+
+
+def check_store_url(url: str, *, view: str) -> None:
+    """``ValueError`` now for a URL no adapter takes, for a process that opens its store later."""
+    _sqlite_path(url, view)
 
 
 def _sqlite_path(url: str, view: str) -> Path | str:

@@ -8,7 +8,6 @@ from typing import Any
 
 import pytest
 
-from producers.event_producer import EventProducer
 from producers.json_publisher import parse_json_documents, publish_json
 from schemas import codec
 from schemas.errors import InvalidEventError
@@ -16,6 +15,7 @@ from schemas.registry import TRANSCODE_PROGRESS, UPLOAD_COMPLETE
 from topics.catalogue import TRANSCODE_PROGRESS_TOPIC, UPLOAD_COMPLETE_TOPIC, TopicSpec
 from topics.config import KafkaConfig
 from topics.log import LogRecord, read_to_end
+from topics.producer import EventProducer
 
 
 def upload(video_id: str, **fields: Any) -> dict[str, Any]:

@@ -11,10 +11,10 @@ import pytest
 from aiohttp.test_utils import TestClient, TestServer
 
 from query_api.app import create_app
-from stream_apps.playback_aggregates import PlaybackStats
-from stream_apps.playback_rows import stats_to_document
-from stream_apps.trending_board import TrendingBoard, board_row
-from stream_apps.trending_score import VideoTrend
+from stream_apps.playback.aggregates import PlaybackStats
+from stream_apps.playback.rows import stats_to_document
+from stream_apps.trending.board import TrendingBoard, board_row
+from stream_apps.trending.score import VideoTrend
 from views.playback import BoardRow, MinuteRow, PlaybackStore
 from views.stores import open_catalog_store, open_playback_store
 

@@ -1,0 +1,69 @@
+"""The view builders and readers as processes: ``worker`` (Faust), ``api``, and ``catalog rebuild``."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+from typing import Any
+
+from deploy.blob_store import blob_store_for
+from deploy.cli.parsing import Subparsers
+from deploy.settings import Settings
+
+__all__ = ["register"]
+
+
+def register(sub: Subparsers) -> None:
+    worker = sub.add_parser("worker", help="run the stream processors (Faust) that build the views")
+    worker.add_argument("--loglevel", default="info")
+    worker.set_defaults(handler=_worker)
+
+    api = sub.add_parser("api", help="run the query API")
+    api.set_defaults(handler=_api)
+
+    catalog = sub.add_parser("catalog", help="the catalog view")
+    catalog_sub = catalog.add_subparsers(metavar="ACTION", required=True)
+    rebuild = catalog_sub.add_parser("rebuild", help="rebuild the view by replaying its topics from offset 0")
+    rebuild.add_argument("--into", metavar="URL", help="store URL to rebuild into (default: the catalog's)")
+    rebuild.set_defaults(handler=_catalog_rebuild)
+
+
+def _worker(args: argparse.Namespace, settings: Settings) -> int:
+    from stream_apps.worker import build_worker_app, run_worker
+
+    app = build_worker_app(settings.kafka, catalog_url=settings.catalog_url, datadir=settings.home / "faust")
+    run_worker(app, loglevel=args.loglevel)
+
+
+def _api(args: argparse.Namespace, settings: Settings) -> int:
+    from query_api.server import run
+
+    run(
+        catalog_url=settings.catalog_url,
+        playback_url=settings.playback_url,
+        media=blob_store_for(settings),
+        host=settings.api_host,
+        port=settings.api_port,
+    )
+    return 0
+
+
+def _catalog_rebuild(args: argparse.Namespace, settings: Settings) -> int:
+    from stream_apps.catalog.rebuild import rebuild_catalog
+    from views.stores import open_catalog_store
+
+    url = args.into or settings.catalog_url
+
+    async def rebuild() -> Any:
+        store = open_catalog_store(url)
+        try:
+            return await rebuild_catalog(settings.kafka, store)
+        finally:
+            await store.close()
+
+    report = asyncio.run(rebuild())
+    print(
+        f"replayed {report.messages} message(s), {report.rejected} rejected; "
+        f"{report.videos} video(s) in {url}"
+    )
+    return 0

@@ -1,0 +1,214 @@
+"""Players' JSON → ``PlaybackEvent`` records: validation, server time, pseudonyms. Pure.
+
+Everything a player sends is checked before anything is produced, so a
+batch is accepted whole or refused whole with a message naming the event
+and the field. The viewer comes from the verified token, never from the
+body, and the IP only as a keyed pseudonym.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from producers.collector.pseudonyms import Pseudonymizer
+from producers.errors import InvalidPlaybackError
+from schemas.codec import canonical_uuid
+from schemas.playback_event import PlaybackKind
+
+__all__ = ["MAX_BATCH", "InvalidPlaybackError", "parse_playback_batch"]
+
+MAX_BATCH = 500
+MAX_TEXT = 200
+MAX_FUTURE = timedelta(hours=1)  # a client clock further ahead than this is wrong, not early
+
+_KNOWN = frozenset(
+    {
+        "event_id",
+        "session_id",
+        "video_id",
+        "kind",
+        "position_ms",
+        "occurred_at",
+        "rendition",
+        "duration_ms",
+        "video_duration_ms",
+        "client",
+    }
+)
+_KINDS = {kind.value: kind.value for kind in PlaybackKind}
+_KIND_SPELLINGS = _KINDS | {kind.value.lower(): kind.value for kind in PlaybackKind}  # skips .upper()
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_ONE_MS = timedelta(milliseconds=1)
+
+
+def parse_playback_batch(
+    body: Any,
+    *,
+    viewer_id: str,
+    client_ip: str,
+    pseudonyms: Pseudonymizer,
+    received_at: datetime,
+) -> list[dict[str, Any]]:
+    """``body`` is one event object, a list of them, or ``{"events": [...]}``.
+
+    The result is ``playback-event`` records in wire form, ready for
+    ``codec.encode_wire``: times in epoch milliseconds, the kind as its symbol.
+    The collector handles tens of thousands of events a second, and building
+    typed records with datetimes only to take them apart again cost more than
+    the checks themselves.
+    """
+    items = body.get("events") if isinstance(body, dict) and "events" in body else body
+    if isinstance(items, dict):
+        items = [items]
+    if not isinstance(items, list) or not items:
+        raise InvalidPlaybackError('expected an event object, a list of events, or {"events": [...]}')
+    if len(items) > MAX_BATCH:
+        raise InvalidPlaybackError(f"at most {MAX_BATCH} events per batch, got {len(items)}")
+    user = pseudonyms.user(viewer_id)
+    ip = pseudonyms.ip(client_ip)
+    received_ms = _ms(received_at)
+    latest_ms = received_ms + MAX_FUTURE // _ONE_MS
+    events: list[dict[str, Any]] = []
+    append = events.append
+    for index, item in enumerate(items):
+        try:
+            append(_event(item, user, ip, received_ms, latest_ms))
+        except InvalidPlaybackError as exc:
+            raise InvalidPlaybackError(f"event #{index + 1}: {exc}") from None
+    return events
+
+
+def _event(item: Any, user: str, ip: str, received_ms: int, latest_ms: int) -> dict[str, Any]:
+    """One event as a wire record, or a refusal naming its first bad field (in record order).
+
+    This runs for every event the collector takes, so the usual values (exact
+    ``str`` and ``int``, a UTC time) are checked inline; anything else goes to
+    the helper for that field, which accepts or refuses it and words the refusal.
+    """
+    if not isinstance(item, dict):
+        raise InvalidPlaybackError(f"expected a JSON object, got {type(item).__name__}")
+    if not _KNOWN.issuperset(item):
+        raise InvalidPlaybackError(f"unknown field(s) {', '.join(sorted(set(item) - _KNOWN))}")
+    get = item.get
+    occurred = get("occurred_at")
+    if type(occurred) is int and occurred >= 0:
+        occurred_ms = occurred
+    else:
+        try:
+            moment = datetime.fromisoformat(occurred) if type(occurred) is str else None
+        except ValueError:
+            moment = None
+        # UTC, what players send, needs no (slow) utcoffset() call; other zones and refusals go to _time
+        occurred_ms = _ms(moment) if moment is not None and moment.tzinfo is UTC else _time(occurred)
+    if occurred_ms < 0:  # an ISO time before 1970: refused as the same instant in epoch ms is
+        raise InvalidPlaybackError(f"occurred_at must not be before 1970, got {occurred!r}")
+    if occurred_ms > latest_ms:
+        at = _EPOCH + occurred_ms * _ONE_MS
+        raise InvalidPlaybackError(f"occurred_at {at.isoformat()} is in the future")
+    event_id = get("event_id")
+    try:
+        event_id = canonical_uuid(event_id)  # client-made, so a retried batch is deduplicated downstream
+    except ValueError:
+        raise InvalidPlaybackError(f"event_id must be a UUID made by the player, got {event_id!r}") from None
+    session_id = get("session_id")
+    if type(session_id) is not str or not session_id.strip() or len(session_id) > MAX_TEXT:
+        session_id = _text(session_id, "session_id")
+    video_id = get("video_id")
+    if type(video_id) is not str or not video_id.strip() or len(video_id) > MAX_TEXT:
+        video_id = _text(video_id, "video_id")
+    kind = get("kind")
+    symbol = _KIND_SPELLINGS.get(kind) if type(kind) is str else None
+    if symbol is None:
+        symbol = _kind(kind)
+    position_ms = get("position_ms")
+    if type(position_ms) is not int or position_ms < 0:
+        position_ms = _millis(position_ms, "position_ms", required=True) or 0
+    rendition = get("rendition")
+    if rendition is not None and (type(rendition) is not str or len(rendition) > MAX_TEXT):
+        rendition = _text(rendition, "rendition", required=False)
+    duration_ms = get("duration_ms")
+    if duration_ms is not None and (type(duration_ms) is not int or duration_ms < 0):
+        duration_ms = _millis(duration_ms, "duration_ms")
+    client = get("client")
+    if client is None:
+        client = ""
+    elif type(client) is not str or len(client) > MAX_TEXT:
+        client = _text(client, "client", required=False)
+    video_duration_ms = get("video_duration_ms")
+    if video_duration_ms is not None and (type(video_duration_ms) is not int or video_duration_ms < 0):
+        video_duration_ms = _millis(video_duration_ms, "video_duration_ms")
+    return {
+        "event_id": event_id,
+        "occurred_at": occurred_ms,
+        "received_at": received_ms,
+        "session_id": session_id,
+        "user_pseudonym": user,
+        "video_id": video_id,
+        "kind": symbol,
+        "position_ms": position_ms,
+        "rendition": rendition or None,
+        "duration_ms": duration_ms,
+        "client": client,
+        "video_duration_ms": video_duration_ms,
+        "ip_pseudonym": ip,
+    }
+
+
+def _text(value: Any, name: str, *, required: bool = True) -> str:
+    if value is None and not required:
+        return ""
+    if not isinstance(value, str) or (required and not value.strip()):
+        raise InvalidPlaybackError(f"{name} must be a non-empty string")
+    if len(value) > MAX_TEXT:
+        raise InvalidPlaybackError(f"{name} is longer than {MAX_TEXT} characters")
+    return value
+
+
+def _kind(value: Any) -> str:
+    kind = _KINDS.get(value.upper()) if isinstance(value, str) else None
+    if kind is None:
+        known = ", ".join(k.value.lower() for k in PlaybackKind)
+        raise InvalidPlaybackError(f"kind must be one of {known}; got {value!r}")
+    return kind
+
+
+def _millis(value: Any, name: str, *, required: bool = False) -> int | None:
+    if value is None:
+        if required:
+            raise InvalidPlaybackError(f"{name} is required")
+        return None
+    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+        raise InvalidPlaybackError(f"{name} must be a non-negative integer of milliseconds, got {value!r}")
+    return value
+
+
+def _time(value: Any) -> int:
+    """Epoch milliseconds of an ISO-8601 time with a zone, or of epoch milliseconds themselves."""
+    if isinstance(value, int) and not isinstance(value, bool):
+        if value < 0:
+            raise InvalidPlaybackError(f"occurred_at must not be before 1970, got {value!r}")
+        return value
+    if isinstance(value, str):
+        try:
+            parsed = datetime.fromisoformat(value)  # 3.11 reads "Z" too
+        except ValueError:
+            pass
+        else:
+            if parsed.tzinfo is not None and parsed.utcoffset() is not None:
+                return _ms(parsed)
+    if value is None or isinstance(value, bool):
+        raise InvalidPlaybackError("occurred_at is required (ISO-8601 or epoch milliseconds)")
+    raise InvalidPlaybackError(
+        f"occurred_at must be ISO-8601 with a zone or epoch milliseconds, got {value!r}"
+    )
+
+
+def _ms(moment: datetime) -> int:
+    """``(moment - _EPOCH) // _ONE_MS``, exactly, without the slow ``timedelta // timedelta``.
+
+    A timedelta keeps 0 <= seconds < 86400 and 0 <= microseconds < 10**6, so
+    flooring its microseconds to milliseconds floors the whole.
+    """
+    delta = moment - _EPOCH
+    return (delta.days * 86_400 + delta.seconds) * 1_000 + delta.microseconds // 1_000

@@ -1,0 +1,47 @@
+"""Errors of the write side's services and clients.
+
+    ProducerError
+    ├── UploadError                the upload service or storage refused (the client's view)
+    ├── InvalidUploaderTokenError  uploader token missing, expired, tampered, other audience: 401
+    ├── InvalidTicketError         a part URL of the local store that is not ours or has expired
+    ├── InvalidPlayerTokenError    player token missing, expired, tampered, other audience: 401
+    └── InvalidPlaybackError       a playback batch that cannot be accepted: 400 (also a ValueError)
+
+Kafka's delivery errors stay the log's (``topics.errors``); storage errors stay
+``blobs.errors``: each is translated into an HTTP answer at the service's edge.
+"""
+
+from __future__ import annotations
+
+__all__ = [
+    "InvalidPlaybackError",
+    "InvalidPlayerTokenError",
+    "InvalidTicketError",
+    "InvalidUploaderTokenError",
+    "ProducerError",
+    "UploadError",
+]
+
+
+class ProducerError(Exception):
+    """Base of every error raised by ``producers``."""
+
+
+class UploadError(ProducerError):
+    """The service or storage refused; the message is theirs."""
+
+
+class InvalidUploaderTokenError(ProducerError):
+    """Missing, expired, tampered or for another audience: 401."""
+
+
+class InvalidTicketError(ProducerError):
+    """A local-store part URL that is not ours, or no longer valid."""
+
+
+class InvalidPlayerTokenError(ProducerError):
+    """Missing, expired, tampered, or for another audience: the request gets 401."""
+
+
+class InvalidPlaybackError(ProducerError, ValueError):
+    """The body cannot be accepted; the message says which event and field, for a 400."""

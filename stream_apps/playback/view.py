@@ -1,0 +1,82 @@
+"""Playback events → rows of the playback view, one aggregator per partition of ``playback-event``.
+
+A session's events share a key and so a partition; each partition's
+aggregator sees all of them and the rows it produces are that partition's
+share of a minute. The rows are whole values: writing them again after a
+crash writes the same thing, which is what makes the view exact under
+redelivery (see ``playback_worker``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator, Mapping
+from datetime import timedelta
+
+from schemas.playback_event import PlaybackEvent
+from stream_apps.playback.aggregates import (
+    DEFAULT_ALLOWED_LATENESS,
+    BucketKey,
+    PlaybackAggregator,
+    PlaybackStats,
+)
+from stream_apps.playback.facts import PlaybackFact
+from stream_apps.playback.rows import stats_to_document
+from views.playback import MinuteRow
+
+__all__ = ["PlaybackViewBuilder", "minute_rows"]
+
+
+class PlaybackViewBuilder:
+    def __init__(self, *, allowed_lateness: timedelta = DEFAULT_ALLOWED_LATENESS) -> None:
+        self._allowed_lateness = allowed_lateness
+        self._partitions: dict[int, PlaybackAggregator] = {}
+
+    def _aggregator(self, partition: int) -> PlaybackAggregator:
+        if partition not in self._partitions:
+            self._partitions[partition] = PlaybackAggregator(allowed_lateness=self._allowed_lateness)
+        return self._partitions[partition]
+
+    def restore(self, partition: int, events: Iterable[PlaybackEvent | PlaybackFact]) -> int:
+        """Rebuild a partition's state from its replayed events (already in the view); how many."""
+        count = 0
+
+        def counted() -> Iterator[PlaybackEvent | PlaybackFact]:
+            nonlocal count
+            for event in events:
+                count += 1
+                yield event
+
+        self._aggregator(partition).apply_all(counted())
+        return count
+
+    def apply(self, partition: int, event: PlaybackEvent | PlaybackFact) -> list[MinuteRow]:
+        return minute_rows(partition, self._aggregator(partition).apply(event))
+
+    def apply_batch(self, events: Iterable[tuple[int, PlaybackEvent | PlaybackFact]]) -> list[MinuteRow]:
+        """Many events; each touched bucket is read and written once, with its value after the batch."""
+        by_partition: dict[int, list[PlaybackEvent | PlaybackFact]] = {}
+        for partition, event in events:  # partitions are independent: regrouping keeps each one's order
+            by_partition.setdefault(partition, []).append(event)
+        rows: list[MinuteRow] = []
+        for partition, batch in sorted(by_partition.items()):
+            rows += minute_rows(partition, self._aggregator(partition).apply_all(batch))
+        return rows
+
+    def forget(self, partition: int) -> None:
+        """The partition went to another worker, which rebuilds it from the log."""
+        self._partitions.pop(partition, None)
+
+    def partitions(self) -> list[int]:
+        return sorted(self._partitions)
+
+
+def minute_rows(partition: int, changed: Mapping[BucketKey, PlaybackStats]) -> list[MinuteRow]:
+    return [
+        MinuteRow(
+            video_id=key.video_id,
+            minute=key.minute,
+            partition=partition,
+            document="" if stats.is_empty else stats_to_document(stats),
+        )
+        for key, stats in sorted(changed.items())
+    ]

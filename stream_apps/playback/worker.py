@@ -1,0 +1,225 @@
+"""The playback analytics worker: ``playback-event`` → the playback view, exactly, through crashes.
+
+Why not Faust's exactly-once mode: its users report duplicates with it
+(Faust issues 517, 323), and a transaction cannot span Kafka and the view
+store anyway. Exactness here comes from three plain rules instead:
+
+1. the rows written are whole values, a pure function of the distinct events
+   of a partition up to an offset (``PlaybackViewBuilder``), so writing them
+   twice is writing them once;
+2. offsets are committed only after the rows are in the store;
+3. on (re)assignment a partition's state is rebuilt by replaying it from
+   offset 0 to the committed offset — Kafka is the source of truth — so the
+   events after the commit are reprocessed onto the right state.
+
+A worker killed between 1 and 2 leaves rows that are ahead of its commit;
+its successor recomputes the same values over them. Undecodable events go to
+``playback-event.dlq`` with the reason, before the offset moves past them.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import gc
+import logging
+import threading
+import time
+from collections.abc import Callable, Iterator
+from datetime import UTC, datetime, timedelta
+
+from confluent_kafka import OFFSET_INVALID, Consumer, KafkaError, KafkaException, Message, TopicPartition
+
+from schemas.errors import EventDecodeError
+from stream_apps.playback.aggregates import DEFAULT_ALLOWED_LATENESS
+from stream_apps.playback.facts import PlaybackFact, decode_facts
+from stream_apps.playback.rows import live_buckets
+from stream_apps.playback.view import PlaybackViewBuilder
+from stream_apps.trending.board import board_of, board_row
+from stream_apps.trending.score import TRENDING_WINDOWS
+from topics.catalogue import PLAYBACK_EVENT_TOPIC, topic_for
+from topics.config import KafkaConfig
+from topics.dead_letter import dead_letter_headers
+from topics.errors import BrokerUnavailableError
+from topics.log import read_partition
+from topics.producer import EventProducer
+from views.errors import ViewStoreError
+from views.playback import PlaybackStore
+
+__all__ = ["BOARDS_EVERY", "PLAYBACK_GROUP", "refresh_boards", "run_playback_worker"]
+
+log = logging.getLogger(__name__)
+
+PLAYBACK_GROUP = "tubestream-playback"
+DEAD_LETTERS = topic_for(PLAYBACK_EVENT_TOPIC.dead_letter or "")
+BOARDS_EVERY = timedelta(seconds=10)
+
+
+async def run_playback_worker(
+    kafka: KafkaConfig,
+    store: PlaybackStore,
+    *,
+    stop: asyncio.Event,
+    batch_size: int = 2000,
+    allowed_lateness: timedelta = DEFAULT_ALLOWED_LATENESS,
+    boards_every: timedelta = BOARDS_EVERY,
+    on_batch: Callable[[int], None] | None = None,
+) -> None:
+    """Consume until ``stop`` is set; every batch is written, then committed.
+
+    The worker that holds partition 0 also rebuilds the trending boards every
+    ``boards_every``: one worker of the group at a time, from every
+    partition's rows in the store.
+    """
+    topic = kafka.topic(PLAYBACK_EVENT_TOPIC.name)
+    leads = threading.Event()  # set while this worker holds partition 0
+    builder = PlaybackViewBuilder(allowed_lateness=allowed_lateness)
+    consumer = Consumer(
+        kafka.client_config(
+            **{
+                "group.id": kafka.group(PLAYBACK_GROUP),
+                "enable.auto.commit": False,
+                "auto.offset.reset": "earliest",
+                "partition.assignment.strategy": "cooperative-sticky",
+                "session.timeout.ms": 10_000,  # a dead worker's partitions move on in seconds, not 45 s
+            }
+        )
+    )
+
+    def on_assign(c: Consumer, partitions: list[TopicPartition]) -> None:
+        committed = c.committed(partitions, timeout=60)
+        for tp in committed:
+            end = tp.offset if tp.offset != OFFSET_INVALID and tp.offset >= 0 else 0
+            started = time.monotonic()
+            count = builder.restore(tp.partition, _replay(kafka, topic, tp.partition, end))
+            log.info(
+                "playback: partition %d restored from %d event(s) in %.1fs",
+                tp.partition,
+                count,
+                time.monotonic() - started,
+            )
+        gc.freeze()  # the restored state lives as long as the assignment: spare the GC rescanning it
+        c.incremental_assign(partitions)
+        if any(tp.partition == 0 for tp in partitions):
+            leads.set()
+
+    def on_revoke(c: Consumer, partitions: list[TopicPartition]) -> None:
+        for tp in partitions:
+            builder.forget(tp.partition)
+        if any(tp.partition == 0 for tp in partitions):
+            leads.clear()
+        c.incremental_unassign(partitions)
+
+    consumer.subscribe([topic], on_assign=on_assign, on_revoke=on_revoke, on_lost=on_revoke)
+    dead_letters = EventProducer(kafka, client_id="tubestream-playback-dlq")
+    boards = asyncio.create_task(_keep_boards(store, boards_every, leads, stop))
+    try:
+        while not stop.is_set():
+            messages: list[Message] = await asyncio.to_thread(consumer.consume, batch_size, 0.5)
+            if boards.done():
+                boards.result()  # anything but a store outage in the board task stops the worker loudly
+            if not messages:
+                continue
+            offsets: dict[int, int] = {}
+            readable: list[Message] = []
+            for message in messages:
+                error = message.error()
+                if error is not None:
+                    if error.code() == KafkaError._PARTITION_EOF:
+                        continue
+                    raise BrokerUnavailableError(f"consuming {topic}: {error}")
+                offsets[int(message.partition() or 0)] = int(message.offset() or 0) + 1
+                readable.append(message)
+            decoded: list[tuple[int, PlaybackFact]] = []
+            for message, fact in zip(readable, decode_facts([_value(m) for m in readable]), strict=True):
+                if isinstance(fact, EventDecodeError):
+                    _dead_letter(message, fact, dead_letters)
+                else:
+                    decoded.append((int(message.partition() or 0), fact))
+            rows = builder.apply_batch(decoded)
+            await store.write(rows, offsets=offsets)
+            dead_letters.flush()  # parked before the offsets move past them
+            consumer.commit(
+                offsets=[TopicPartition(topic, p, o) for p, o in sorted(offsets.items())], asynchronous=False
+            )
+            if on_batch is not None:
+                on_batch(len(messages))
+    except KafkaException as exc:
+        raise BrokerUnavailableError(f"playback worker: {exc}") from exc
+    finally:
+        boards.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await boards
+        consumer.close()
+        dead_letters.flush()
+
+
+async def _keep_boards(
+    store: PlaybackStore, every: timedelta, leads: threading.Event, stop: asyncio.Event
+) -> None:
+    while not stop.is_set():
+        if leads.is_set():
+            try:
+                await refresh_boards(store, now=datetime.now(UTC))
+            except ViewStoreError as exc:  # the next round tries again; the API scores live meanwhile
+                log.warning("playback: trending boards not refreshed: %s", exc)
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(stop.wait(), every.total_seconds())
+
+
+async def refresh_boards(store: PlaybackStore, *, now: datetime) -> None:
+    """Every window's board at ``now``, from one read of the longest window's minutes."""
+    longest = max(TRENDING_WINDOWS, key=lambda w: w.span)
+    buckets = live_buckets(await store.all_minutes(start=now - longest.span, end=now))  # parsed once
+    for window in TRENDING_WINDOWS:
+        await store.write_board(board_row(board_of(buckets, now=now, window=window)))
+
+
+def _replay(kafka: KafkaConfig, topic: str, partition: int, end: int) -> Iterator[PlaybackFact]:
+    """The partition's readable facts up to ``end``, decoded a chunk at a time."""
+    chunk: list[bytes] = []
+    for record in read_partition(kafka, topic, partition, end_offset=end):
+        chunk.append(record.value or b"")
+        if len(chunk) == _REPLAY_CHUNK:
+            yield from _readable(chunk)
+            chunk = []
+    yield from _readable(chunk)
+
+
+_REPLAY_CHUNK = 2000
+
+
+def _readable(values: list[bytes]) -> Iterator[PlaybackFact]:
+    for fact in decode_facts(values):
+        if not isinstance(fact, EventDecodeError):  # dead-lettered when it was first read
+            yield fact
+
+
+def _value(message: Message) -> bytes:
+    return message.value() or b""
+
+
+def _dead_letter(message: Message, exc: EventDecodeError, dead_letters: EventProducer) -> None:
+    log.warning(
+        "playback: dead-lettering %s[%s]@%s: %s",
+        message.topic(),
+        message.partition(),
+        message.offset(),
+        exc,
+    )
+    headers = dead_letter_headers(
+        original=_headers(message),
+        reason=str(exc),
+        error="rejected",
+        topic=str(message.topic()),
+        partition=int(message.partition() or 0),
+        offset=int(message.offset() or 0),
+        app="playback",
+        failed_at=datetime.now(UTC),
+    )
+    dead_letters.send(DEAD_LETTERS, _value(message), key=message.key(), headers=headers)
+
+
+def _headers(message: Message) -> list[tuple[str, bytes]]:
+    raw: list[tuple[str, bytes | str | None]] = list(message.headers() or [])  # type: ignore[arg-type]
+    return [(k, v.encode() if isinstance(v, str) else v or b"") for k, v in raw]

@@ -1,0 +1,504 @@
+"""Per-minute aggregates: exact against a brute-force reference, and real time == batch under any order.
+
+The stream comes from simulated players (seeded): many sessions with pauses,
+seeks, rebuffers, quality changes, restarts, skewed clocks and 2x playback;
+then redelivered copies, retried copies stamped at another server time, late
+events, and a shuffle. The reference below restates docs/analytics.md in the
+plainest way (quadratic loops, datetimes, sets), sharing no code with the
+module under test.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import random
+from collections import defaultdict
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from itertools import count
+from typing import Any
+
+import pytest
+
+from schemas.playback_event import PlaybackEvent, PlaybackKind
+from stream_apps.playback.aggregates import (
+    EMPTY_STATS,
+    BucketKey,
+    PlaybackAggregator,
+    PlaybackStats,
+    aggregate_playback,
+    bucket_closes_at,
+    is_late,
+    merge_buckets,
+)
+
+T0 = datetime(2024, 5, 1, 12, 0, tzinfo=UTC)
+LATENESS = timedelta(minutes=5)
+VIDEO_DURATIONS_MS = {
+    "v-short8": 8_000,
+    "v-short15": 15_000,
+    "v-short19": 19_000,
+    "v-20": 20_000,
+    "v-45": 45_000,
+    "v-2min": 120_000,
+    "v-10min": 600_000,
+    "v-30": 30_000,
+}
+RENDITIONS = ("240p", "360p", "720p", "1080p")
+K = PlaybackKind
+
+
+# ----- simulated players --------------------------------------------------------------------------
+
+
+@dataclass
+class Session:
+    events: list[PlaybackEvent] = field(default_factory=list)
+    played_ms: int = 0  # wall time the simulated player spent playing
+    known_duration_ms: int | None = None
+    fast: bool = False  # played at 2x at some point: watch time is then capped, not equal to position
+
+
+def simulate_session(rng: random.Random, number: int, ids: Iterable[int]) -> Session:
+    id_source = iter(ids)
+    video = rng.choice(sorted(VIDEO_DURATIONS_MS))
+    duration = VIDEO_DURATIONS_MS[video]
+    user = f"u{rng.randrange(30)}"
+    skew_ms = rng.randint(-90_000, 90_000) if rng.random() < 0.15 else 0
+    session = Session(known_duration_ms=duration if rng.random() < 0.7 else None)
+    t = rng.randrange(40 * 60_000)  # true time, ms after T0
+    position = 0
+    rendition = rng.choice(RENDITIONS)
+
+    def emit(kind: PlaybackKind, *, rendition: str | None = None, duration_ms: int | None = None) -> None:
+        true_at = T0 + timedelta(milliseconds=t)
+        if rng.random() < 0.03:
+            delay = timedelta(milliseconds=rng.randint(4 * 60_000, 8 * 60_000))  # offline for minutes
+        else:
+            delay = timedelta(milliseconds=rng.randint(20, 15_000))  # batched POSTs
+        session.events.append(
+            PlaybackEvent(
+                event_id=f"e{next(id_source)}",
+                occurred_at=true_at + timedelta(milliseconds=skew_ms),
+                received_at=true_at + delay,
+                session_id=f"s{number}",
+                user_pseudonym=user,
+                video_id=video,
+                kind=kind,
+                position_ms=position,
+                rendition=rendition,
+                duration_ms=duration_ms,
+                client="sim/1",
+            )
+        )
+
+    emit(K.START, rendition=rendition, duration_ms=session.known_duration_ms)
+    for _ in range(rng.randint(0, 25)):
+        action = rng.random()
+        if action < 0.5:  # play, then heartbeat
+            speed = 2 if rng.random() < 0.05 else 1
+            wall = min(rng.randint(500, 12_000), (duration - position) // speed)
+            if wall <= 0:
+                t += 1
+                emit(K.END, rendition=rendition)
+                if rng.random() < 0.5:
+                    break
+                t += rng.randint(1_000, 30_000)  # watch it again
+                position = 0
+                emit(K.START, rendition=rendition, duration_ms=session.known_duration_ms)
+                continue
+            t += wall
+            position += wall * speed
+            session.played_ms += wall
+            session.fast = session.fast or speed > 1
+            emit(K.HEARTBEAT, rendition=rendition if rng.random() < 0.5 else None)
+        elif action < 0.62:  # pause; nothing is sent on resume
+            t += rng.randint(1, 200)
+            emit(K.PAUSE)
+            t += rng.randint(1_000, 120_000)
+        elif action < 0.72:  # seek, usually saying where from
+            t += rng.randint(1, 300)
+            target = rng.randrange(duration)
+            jump = target - position
+            position = target
+            emit(K.SEEK, duration_ms=jump if rng.random() < 0.95 else None)
+        elif action < 0.8:  # stall
+            stall = rng.randint(100, 5_000)
+            t += stall
+            emit(K.REBUFFER, rendition=rendition, duration_ms=stall)
+        else:  # quality change, sometimes to the same rendition
+            t += rng.randint(1, 50)
+            rendition = rng.choice(RENDITIONS)
+            emit(K.QUALITY_CHANGE, rendition=rendition)
+    return session
+
+
+def generate(seed: int, sessions: int) -> tuple[list[Session], list[PlaybackEvent]]:
+    """Simulated sessions, and the stream: every event, plus redelivered and retried copies, shuffled."""
+    rng = random.Random(seed)
+    ids = count()
+    simulated = [simulate_session(rng, n, ids) for n in range(sessions)]
+    stream: list[PlaybackEvent] = []
+    for event in (e for s in simulated for e in s.events):
+        stream.append(event)
+        if rng.random() < 0.1:  # redelivered: the very same message again
+            stream.append(dataclasses.replace(event))
+        if rng.random() < 0.05:  # the player retried: the collector stamped it again, maybe earlier
+            shift = timedelta(milliseconds=rng.randint(-400_000, 400_000))
+            stream.append(
+                dataclasses.replace(event, received_at=max(event.occurred_at, event.received_at + shift))
+            )
+    rng.shuffle(stream)
+    return simulated, stream
+
+
+# ----- the reference ------------------------------------------------------------------------------
+
+
+def _minute(event: PlaybackEvent) -> datetime:
+    return min(event.occurred_at, event.received_at).replace(second=0, microsecond=0)
+
+
+def _first_received(stream: Iterable[PlaybackEvent]) -> dict[str, PlaybackEvent]:
+    first: dict[str, PlaybackEvent] = {}
+    for event in stream:  # copies in these streams differ in received_at only
+        if event.event_id not in first or event.received_at < first[event.event_id].received_at:
+            first[event.event_id] = event
+    return first
+
+
+def _late(event: PlaybackEvent, lateness: timedelta) -> bool:
+    return event.received_at >= _minute(event) + timedelta(minutes=1) + lateness
+
+
+def reference(stream: Iterable[PlaybackEvent], lateness: timedelta) -> dict[BucketKey, PlaybackStats]:
+    rows: dict[BucketKey, dict[str, Any]] = defaultdict(
+        lambda: (
+            {"views": 0, "viewers": set(), "watch": 0, "stall": 0, "stalls": 0, "switches": 0}
+            | {"mix": defaultdict(int), "events": 0, "late": 0}
+        )
+    )
+    sessions: dict[tuple[str, str], list[PlaybackEvent]] = defaultdict(list)
+    for event in _first_received(stream).values():
+        if _late(event, lateness):
+            rows[BucketKey(event.video_id, _minute(event))]["late"] += 1
+        else:
+            sessions[(event.video_id, event.session_id)].append(event)
+
+    for events in sessions.values():
+        events.sort(key=lambda e: e.occurred_at)  # the simulation never sends two at the same time
+        watched = []
+        for i, e in enumerate(events):
+            if i == 0 or e.kind is K.START or (e.kind is K.SEEK and e.duration_ms is None):
+                watched.append(0)
+                continue
+            before = events[i - 1]
+            origin = (
+                e.position_ms - e.duration_ms
+                if e.kind is K.SEEK and e.duration_ms is not None
+                else e.position_ms
+            )
+            elapsed = (e.occurred_at - before.occurred_at) // timedelta(milliseconds=1)
+            watched.append(max(0, min(origin - before.position_ms, elapsed)))
+        view_at = None
+        for i in range(len(events)):
+            total = sum(watched[: i + 1])
+            durations = [
+                x.duration_ms for x in events[: i + 1] if x.kind not in (K.SEEK, K.REBUFFER) and x.duration_ms
+            ]
+            duration = durations[-1] if durations else None
+            if total >= 10_000 or (
+                duration is not None and duration < 20_000 and total > 0 and 2 * total >= duration
+            ):
+                view_at = i
+                break
+        for i, e in enumerate(events):
+            row = rows[BucketKey(e.video_id, _minute(e))]
+            row["events"] += 1
+            reported = [x.rendition for x in events[:i] if x.rendition]
+            if watched[i]:
+                row["watch"] += watched[i]
+                row["mix"][reported[-1] if reported else (e.rendition or "unknown")] += watched[i]
+            if e.rendition and reported and e.rendition != reported[-1]:
+                row["switches"] += 1
+            if e.kind is K.REBUFFER:
+                row["stall"] += e.duration_ms or 0
+                row["stalls"] += 1
+            if i == view_at:
+                row["views"] += 1
+                row["viewers"].add(e.user_pseudonym)
+
+    return {
+        key: PlaybackStats(
+            views=row["views"],
+            viewers=frozenset(row["viewers"]),
+            watch_ms=row["watch"],
+            rebuffer_ms=row["stall"],
+            rebuffers=row["stalls"],
+            quality_switches=row["switches"],
+            rendition_ms=tuple(sorted(row["mix"].items())),
+            events=row["events"],
+            late_events=row["late"],
+        )
+        for key, row in rows.items()
+    }
+
+
+# ----- the tests ----------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def generated() -> tuple[list[Session], list[PlaybackEvent]]:
+    return generate(seed=20240501, sessions=400)
+
+
+def test_the_generated_stream_has_what_it_should(
+    generated: tuple[list[Session], list[PlaybackEvent]],
+) -> None:
+    simulated, stream = generated
+    distinct = _first_received(stream)
+    assert len(stream) - len(distinct) > 500  # duplicates
+    assert sum(_late(e, LATENESS) for e in distinct.values()) > 50  # late events
+    in_order = sorted(stream, key=lambda e: (e.session_id, e.occurred_at))
+    assert in_order != stream  # out of order
+    assert sum(s.known_duration_ms is not None and s.known_duration_ms < 20_000 for s in simulated) > 50
+
+
+def test_batch_equals_the_reference(generated: tuple[list[Session], list[PlaybackEvent]]) -> None:
+    _, stream = generated
+    expected = reference(stream, LATENESS)
+    actual = aggregate_playback(stream, allowed_lateness=LATENESS)
+    assert actual == expected
+    assert sum(s.views for s in actual.values()) > 100
+    assert sum(s.late_events for s in actual.values()) > 50
+
+
+@pytest.mark.parametrize("seed", [1, 2, 3])
+def test_incremental_equals_batch_on_shuffled_streams(
+    generated: tuple[list[Session], list[PlaybackEvent]], seed: int
+) -> None:
+    _, stream = generated
+    batch = aggregate_playback(stream, allowed_lateness=LATENESS)
+    shuffled = list(stream)
+    random.Random(seed).shuffle(shuffled)
+    aggregator = PlaybackAggregator(allowed_lateness=LATENESS)
+    store: dict[BucketKey, PlaybackStats] = {}  # what a view store upserting apply()'s rows would hold
+    for event in shuffled:
+        for key, stats in aggregator.apply(event).items():
+            if stats.is_empty:
+                store.pop(key, None)
+            else:
+                store[key] = stats
+    assert aggregator.buckets() == batch
+    assert store == batch
+    assert aggregator.duplicates == len(stream) - len(_first_received(stream))
+
+
+def test_incremental_in_client_time_order_equals_batch(
+    generated: tuple[list[Session], list[PlaybackEvent]],
+) -> None:
+    _, stream = generated
+    aggregator = PlaybackAggregator(allowed_lateness=LATENESS)
+    in_client_order = sorted(stream, key=lambda e: (e.occurred_at, e.event_id))
+    aggregator.apply_all(in_client_order)
+    assert aggregator.buckets() == aggregate_playback(stream, allowed_lateness=LATENESS)
+
+
+def test_applying_everything_again_changes_nothing(
+    generated: tuple[list[Session], list[PlaybackEvent]],
+) -> None:
+    _, stream = generated
+    aggregator = PlaybackAggregator(allowed_lateness=LATENESS)
+    aggregator.apply_all(stream)
+    before = aggregator.buckets()
+    assert all(aggregator.apply(event) == {} for event in stream)
+    assert aggregator.buckets() == before
+    assert aggregate_playback(stream + stream, allowed_lateness=LATENESS) == before
+
+
+def test_partition_aggregates_merge_into_the_whole(
+    generated: tuple[list[Session], list[PlaybackEvent]],
+) -> None:
+    _, stream = generated
+    partitions: list[list[PlaybackEvent]] = [[], [], []]
+    for event in stream:  # keyed by session, as on the playback-event topic
+        partitions[int(event.session_id[1:]) % 3].append(event)
+    parts = [aggregate_playback(p, allowed_lateness=LATENESS) for p in partitions]
+    assert merge_buckets(parts) == aggregate_playback(stream, allowed_lateness=LATENESS)
+
+
+def test_watch_time_and_views_are_what_the_players_did(
+    generated: tuple[list[Session], list[PlaybackEvent]],
+) -> None:
+    simulated, stream = generated
+    first = _first_received(stream)
+    exact = [
+        s for s in simulated if not s.fast and not any(_late(first[e.event_id], LATENESS) for e in s.events)
+    ]
+    assert len(exact) > 200
+    ids = {e.event_id for s in exact for e in s.events}
+    totals = PlaybackStats.merge_all(
+        aggregate_playback((e for e in stream if e.event_id in ids), allowed_lateness=LATENESS).values()
+    )
+    assert totals.watch_ms == sum(s.played_ms for s in exact)
+
+    def viewed(s: Session) -> bool:
+        short = s.known_duration_ms is not None and s.known_duration_ms < 20_000
+        return s.played_ms >= 10_000 or (
+            short and s.played_ms > 0 and 2 * s.played_ms >= (s.known_duration_ms or 0)
+        )
+
+    assert totals.views == sum(viewed(s) for s in exact)
+    assert totals.rendition_mix and sum(totals.rendition_mix.values()) == totals.watch_ms
+
+
+# ----- hand-made cases ----------------------------------------------------------------------------
+
+_ids = count()
+
+
+def ev(
+    kind: PlaybackKind,
+    at: timedelta,
+    position_ms: int,
+    *,
+    received: timedelta | None = None,
+    session: str = "s1",
+    user: str = "u1",
+    rendition: str | None = None,
+    duration_ms: int | None = None,
+    event_id: str | None = None,
+) -> PlaybackEvent:
+    return PlaybackEvent(
+        event_id=event_id or f"h{next(_ids)}",
+        occurred_at=T0 + at,
+        received_at=T0 + (at + timedelta(seconds=2) if received is None else received),
+        session_id=session,
+        user_pseudonym=user,
+        video_id="v1",
+        kind=kind,
+        position_ms=position_ms,
+        rendition=rendition,
+        duration_ms=duration_ms,
+    )
+
+
+def s(seconds: float) -> timedelta:
+    return timedelta(seconds=seconds)
+
+
+def key(minute: int) -> BucketKey:
+    return BucketKey("v1", T0 + timedelta(minutes=minute))
+
+
+def test_a_view_belongs_to_the_minute_it_qualified_in() -> None:
+    events = [
+        ev(K.START, s(55), 0, rendition="720p"),
+        ev(K.HEARTBEAT, s(60), 5_000),
+        ev(K.HEARTBEAT, s(65), 10_000),
+        ev(K.REBUFFER, s(67), 10_000, duration_ms=2_000),
+        ev(K.HEARTBEAT, s(70), 13_000, rendition="1080p"),
+    ]
+    assert aggregate_playback(events) == {
+        key(0): PlaybackStats(events=1),
+        key(1): PlaybackStats(
+            views=1,
+            viewers=frozenset({"u1"}),
+            watch_ms=13_000,
+            rebuffer_ms=2_000,
+            rebuffers=1,
+            quality_switches=1,
+            rendition_ms=(("720p", 13_000),),
+            events=4,
+        ),
+    }
+    stats = aggregate_playback(events)[key(1)]
+    assert stats.avg_view_duration_ms == 13_000
+    assert stats.rebuffer_ratio == 2_000 / 15_000
+    assert stats.unique_viewers == 1
+
+
+def test_unique_viewers_count_users_not_sessions() -> None:
+    events = []
+    for session, user in (("a", "u1"), ("b", "u1"), ("c", "u2")):
+        events += [
+            ev(K.START, s(1), 0, session=session, user=user),
+            ev(K.END, s(20), 19_000, session=session, user=user),
+        ]
+    [stats] = aggregate_playback(events).values()
+    assert (stats.views, stats.unique_viewers) == (3, 2)
+
+
+def test_lateness_boundary_is_the_bucket_end_plus_the_allowed_lateness() -> None:
+    closes = bucket_closes_at(T0, LATENESS)
+    assert closes == T0 + timedelta(minutes=6)
+    on_time = ev(K.HEARTBEAT, s(30), 0, received=timedelta(minutes=6) - timedelta(milliseconds=1))
+    late = ev(K.HEARTBEAT, s(30), 0, received=timedelta(minutes=6))
+    assert not is_late(on_time, LATENESS)
+    assert is_late(late, LATENESS)
+    assert aggregate_playback([late], allowed_lateness=LATENESS) == {key(0): PlaybackStats(late_events=1)}
+
+
+def test_a_late_event_changes_nothing_but_late_events() -> None:
+    start = ev(K.START, s(0), 0)
+    late_heartbeat = ev(K.HEARTBEAT, s(12), 12_000, received=timedelta(minutes=9))
+    result = aggregate_playback([start, late_heartbeat], allowed_lateness=LATENESS)
+    assert result == {key(0): PlaybackStats(events=1, late_events=1)}
+
+
+def test_the_copy_received_first_wins_whatever_order_copies_arrive_in() -> None:
+    start = ev(K.START, s(0), 0)
+    on_time = ev(K.HEARTBEAT, s(12), 12_000, event_id="hb")
+    late_copy = dataclasses.replace(on_time, received_at=T0 + timedelta(minutes=9))
+    expected = aggregate_playback([start, on_time])
+    assert expected[key(0)].views == 1
+    for order in ([start, late_copy, on_time], [start, on_time, late_copy], [late_copy, on_time, start]):
+        assert aggregate_playback(order) == expected
+        aggregator = PlaybackAggregator()
+        aggregator.apply_all(order)
+        assert aggregator.buckets() == expected
+
+
+def test_an_event_arriving_late_in_the_stream_retracts_a_view() -> None:
+    aggregator = PlaybackAggregator()
+    aggregator.apply(ev(K.START, s(0), 0))
+    assert aggregator.apply(ev(K.HEARTBEAT, s(30), 30_000))[key(0)].views == 1
+    # it turns out the viewer had jumped from 2 s to 25 s: only 7 s watched
+    changed = aggregator.apply(ev(K.SEEK, s(2), 25_000, duration_ms=23_000))
+    assert changed == {key(0): PlaybackStats(watch_ms=7_000, rendition_ms=(("unknown", 7_000),), events=3)}
+
+
+def test_withdrawing_the_last_event_of_a_bucket_empties_it() -> None:
+    late = ev(K.START, s(70), 0, received=timedelta(minutes=20), event_id="x")
+    on_time_copy = dataclasses.replace(late, received_at=T0 + s(71))
+    aggregator = PlaybackAggregator()
+    assert aggregator.apply(late) == {key(1): PlaybackStats(late_events=1)}
+    assert aggregator.apply(on_time_copy) == {key(1): PlaybackStats(events=1)}
+    aggregator2 = PlaybackAggregator()
+    aggregator2.apply(ev(K.START, s(0), 0, event_id="y", received=timedelta(minutes=30)))
+    assert aggregator2.bucket(key(0)) == PlaybackStats(late_events=1)
+    assert aggregator2.bucket(key(5)) == EMPTY_STATS
+
+
+def test_a_player_clock_running_fast_is_clamped_to_server_time() -> None:
+    event = ev(K.START, timedelta(minutes=10), 0, received=s(30))
+    assert list(aggregate_playback([event])) == [key(0)]
+
+
+def test_naive_times_are_refused() -> None:
+    naive = dataclasses.replace(ev(K.START, s(0), 0), occurred_at=datetime(2024, 5, 1, 12, 0))
+    with pytest.raises(ValueError, match="naive"):
+        aggregate_playback([naive])
+
+
+def test_merge_is_commutative_and_associative(generated: tuple[list[Session], list[PlaybackEvent]]) -> None:
+    _, stream = generated
+    stats = list(aggregate_playback(stream, allowed_lateness=LATENESS).values())[:40]
+    a, b, c = stats[0], stats[1], stats[2]
+    assert a.merge(b) == b.merge(a)
+    assert a.merge(b).merge(c) == a.merge(b.merge(c))
+    assert a.merge(EMPTY_STATS) == a
+    shuffled = list(stats)
+    random.Random(9).shuffle(shuffled)
+    assert PlaybackStats.merge_all(stats) == PlaybackStats.merge_all(shuffled)

@@ -1,0 +1,49 @@
+from __future__ import annotations
+
+import random
+from datetime import UTC, datetime, timedelta
+
+from schemas.playback_event import PlaybackEvent, PlaybackKind
+from stream_apps.playback.view import PlaybackViewBuilder
+
+T0 = datetime(2026, 11, 24, 12, tzinfo=UTC)
+
+
+def stream() -> list[tuple[int, PlaybackEvent]]:
+    rng = random.Random(3)
+    events = []
+    for s in range(30):
+        begin = T0 + timedelta(seconds=rng.randrange(600))
+        for i in range(12):
+            at = begin + timedelta(seconds=2 * i)
+            events.append(
+                PlaybackEvent(
+                    event_id=f"00000000-0000-4000-8000-{s:04d}{i:08d}",
+                    occurred_at=at,
+                    received_at=at + timedelta(seconds=1),
+                    session_id=f"s{s}",
+                    user_pseudonym=f"u{s % 7}",
+                    video_id=f"v{s % 3}",
+                    kind=PlaybackKind.START if i == 0 else PlaybackKind.HEARTBEAT,
+                    position_ms=2000 * i,
+                )
+            )
+    events += rng.sample(events, 40)  # redelivered copies
+    rng.shuffle(events)
+    return [(hash(e.session_id) % 3, e) for e in events]
+
+
+def test_a_batch_writes_the_same_final_rows_as_one_event_at_a_time() -> None:
+    events = stream()
+    one_by_one: dict[tuple[str, datetime, int], str] = {}
+    single = PlaybackViewBuilder()
+    for partition, event in events:
+        for row in single.apply(partition, event):
+            one_by_one[(row.video_id, row.minute, row.partition)] = row.document
+    batched: dict[tuple[str, datetime, int], str] = {}
+    builder = PlaybackViewBuilder()
+    for start in range(0, len(events), 37):
+        for row in builder.apply_batch(events[start : start + 37]):
+            batched[(row.video_id, row.minute, row.partition)] = row.document
+    assert batched == one_by_one
+    assert all(batched.values())  # every touched minute has events: no deletions here
