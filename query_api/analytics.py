@@ -15,9 +15,9 @@ from typing import Any
 from aiohttp import web
 
 from query_api.errors import ApiError, BadRequestError
-from query_api.params import bounded_int
+from query_api.params import EARLIEST, bounded_int, iso_time, path_id
 from stream_apps.playback.aggregates import PlaybackStats
-from stream_apps.playback.rollup import rollup
+from stream_apps.playback.rollup import rollup, rollup_span
 from stream_apps.playback.rows import live_buckets
 from stream_apps.trending.board import BOARD_SIZE, TrendingBoard, board_from_row, board_of
 from stream_apps.trending.score import trending_window
@@ -51,16 +51,17 @@ def _view(request: web.Request) -> PlaybackView:
 
 @analytics_routes.get("/v1/videos/{video_id}/stats")
 async def video_stats(request: web.Request) -> web.Response:
-    video_id = request.match_info["video_id"]
+    video_id = path_id(request.match_info["video_id"], "video id")
     now = datetime.now(UTC)
-    end = _time(request.query.get("to"), "to", default=now)
-    start = _time(request.query.get("from"), "from", default=end - timedelta(hours=1))
+    end = iso_time(request.query.get("to"), "to", default=now)
+    start = iso_time(request.query.get("from"), "from", default=max(end - timedelta(hours=1), EARLIEST))
     step = _step(request.query.get("step", "1m"))
-    rows = await _view(request).minutes(video_id, start=start, end=end + timedelta(minutes=1))
     try:
-        points = rollup(_by_minute(rows), start=start, end=end, step=step)
+        rollup_span(start=start, end=end, step=step)  # before reading: a bad range reads nothing
     except ValueError as exc:
         raise BadRequestError(str(exc)) from exc
+    rows = await _view(request).minutes(video_id, start=start, end=end + timedelta(minutes=1))
+    points = rollup(_by_minute(rows), start=start, end=end, step=step)
     total = PlaybackStats.merge_all(p.stats for p in points)
     return web.json_response(
         {
@@ -135,18 +136,6 @@ def _point(start: datetime, end: datetime, stats: PlaybackStats) -> dict[str, An
 
 def _by_minute(rows: list[MinuteRow]) -> dict[datetime, PlaybackStats]:
     return {key.minute: stats for key, stats in live_buckets(rows).items()}
-
-
-def _time(raw: str | None, name: str, *, default: datetime) -> datetime:
-    if not raw:
-        return default
-    try:
-        parsed = datetime.fromisoformat(raw.replace("Z", "+00:00").replace(" ", "+"))
-    except ValueError:
-        raise BadRequestError(f"{name} must be an ISO-8601 time with a zone, got {raw!r}") from None
-    if parsed.tzinfo is None:
-        raise BadRequestError(f"{name} must carry a zone (e.g. Z), got {raw!r}")
-    return parsed.astimezone(UTC)
 
 
 def _step(raw: str) -> timedelta:

@@ -9,7 +9,7 @@ from __future__ import annotations
 import base64
 import binascii
 import json
-from datetime import datetime
+from datetime import UTC, datetime
 
 from query_api.errors import BadRequestError
 from views.catalog import ListCursor
@@ -23,15 +23,22 @@ def encode_cursor(cursor: ListCursor) -> str:
     return base64.urlsafe_b64encode(raw).decode().rstrip("=")
 
 
+MAX_CURSOR_LENGTH = 512  # ours are under 200 characters
+
+
 def decode_cursor(text: str) -> ListCursor:
     try:
+        if len(text) > MAX_CURSOR_LENGTH:
+            raise ValueError("too long")
         raw = base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
         doc = json.loads(raw)
         created_at = datetime.fromisoformat(doc["c"])
         video_id = doc["v"]
         if created_at.tzinfo is None or not isinstance(video_id, str):
             raise ValueError("incomplete cursor")
-    except (binascii.Error, UnicodeDecodeError, ValueError, KeyError, TypeError) as exc:
+        created_at.astimezone(UTC)  # OverflowError for year 1 at +23:59
+        video_id.encode("utf-8")  # UnicodeEncodeError for a lone surrogate
+    except (binascii.Error, ValueError, KeyError, TypeError, RecursionError, OverflowError) as exc:
         raise BadRequestError(
             "cursor is not one this API issued; pass next_cursor from the previous page unchanged"
         ) from exc

@@ -8,9 +8,9 @@ from aiohttp import web
 
 from query_api.analytics import PLAYBACK
 from query_api.cursor import decode_cursor, encode_cursor
-from query_api.errors import BadRequestError, NotFoundError, error_response
+from query_api.errors import NotFoundError, error_response
 from query_api.openapi import openapi_document
-from query_api.params import bounded_int
+from query_api.params import bounded_int, path_id
 from query_api.resources import video_resource
 from views.catalog import MAX_PAGE_SIZE, CatalogReader
 from views.errors import ViewStoreError
@@ -21,16 +21,13 @@ __all__ = ["CATALOG", "DEFAULT_PAGE_SIZE", "MEDIA_BASE_URL", "routes"]
 CATALOG = web.AppKey("catalog", CatalogReader)
 MEDIA_BASE_URL = web.AppKey("media_base_url", str)
 DEFAULT_PAGE_SIZE = 20
-MAX_VIDEO_ID_LENGTH = 128
 
 routes = web.RouteTableDef()
 
 
 @routes.get("/v1/videos/{video_id}")
 async def get_video(request: web.Request) -> web.Response:
-    video_id = request.match_info["video_id"]
-    if len(video_id) > MAX_VIDEO_ID_LENGTH:
-        raise BadRequestError(f"video id is longer than {MAX_VIDEO_ID_LENGTH} characters")
+    video_id = path_id(request.match_info["video_id"], "video id")
     video = await request.app[CATALOG].get(video_id)
     if video is None:
         raise NotFoundError(f"no video with id {video_id!r}")
