@@ -9,12 +9,19 @@ from __future__ import annotations
 
 import os
 import secrets
+import tempfile
 from pathlib import Path
 
 __all__ = ["local_secret"]
 
 
 def local_secret(home: Path, name: str, *, configured: str | None = None) -> str:
+    """The secret ``name``, made on first use; every process racing to make it gets the same one.
+
+    The value is written whole to a private temporary file, then linked into
+    place: a link either appears complete or fails because another process
+    won, never as an empty or half-written file.
+    """
     if configured:
         return configured
     path = home / "secrets" / name
@@ -22,7 +29,13 @@ def local_secret(home: Path, name: str, *, configured: str | None = None) -> str
         return path.read_text().strip()
     path.parent.mkdir(parents=True, exist_ok=True)
     value = secrets.token_urlsafe(48)
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    with os.fdopen(fd, "w") as out:
-        out.write(value + "\n")
+    fd, temp = tempfile.mkstemp(dir=path.parent, prefix=f".{name}.")  # mode 0600
+    try:
+        with os.fdopen(fd, "w") as out:
+            out.write(value + "\n")
+        os.link(temp, path)
+    except FileExistsError:
+        return path.read_text().strip()  # another process made it first: theirs is complete
+    finally:
+        os.unlink(temp)
     return value
