@@ -139,8 +139,10 @@ def _write(et: EventType[Any], sv: SchemaVersion, schema: Any, record: dict[str,
     return buf.getvalue()
 
 
-def writer_version(data: bytes) -> tuple[EventType[Any], SchemaVersion]:
+def writer_version(data: bytes | None) -> tuple[EventType[Any], SchemaVersion]:
     """Which event type and schema version wrote these bytes."""
+    if data is None:  # a tombstone on a topic that should have none
+        raise NotAnEventError("no value (a tombstone): not an event")
     if len(data) < _HEADER_LEN or data[:2] != MAGIC:
         raise NotAnEventError(
             f"not an Avro single-object encoded event (first bytes {data[:4].hex() or 'empty'})"
@@ -152,9 +154,10 @@ def writer_version(data: bytes) -> tuple[EventType[Any], SchemaVersion]:
         raise UnknownSchemaError(f"writer schema fingerprint {fp.hex()} is not on record") from None
 
 
-def decode_dict(data: bytes, expected: EventType[Any] | None = None) -> tuple[EventType[Any], dict[str, Any]]:
+def decode_dict(data: bytes | None, expected: EventType[Any] | None = None) -> tuple[EventType[Any], dict[str, Any]]:
     """Decode to a plain record in the current schema of its type."""
     et, writer = writer_version(data)
+    assert data is not None  # writer_version refuses a tombstone
     if expected is not None and et is not expected:
         raise UnknownSchemaError(f"expected a {expected.name} event, got {et.name}")
     return et, _read(data, et, writer, wire=False)
@@ -164,20 +167,22 @@ def _read(data: bytes, et: EventType[Any], writer: SchemaVersion, *, wire: bool)
     """The body resolved to the current schema (its wire form if ``wire``): no resolution when the same."""
     current = et.current
     written, wanted = (writer.wire_schema, current.wire_schema) if wire else (writer.schema, current.schema)
+    body = io.BytesIO(data[_HEADER_LEN:])
     try:
-        record = schemaless_reader(
-            io.BytesIO(data[_HEADER_LEN:]), written, None if writer is current else wanted
-        )
+        record = schemaless_reader(body, written, None if writer is current else wanted)
     except Exception as exc:  # fastavro raises EOFError, ValueError, IndexError… on bad bodies
         raise CorruptPayloadError(
             f"{et.name} v{writer.version} body unreadable: {type(exc).__name__}: {exc}"
         ) from exc
     if not isinstance(record, dict):
         raise CorruptPayloadError(f"{et.name} body is not a record")
+    extra = len(data) - _HEADER_LEN - body.tell()
+    if extra:  # a record and then something else: not what any writer of ours sends
+        raise CorruptPayloadError(f"{et.name} v{writer.version}: {extra} byte(s) after the record")
     return record
 
 
-def decode_wire(data: bytes, expected: EventType[Any]) -> dict[str, Any]:
+def decode_wire(data: bytes | None, expected: EventType[Any]) -> dict[str, Any]:
     """Decode to a wire-form record in the current schema: timestamps as epoch ms, UUIDs as strings.
 
     The hot-path twin of ``decode_dict``: the same record but for the logical
@@ -186,6 +191,7 @@ def decode_wire(data: bytes, expected: EventType[Any]) -> dict[str, Any]:
     ``CorruptPayloadError`` there too.
     """
     et, writer = writer_version(data)
+    assert data is not None  # writer_version refuses a tombstone
     if et is not expected:
         raise UnknownSchemaError(f"expected a {expected.name} event, got {et.name}")
     record = _read(data, et, writer, wire=True)
@@ -197,7 +203,7 @@ def decode_wire(data: bytes, expected: EventType[Any]) -> dict[str, Any]:
     return record
 
 
-def decode(data: bytes, expected: EventType[Any] | None = None) -> Any:
+def decode(data: bytes | None, expected: EventType[Any] | None = None) -> Any:
     """Decode to the typed record of its event type."""
     et, record = decode_dict(data, expected)
     try:

@@ -134,7 +134,14 @@ def _decode_current(datas: Sequence[bytes], expected: EventType[Any]) -> dict[st
     """Messages all written with the current schema, decoded together; ``None`` if any cannot be."""
     current = expected.current
     try:
-        batch = pyruhvro.deserialize_array([data[_HEADER_LEN:] for data in datas], _schema_json(current))
+        bodies = [data[_HEADER_LEN:] for data in datas]
+        batch = pyruhvro.deserialize_array(bodies, _schema_json(current))
+        # pyruhvro reads a record and ignores what follows it; codec refuses bytes after the record.
+        # Written again, the records take exactly the bytes they came in (about 0.9 us per event);
+        # when not, one message holds something more and codec, one by one, names it.
+        rewritten = pyruhvro.serialize_record_batch(batch, _schema_json(current), 1)
+        if sum(map(len, rewritten)) != sum(map(len, bodies)):
+            return None
         columns = {name: batch.column(name).to_pylist() for name in wire_fields(expected)}
         for name in codec.uuid_fields(expected):
             if not _all_canonical_uuids(batch.column(name)):

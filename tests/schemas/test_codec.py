@@ -217,3 +217,18 @@ def test_an_event_id_that_is_not_a_uuid_is_refused_when_written() -> None:
     event = codec.decode(codec.encode_dict(UPLOAD_COMPLETE, sample(UPLOAD_COMPLETE.current.schema)))
     with pytest.raises(InvalidEventError, match="event_id"):
         codec.encode(dataclasses.replace(event, event_id="evt-1"))
+
+
+def test_a_tombstone_is_not_an_event() -> None:
+    with pytest.raises(NotAnEventError, match="tombstone"):
+        codec.decode(None, UPLOAD_COMPLETE)
+
+
+@pytest.mark.parametrize(("et", "sv"), VERSIONS, ids=VERSION_IDS)
+def test_bytes_after_the_record_make_the_message_corrupt(et: EventType[Any], sv: SchemaVersion) -> None:
+    data = codec.encode_dict(et, sample(sv.schema), version=sv.version)
+    codec.decode(data, et)  # whole, it reads
+    with pytest.raises(CorruptPayloadError, match="4 byte"):
+        codec.decode(data + b"junk", et)
+    with pytest.raises(CorruptPayloadError, match="4 byte"):
+        codec.decode_dict(data + b"junk", et)

@@ -228,3 +228,17 @@ def test_columns_name_where_each_unreadable_message_was(records: list[dict[str, 
 def _v1_of(record: dict[str, Any]) -> dict[str, Any]:
     names = {field["name"] for field in PLAYBACK_EVENT.versions[0].schema["fields"]}
     return {name: value for name, value in record.items() if name in names}
+
+
+def test_a_message_with_bytes_after_its_record_is_corrupt_and_the_rest_still_read(
+    records: list[dict[str, Any]],
+) -> None:
+    good = [codec.encode_wire(PLAYBACK_EVENT, record) for record in records[:100]]
+    batch = [*good[:50], good[50] + b"\x00", *good[51:]]
+
+    rows = decode_rows(batch, PLAYBACK_EVENT)
+
+    assert isinstance(rows[50], CorruptPayloadError) and "after the record" in str(rows[50])
+    assert [row for i, row in enumerate(rows) if i != 50] == [
+        as_row(r) for i, r in enumerate(records[:100]) if i != 50
+    ]

@@ -2,16 +2,23 @@
 
 from __future__ import annotations
 
+import dataclasses
+import json
 import subprocess
+import uuid
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import pytest
+from confluent_kafka import Producer
 
+from schemas.json_form import to_json
 from schemas.transcode_requested import VideoCodec
 from schemas.upload_complete import MediaProbe, UploadComplete
 from stream_apps.transcode_planning.plan import plan_transcode
+from topics.catalogue import TRANSCODE_REQUESTED_TOPIC, UPLOAD_COMPLETE_TOPIC
+from topics.log import read_to_end
 
 from harness import Platform, http_json
 
@@ -88,3 +95,22 @@ def test_an_uploaded_file_ends_ready_with_its_renditions(platform: Platform, tmp
     assert (video["width"], video["height"], video["duration_ms"]) == (854, 480, 3000)
     assert [r["name"] for r in video["renditions"]] == ["360p", "480p"]
     assert video["hls_url"].endswith("/master.m3u8") and video["dash_url"].endswith("/manifest.mpd")
+
+
+@pytest.mark.kafka
+def test_a_tombstone_on_upload_complete_is_skipped_and_planning_goes_on(platform: Platform) -> None:
+    topic = platform.kafka.topic(UPLOAD_COMPLETE_TOPIC.name)
+    producer = Producer({"bootstrap.servers": platform.kafka.bootstrap})
+    producer.produce(topic, key=b"v-tombstone", value=None)  # what a compaction delete would write
+    assert producer.flush(30) == 0
+    upload = dataclasses.replace(
+        _upload(PROBE, event_id=str(uuid.uuid4())), video_id=f"v-after-{uuid.uuid4().hex[:6]}"
+    )
+    platform.run("publish", "upload-complete", "-", input_text=json.dumps(to_json(upload.to_dict())))
+
+    def planned() -> bool:
+        requests = read_to_end(platform.kafka, [platform.kafka.topic(TRANSCODE_REQUESTED_TOPIC.name)])
+        return any(r.key == upload.video_id.encode() for r in requests)
+
+    platform.wait_for(planned, timeout_s=60, what="the upload after the tombstone to be planned")
+    assert "Traceback" not in platform.processes["worker"].log_tail(200)
