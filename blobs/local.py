@@ -44,7 +44,11 @@ class LocalBlobStore:
             raise BlobUnavailableError(f"cannot create the blob folder {self.root}: {exc}") from exc
 
     def path_of(self, key: str) -> Path:
-        return self.root / check_key(key)
+        """The file of ``key``; ``InvalidKeyError`` if it (or a symlink on its way) leads out of the root."""
+        path = self.root / check_key(key)
+        if not path.resolve().is_relative_to(self.root):
+            raise InvalidKeyError(f"key {key!r} leads outside the blob store")
+        return path
 
     def put_file(self, key: str, path: Path, *, content_type: str | None = None) -> None:
         with path.open("rb") as source:

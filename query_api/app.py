@@ -9,6 +9,7 @@ from query_api.analytics import PLAYBACK, analytics_routes
 from query_api.errors import json_errors
 from query_api.handlers import CATALOG, MEDIA_BASE_URL, routes
 from query_api.media import MEDIA, media_routes
+from query_api.page import secure_headers
 from views.catalog import CatalogReader
 from views.playback import PlaybackView
 
@@ -28,6 +29,7 @@ def create_app(
     API's media route) by default, or a CDN.
     """
     app = web.Application(middlewares=[json_errors])
+    app.on_response_prepare.append(secure_headers)
     app[CATALOG] = catalog
     app[MEDIA_BASE_URL] = media_base_url
     if playback is not None:

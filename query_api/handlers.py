@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-from importlib import resources
-
 from aiohttp import web
 
 from query_api.analytics import PLAYBACK
 from query_api.cursor import decode_cursor, encode_cursor
 from query_api.errors import NotFoundError, error_response
 from query_api.openapi import openapi_document
+from query_api.page import page_html
 from query_api.params import bounded_int, path_id
 from query_api.resources import video_resource
 from views.catalog import MAX_PAGE_SIZE, CatalogReader
@@ -72,5 +71,4 @@ async def openapi(request: web.Request) -> web.Response:
 
 @routes.get("/")
 async def index(request: web.Request) -> web.Response:
-    page = resources.files("query_api").joinpath("index.html").read_text(encoding="utf-8")
-    return web.Response(text=page, content_type="text/html")
+    return web.Response(text=page_html(), content_type="text/html")

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import base64
+import hashlib
 import sqlite3
 import uuid
 from collections.abc import AsyncIterator
@@ -235,6 +237,41 @@ async def test_the_web_page_is_served(client: Client) -> None:
     assert response.status == 200
     assert response.content_type == "text/html"
     assert "/v1/videos" in await response.text()
+
+
+async def test_the_page_allows_only_its_own_scripts_and_no_answer_names_the_server_version(
+    client: Client,
+) -> None:
+    page = await client.get("/")
+    csp = page.headers["Content-Security-Policy"]
+    html = await page.text()
+    script = html.split("<script>", 1)[1].split("</script>", 1)[0]
+    digest = base64.b64encode(hashlib.sha256(script.encode()).digest()).decode()
+    assert f"script-src 'self' 'sha256-{digest}'" in csp  # the inline script, and nothing else inline
+    assert "unsafe-inline" not in csp and "object-src 'none'" in csp and "frame-ancestors 'none'" in csp
+    for response in (page, await client.get("/v1/videos"), await client.get("/v1/videos/nope")):
+        assert response.headers["X-Content-Type-Options"] == "nosniff"
+        assert response.headers["Server"] == "tubestream"
+
+
+async def test_media_does_not_follow_a_symlink_out_of_the_media_root(
+    catalog: CatalogStore, tmp_path: Path
+) -> None:
+    blobs = LocalBlobStore(tmp_path / "blobs")
+    blobs.put_bytes("videos/v1/j1/seg.m4s", b"inside")
+    secret = tmp_path / "server-secret.txt"
+    secret.write_text("private")
+    (tmp_path / "blobs" / "videos" / "v1" / "j1" / "leak.m4s").symlink_to(secret)
+    (tmp_path / "blobs" / "videos" / "v1" / "j1" / "alias.m4s").symlink_to(
+        tmp_path / "blobs/videos/v1/j1/seg.m4s"
+    )
+    app = create_app(catalog=catalog, media=blobs)
+    async with TestClient(TestServer(app)) as client:
+        leak = await client.get("/media/videos/v1/j1/leak.m4s")
+        assert leak.status == 404 and b"private" not in await leak.read()
+        assert leak.headers["Server"] == "tubestream"
+        inside = await client.get("/media/videos/v1/j1/alias.m4s")  # a link that stays inside is fine
+        assert inside.status == 200 and await inside.read() == b"inside"
 
 
 async def test_published_media_is_served_with_ranges_and_sources_stay_private(
