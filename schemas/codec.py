@@ -154,7 +154,9 @@ def writer_version(data: bytes | None) -> tuple[EventType[Any], SchemaVersion]:
         raise UnknownSchemaError(f"writer schema fingerprint {fp.hex()} is not on record") from None
 
 
-def decode_dict(data: bytes | None, expected: EventType[Any] | None = None) -> tuple[EventType[Any], dict[str, Any]]:
+def decode_dict(
+    data: bytes | None, expected: EventType[Any] | None = None
+) -> tuple[EventType[Any], dict[str, Any]]:
     """Decode to a plain record in the current schema of its type."""
     et, writer = writer_version(data)
     assert data is not None  # writer_version refuses a tombstone
