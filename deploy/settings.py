@@ -44,6 +44,8 @@ class Settings:
     collector_port: int = DEFAULT_COLLECTOR_PORT
     player_token_secret: str | None = None  # None: a per-machine secret under home/secrets
     pseudonym_key: str | None = None  # None: a per-machine key under home/secrets
+    cors_origins: tuple[str, ...] = ("*",)  # browser origins that may call the API and fetch media
+    media_base_url: str = "/media/"  # where players fetch media: the API's route, or a CDN in front of it
 
     @property
     def kafka_home(self) -> Path:
@@ -92,6 +94,8 @@ class Settings:
             collector_port=_port(env, "TUBESTREAM_COLLECTOR_PORT", DEFAULT_COLLECTOR_PORT),
             player_token_secret=env.get("TUBESTREAM_PLAYER_TOKEN_SECRET") or None,
             pseudonym_key=env.get("TUBESTREAM_PSEUDONYM_KEY") or None,
+            cors_origins=_origins(env.get("TUBESTREAM_CORS_ORIGINS", "*")),
+            media_base_url=_base_url(env.get("TUBESTREAM_MEDIA_BASE_URL", "/media/")),
         )
 
 
@@ -111,6 +115,20 @@ def _count(env: Mapping[str, str], name: str, default: int) -> int:
     if not raw.isdecimal() or int(raw) <= 0:
         raise ValueError(f"{name} must be a positive whole number, got {raw!r}")
     return int(raw)
+
+
+def _origins(raw: str) -> tuple[str, ...]:
+    origins = tuple(o.strip().rstrip("/") for o in raw.split(",") if o.strip())
+    for origin in origins:
+        if origin != "*" and not origin.startswith(("http://", "https://")):
+            raise ValueError(f"TUBESTREAM_CORS_ORIGINS: {origin!r} is not * or an http(s) origin")
+    return origins
+
+
+def _base_url(raw: str) -> str:
+    if not raw.startswith(("/", "http://", "https://")):
+        raise ValueError(f"TUBESTREAM_MEDIA_BASE_URL must be a path or an http(s) URL, got {raw!r}")
+    return raw if raw.endswith("/") else raw + "/"
 
 
 def _read_key(path: str | None) -> str | None:

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Collection
+
 from aiohttp import web
 
 from blobs.multipart import MultipartBlobStore
 from query_api.analytics import PLAYBACK, analytics_routes
+from query_api.cors import cors_middleware
 from query_api.errors import json_errors
 from query_api.handlers import CATALOG, MEDIA_BASE_URL, routes
 from query_api.media import MEDIA, media_routes
@@ -22,13 +25,15 @@ def create_app(
     playback: PlaybackView | None = None,
     media: MultipartBlobStore | None = None,
     media_base_url: str = "/media/",
+    cors_origins: Collection[str] = ("*",),
 ) -> web.Application:
     """The API over the views passed in; analytics and media routes answer 503/404 when not given.
 
     ``media_base_url`` prefixes storage keys in video resources: ``/media/`` (this
-    API's media route) by default, or a CDN.
+    API's media route) by default, or a CDN. ``cors_origins``: the browser origins allowed
+    to call the API and fetch media (``*`` for any).
     """
-    app = web.Application(middlewares=[json_errors])
+    app = web.Application(middlewares=[json_errors, cors_middleware(cors_origins)])
     app.on_response_prepare.append(secure_headers)
     app[CATALOG] = catalog
     app[MEDIA_BASE_URL] = media_base_url

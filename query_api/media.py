@@ -19,7 +19,7 @@ from blobs.local import LocalBlobStore
 from blobs.multipart import MultipartBlobStore
 from query_api.errors import NotFoundError
 
-__all__ = ["MEDIA", "media_routes"]
+__all__ = ["MEDIA", "cache_control", "media_routes"]
 
 MEDIA = web.AppKey("media", MultipartBlobStore)
 PUBLIC_PREFIX = "videos/"
@@ -30,7 +30,18 @@ mimetypes.add_type("application/dash+xml", ".mpd")
 mimetypes.add_type("video/iso.segment", ".m4s")
 mimetypes.add_type("text/vtt", ".vtt")
 
+# A job's files live under videos/{video}/{job}/ and are never rewritten with other bytes (a redelivered
+# job writes the same ones), so segments and images are cached for good; manifests briefly, because the
+# ladder a master lists can grow while a job publishes its renditions.
+IMMUTABLE = "public, max-age=31536000, immutable"
+MANIFEST = "public, max-age=5"
+_MANIFESTS = (".m3u8", ".mpd")
+
 media_routes = web.RouteTableDef()
+
+
+def cache_control(key: str) -> str:
+    return MANIFEST if key.endswith(_MANIFESTS) else IMMUTABLE
 
 
 @media_routes.get("/media/{key:.+}")
@@ -44,7 +55,7 @@ async def media(request: web.Request) -> web.StreamResponse:
             path = store.path_of(key)
             if not path.is_file():
                 raise NotFoundError(f"no media {key!r}")
-            response = web.FileResponse(path, headers={"Access-Control-Allow-Origin": "*"})
+            response = web.FileResponse(path, headers={"Cache-Control": cache_control(key)})
             content_type, _ = mimetypes.guess_type(path.name)
             if content_type:
                 response.content_type = content_type

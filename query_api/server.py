@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Collection
 
 from aiohttp import web
 
@@ -22,12 +22,19 @@ def run(
     host: str,
     port: int,
     media_base_url: str = "/media/",
+    cors_origins: Collection[str] = ("*",),
 ) -> None:
     """Serve until SIGINT/SIGTERM; the store is opened before the port is bound, so a bad URL fails fast."""
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
     catalog = open_catalog_store(catalog_url)
     playback = open_playback_store(playback_url)
-    app = create_app(catalog=catalog, playback=playback, media=media, media_base_url=media_base_url)
+    app = create_app(
+        catalog=catalog,
+        playback=playback,
+        media=media,
+        media_base_url=media_base_url,
+        cors_origins=cors_origins,
+    )
 
     async def close_store(_: web.Application) -> AsyncIterator[None]:
         yield

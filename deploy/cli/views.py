@@ -44,6 +44,8 @@ def _api(args: argparse.Namespace, settings: Settings) -> int:
         media=blob_store_for(settings),
         host=settings.api_host,
         port=settings.api_port,
+        media_base_url=settings.media_base_url,
+        cors_origins=settings.cors_origins,
     )
     return 0
 

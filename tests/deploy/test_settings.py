@@ -131,3 +131,20 @@ def test_a_bad_port_is_refused_naming_the_variable(raw: str) -> None:
 def test_a_bad_upload_limit_is_refused_naming_the_variable(raw: str) -> None:
     with pytest.raises(ValueError, match="TUBESTREAM_UPLOAD_MAX_BYTES"):
         Settings.from_env({"TUBESTREAM_UPLOAD_MAX_BYTES": raw})
+
+
+def test_cors_origins_and_the_media_base_url() -> None:
+    default = Settings.from_env({})
+    assert default.cors_origins == ("*",) and default.media_base_url == "/media/"
+    set_ = Settings.from_env(
+        {
+            "TUBESTREAM_CORS_ORIGINS": "https://app.example/, http://localhost:3000",
+            "TUBESTREAM_MEDIA_BASE_URL": "https://cdn.example/media",
+        }
+    )
+    assert set_.cors_origins == ("https://app.example", "http://localhost:3000")
+    assert set_.media_base_url == "https://cdn.example/media/"
+    with pytest.raises(ValueError, match="TUBESTREAM_CORS_ORIGINS"):
+        Settings.from_env({"TUBESTREAM_CORS_ORIGINS": "app.example"})
+    with pytest.raises(ValueError, match="TUBESTREAM_MEDIA_BASE_URL"):
+        Settings.from_env({"TUBESTREAM_MEDIA_BASE_URL": "cdn.example"})

@@ -294,6 +294,63 @@ async def test_published_media_is_served_with_ranges_and_sources_stay_private(
         assert (await client.get("/media/videos/v1/nope.m3u8")).status == 404
 
 
+async def test_media_caches_segments_for_good_manifests_briefly_and_revalidates_by_etag(
+    catalog: CatalogStore, tmp_path: Path
+) -> None:
+    blobs = LocalBlobStore(tmp_path / "blobs")
+    blobs.put_bytes("videos/v1/j1/master.m3u8", b"#EXTM3U\n")
+    blobs.put_bytes("videos/v1/j1/seg-0-00001.m4s", b"segment")
+    async with TestClient(TestServer(create_app(catalog=catalog, media=blobs))) as client:
+        segment = await client.get("/media/videos/v1/j1/seg-0-00001.m4s")
+        assert segment.headers["Cache-Control"] == "public, max-age=31536000, immutable"
+        manifest = await client.get("/media/videos/v1/j1/master.m3u8")
+        assert manifest.headers["Cache-Control"] == "public, max-age=5"
+        again = await client.get(
+            "/media/videos/v1/j1/seg-0-00001.m4s", headers={"If-None-Match": segment.headers["ETag"]}
+        )
+        assert again.status == 304 and await again.read() == b""
+
+
+async def test_browsers_of_allowed_origins_get_cors_and_preflights_others_do_not(
+    catalog: CatalogStore, tmp_path: Path
+) -> None:
+    blobs = LocalBlobStore(tmp_path / "blobs")
+    blobs.put_bytes("videos/v1/j1/seg.m4s", b"segment")
+    await catalog.put(_video("v1"))
+    app = create_app(catalog=catalog, media=blobs, cors_origins=("https://app.example",))
+    async with TestClient(TestServer(app)) as client:
+        preflight = await client.options(
+            "/media/videos/v1/j1/seg.m4s",
+            headers={
+                "Origin": "https://app.example",
+                "Access-Control-Request-Method": "GET",
+                "Access-Control-Request-Headers": "range",
+            },
+        )
+        assert preflight.status == 204
+        assert preflight.headers["Access-Control-Allow-Origin"] == "https://app.example"
+        assert "Range" in preflight.headers["Access-Control-Allow-Headers"]
+        api = await client.get("/v1/videos/v1", headers={"Origin": "https://app.example"})
+        assert api.headers["Access-Control-Allow-Origin"] == "https://app.example"
+        assert "Origin" in api.headers["Vary"]
+        ranged = await client.get(
+            "/media/videos/v1/j1/seg.m4s", headers={"Origin": "https://app.example", "Range": "bytes=0-2"}
+        )
+        assert ranged.status == 206 and "Content-Range" in ranged.headers["Access-Control-Expose-Headers"]
+        other = await client.get("/v1/videos/v1", headers={"Origin": "https://evil.example"})
+        assert "Access-Control-Allow-Origin" not in other.headers
+        refused = await client.options(
+            "/v1/videos", headers={"Origin": "https://evil.example", "Access-Control-Request-Method": "GET"}
+        )
+        assert refused.status == 403 and (await refused.json())["error"]["status"] == 403
+
+
+async def test_any_origin_by_default(client: Client, catalog: CatalogStore) -> None:
+    await catalog.put(_video("v1"))
+    response = await client.get("/v1/videos/v1", headers={"Origin": "https://anywhere.example"})
+    assert response.headers["Access-Control-Allow-Origin"] == "*"
+
+
 async def test_media_on_s3_redirects_to_a_signed_url(catalog: CatalogStore, minio: LocalMinio) -> None:
     s3 = S3BlobStore(
         bucket=f"q{uuid.uuid4().hex[:12]}",
