@@ -33,6 +33,7 @@ import aiohttp
 import orjson
 from confluent_kafka import Consumer, TopicPartition
 
+from deploy.capacity.rates import record_rate
 from deploy.local_kafka import LocalKafka
 from deploy.settings import Settings
 from producers.collector.tokens import PlayerTokens
@@ -156,6 +157,14 @@ def ceiling(kafka: KafkaConfig, expected: int) -> float:
     return seen / elapsed
 
 
+# What each process's CPU per event is called in tubestream estimate's rates.
+RATE_OF_PROCESS = {
+    "collector": "collector_cpu_us_per_event",
+    "worker": "analytics_cpu_us_per_event",
+    "kafka": "broker_cpu_us_per_event",
+}
+
+
 def cpu_seconds(pid: int) -> float:
     """User + system CPU time of a process so far (Linux ``/proc``)."""
     fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
@@ -238,6 +247,12 @@ async def run(args: argparse.Namespace) -> int:
             total = args.events * args.rounds
             per_event = ", ".join(f"{name} {s / total * 1e6:.1f}" for name, s in cpu.items())
             print(f"CPU per event (us): {per_event}; all {sum(cpu.values()) / total * 1e6:.1f}")
+            rates_file = settings.home / "capacity" / "rates.json"
+            measured = f"python benchmarks/playback.py, {now:%Y-%m-%d}"
+            for name, rate in RATE_OF_PROCESS.items():
+                if name in cpu:
+                    record_rate(rates_file, rate, cpu[name] / total * 1e6, measured)
+            print(f"rates for tubestream estimate recorded in {rates_file}")
 
             bare = ceiling(kafka, total)
             median = statistics.median(through)

@@ -25,6 +25,8 @@ from pathlib import Path
 
 import ffmpeg
 
+from deploy.capacity.rates import record_rate
+from deploy.settings import Settings
 from transcoder.command import PackagingPlan, build_plain_command
 from transcoder.encoders import choose_encoder
 from transcoder.ladder import LadderConfig, plan_ladder
@@ -141,6 +143,11 @@ def main() -> int:
             print(f"median  {label:<38} {wall[key]:6.2f}s wall  {cpu[key]:6.2f}s cpu")
         print(f"x/a = {wall['x'] / wall['a']:.3f} wall, {cpu['x'] / cpu['a']:.3f} cpu  (goal <= 1.05)")
         print(f"x/b = {wall['x'] / wall['b']:.3f} wall, {cpu['x'] / cpu['b']:.3f} cpu  (goal <= 0.85)")
+        if args.height == 1080 and speed == "balanced":  # the ladder the planner's rate stands for
+            rates_file = Settings.from_env().home / "capacity" / "rates.json"
+            command = f"python benchmarks/transcode.py --height 1080 --duration {args.duration:g}"
+            record_rate(rates_file, "transcode_cpu_s_per_source_s", cpu["x"] / args.duration, command)
+            print(f"rate for tubestream estimate recorded in {rates_file}")
     return 0
 
 

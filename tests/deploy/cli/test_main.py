@@ -36,6 +36,8 @@ BAD_INPUT: list[tuple[list[str], dict[str, str], str]] = [
     (["kafka", "status"], {"TUBESTREAM_KAFKA_PORT": "99999"}, "TUBESTREAM_KAFKA_PORT"),
     (["minio", "launch"], {}, "invalid choice"),
     (["topics", "list"], {"TUBESTREAM_UPLOAD_MAX_BYTES": "-1"}, "TUBESTREAM_UPLOAD_MAX_BYTES"),
+    (["estimate", "--dau", "lots"], {}, "lots"),
+    (["estimate", "--dau", "10M", "--peak-factor", "-1"], {}, "positive"),
     (["no-such-command"], {}, "invalid choice"),
 ]
 
