@@ -33,6 +33,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import dataclasses
+import re
 import uuid
 from collections.abc import Awaitable, Mapping, Sequence
 from datetime import UTC, datetime
@@ -204,7 +205,9 @@ class ElasticsearchSearchStore:
         await self._ensure_index()
         live = await self._alias_indices()
         existing = await self._call("list indices", self._client.indices.get(index=f"{self._alias}-*"))
-        for name in set(existing.body) - live:
+        # only names this store makes: another alias may share the prefix ("search" and "search-v2")
+        ours = re.compile(rf"{re.escape(self._alias)}-(initial|\d{{14}}-[0-9a-f]{{6}})")
+        for name in {n for n in existing.body if ours.fullmatch(n)} - live:
             await self._drop(name)
         name = f"{self._alias}-{datetime.now(UTC):%Y%m%d%H%M%S}-{uuid.uuid4().hex[:6]}"
         await self._call(
