@@ -1,4 +1,5 @@
-"""Shared fixtures: a real Kafka broker, a namespace of topics per module, the platform's processes.
+"""Shared fixtures: a real Kafka broker, a namespace of topics per module, the platform's processes,
+and the real servers other adapters talk to (MinIO, Elasticsearch).
 
 The broker is the project's own local Kafka (started here if none answers,
 stopped at the end if this run started it) or the one ``KAFKA_BOOTSTRAP``
@@ -13,6 +14,7 @@ from collections.abc import Iterator
 
 import pytest
 
+from deploy.local_elasticsearch import LocalElasticsearch
 from deploy.local_kafka import LocalKafka
 from deploy.local_minio import LocalMinio
 from deploy.settings import Settings
@@ -74,3 +76,20 @@ def minio() -> Iterator[LocalMinio]:
     server.start(timeout_s=120)  # builds it first if the cache is cold (minutes, once)
     yield server
     server.stop()
+
+
+@pytest.fixture(scope="session")
+def elasticsearch() -> Iterator[LocalElasticsearch]:
+    """A real single-node Elasticsearch, fetched into the project's cache once, on free ports.
+
+    Its node folder (data, logs) is removed at the end; the distribution stays cached.
+    """
+    server = LocalElasticsearch(
+        Settings.from_env().home / "elasticsearch", port=free_port(), transport_port=free_port()
+    )
+    server.start(timeout_s=180)
+    try:
+        yield server
+    finally:
+        server.stop()
+        server.discard()

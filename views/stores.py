@@ -3,21 +3,36 @@
 ``sqlite:///abs/path/catalog.db`` (or ``sqlite:///:memory:``) is the embedded
 default. A Cassandra adapter (``cassandra://host:port/keyspace``) implements the
 same contracts when the platform grows beyond one machine.
+
+The search view also runs on Elasticsearch: ``http://host:port`` (or
+``https://``, or ``elasticsearch://host:port``, which means http), with
+``?index=alias`` and ``?refresh=wait_for|true|false``.
 """
 
 from __future__ import annotations
 
 from pathlib import Path
-from urllib.parse import urlsplit
+from typing import cast
+from urllib.parse import parse_qs, urlsplit
 
 from views.catalog import CatalogStore
 from views.playback import PlaybackStore
+from views.search.model import SearchStore
+from views.search.sqlite import SqliteSearchStore
 from views.sqlite_catalog import SqliteCatalogStore
 from views.sqlite_playback import SqlitePlaybackStore
 
-__all__ = ["SUPPORTED_SCHEMES", "check_store_url", "open_catalog_store", "open_playback_store"]
+__all__ = [
+    "SEARCH_SCHEMES",
+    "SUPPORTED_SCHEMES",
+    "check_store_url",
+    "open_catalog_store",
+    "open_playback_store",
+    "open_search_store",
+]
 
 SUPPORTED_SCHEMES = ("sqlite",)
+SEARCH_SCHEMES = ("sqlite", "http", "https", "elasticsearch")
 
 
 def open_catalog_store(url: str) -> CatalogStore:
@@ -36,6 +51,45 @@ def open_playback_store(url: str) -> PlaybackStore:
 def check_store_url(url: str, *, view: str) -> None:
     """``ValueError`` now for a URL no adapter takes, for a process that opens its store later."""
     _sqlite_path(url, view)
+
+
+def open_search_store(url: str) -> SearchStore:
+    """The search store ``url`` names; ``ValueError`` on a URL no adapter takes.
+
+    ``sqlite:///abs/path/search.db``, or an Elasticsearch URL (see the module docstring).
+    Nothing is contacted here: an unreachable server fails the first call with
+    ``StoreUnavailableError``.
+    """
+    # imported here: the client (and aiohttp under it) costs every process that opens a catalog
+    from views.search.elasticsearch import DEFAULT_INDEX, ElasticsearchSearchStore, Refresh
+
+    parts = urlsplit(url)
+    if parts.scheme == "sqlite":
+        return SqliteSearchStore(_sqlite_path(url, "search"))
+    if parts.scheme not in SEARCH_SCHEMES:
+        raise ValueError(
+            f"search URL {url!r}: unsupported scheme {parts.scheme!r}; supported: "
+            f"{', '.join(s + '://' for s in SEARCH_SCHEMES)}"
+        )
+    try:
+        port = parts.port
+    except ValueError as exc:
+        raise ValueError(f"search URL {url!r}: {exc}") from None
+    if not parts.hostname or port is None or parts.path not in ("", "/") or parts.fragment or parts.username:
+        raise ValueError(f"search URL {url!r}: expected {parts.scheme}://host:port[?index=...&refresh=...]")
+    options = parse_qs(parts.query, keep_blank_values=True, strict_parsing=bool(parts.query))
+    unknown = set(options) - {"index", "refresh"}
+    if unknown or any(len(values) != 1 for values in options.values()):
+        raise ValueError(f"search URL {url!r}: takes ?index= and ?refresh= once each, got {parts.query!r}")
+    index = options.get("index", [DEFAULT_INDEX])[0]
+    if not index or index != index.lower() or any(c in index for c in ' "*\\<|,>/?#:'):
+        raise ValueError(f"search URL {url!r}: {index!r} is not an Elasticsearch index name")
+    refresh = options.get("refresh", ["wait_for"])[0]
+    if refresh not in ("wait_for", "true", "false"):
+        raise ValueError(f"search URL {url!r}: refresh must be wait_for, true or false")
+    scheme = "http" if parts.scheme == "elasticsearch" else parts.scheme
+    host = f"[{parts.hostname}]" if ":" in parts.hostname else parts.hostname
+    return ElasticsearchSearchStore(f"{scheme}://{host}:{port}", index=index, refresh=cast(Refresh, refresh))
 
 
 def _sqlite_path(url: str, view: str) -> Path | str:

@@ -8,7 +8,9 @@ from pathlib import Path
 import pytest
 
 from views.catalog import VideoRecord, VideoStatus
-from views.stores import open_catalog_store
+from views.search.elasticsearch import ElasticsearchSearchStore
+from views.search.sqlite import SqliteSearchStore
+from views.stores import open_catalog_store, open_search_store
 
 
 async def test_a_sqlite_url_opens_that_absolute_path(tmp_path: Path) -> None:
@@ -43,3 +45,38 @@ async def test_an_in_memory_catalog_works_without_a_file() -> None:
 def test_a_url_no_adapter_takes_is_a_value_error_that_says_why(url: str, message: str) -> None:
     with pytest.raises(ValueError, match=message):
         open_catalog_store(url)
+
+
+async def test_a_search_url_picks_the_sqlite_or_the_elasticsearch_store(tmp_path: Path) -> None:
+    sqlite_store = open_search_store(f"sqlite:///{tmp_path / 'search.db'}")
+    await sqlite_store.close()
+    assert isinstance(sqlite_store, SqliteSearchStore)
+    for url in (
+        "http://127.0.0.1:9200",
+        "https://search.internal:443/",
+        "elasticsearch://127.0.0.1:9200?index=videos&refresh=true",
+    ):
+        store = open_search_store(url)  # nothing is contacted until the first call
+        await store.close()
+        assert isinstance(store, ElasticsearchSearchStore)
+
+
+@pytest.mark.parametrize(
+    ("url", "message"),
+    [
+        ("postgres://db/search", r"unsupported scheme 'postgres'; supported: sqlite://, http://"),
+        ("sqlite://relative.db", "expected sqlite:///absolute/path.db"),
+        ("http://127.0.0.1", "expected http://host:port"),
+        ("http://127.0.0.1:9200/videos", "expected http://host:port"),
+        ("http://user:pw@127.0.0.1:9200", "expected http://host:port"),
+        ("http://127.0.0.1:99999", "out of range"),
+        ("elasticsearch://127.0.0.1:9200?shards=3", r"takes \?index= and \?refresh="),
+        ("elasticsearch://127.0.0.1:9200?index=a&index=b", r"takes \?index= and \?refresh="),
+        ("elasticsearch://127.0.0.1:9200?index=Videos", "not an Elasticsearch index name"),
+        ("elasticsearch://127.0.0.1:9200?index=", "not an Elasticsearch index name"),
+        ("elasticsearch://127.0.0.1:9200?refresh=yes", "refresh must be wait_for, true or false"),
+    ],
+)
+def test_a_search_url_no_adapter_takes_is_a_value_error_that_says_why(url: str, message: str) -> None:
+    with pytest.raises(ValueError, match=message):
+        open_search_store(url)
