@@ -32,6 +32,7 @@ class Settings:
     api_host: str
     api_port: int
     playback_url: str = ""  # empty: sqlite under home/views
+    search_url: str = ""  # sqlite (FTS5) or http://host:9200 (Elasticsearch); empty: sqlite under home/views
     blob_dir: Path | None = None  # the local blob store; None: home/blobs
     blob_url: str = ""  # s3://bucket?endpoint=... for S3/MinIO; empty: the local blob store
     s3_access_key: str | None = None
@@ -91,6 +92,7 @@ class Settings:
             upload_jwt_public_key=_read_key(env.get("TUBESTREAM_UPLOAD_JWT_PUBLIC_KEY_FILE")),
             upload_max_bytes=_count(env, "TUBESTREAM_UPLOAD_MAX_BYTES", 5 * 1024**4),
             playback_url=env.get("TUBESTREAM_PLAYBACK_URL", f"sqlite:///{home / 'views' / 'playback.db'}"),
+            search_url=env.get("TUBESTREAM_SEARCH_URL", f"sqlite:///{home / 'views' / 'search.db'}"),
             collector_port=_port(env, "TUBESTREAM_COLLECTOR_PORT", DEFAULT_COLLECTOR_PORT),
             player_token_secret=env.get("TUBESTREAM_PLAYER_TOKEN_SECRET") or None,
             pseudonym_key=env.get("TUBESTREAM_PSEUDONYM_KEY") or None,

@@ -14,6 +14,7 @@ from typing import Any
 
 from aiohttp import web
 
+from query_api.app_keys import PLAYBACK
 from query_api.errors import ApiError, BadRequestError
 from query_api.params import EARLIEST, bounded_int, iso_time, path_id
 from stream_apps.playback.aggregates import PlaybackStats
@@ -23,11 +24,10 @@ from stream_apps.trending.board import BOARD_SIZE, TrendingBoard, board_from_row
 from stream_apps.trending.score import trending_window
 from views.playback import BoardRow, MinuteRow, PlaybackView
 
-__all__ = ["PLAYBACK", "analytics_routes", "stats_resource"]
+__all__ = ["analytics_routes", "stats_resource"]
 
 log = logging.getLogger(__name__)
 
-PLAYBACK = web.AppKey("playback", PlaybackView)
 MAX_TRENDING = BOARD_SIZE
 # The worker rebuilds boards every few seconds; one older than this means no worker is doing so,
 # and the API scores the minutes itself rather than serve a stale list.

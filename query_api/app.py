@@ -7,14 +7,17 @@ from collections.abc import Collection
 from aiohttp import web
 
 from blobs.multipart import MultipartBlobStore
-from query_api.analytics import PLAYBACK, analytics_routes
+from query_api.analytics import analytics_routes
+from query_api.app_keys import CATALOG, MEDIA, MEDIA_BASE_URL, PLAYBACK, SEARCH
 from query_api.cors import cors_middleware
 from query_api.errors import json_errors
-from query_api.handlers import CATALOG, MEDIA_BASE_URL, routes
-from query_api.media import MEDIA, media_routes
+from query_api.handlers import routes
+from query_api.media import media_routes
 from query_api.page import secure_headers
+from query_api.search import search_routes
 from views.catalog import CatalogReader
 from views.playback import PlaybackView
+from views.search.model import SearchStore
 
 __all__ = ["create_app"]
 
@@ -24,6 +27,7 @@ def create_app(
     catalog: CatalogReader,
     playback: PlaybackView | None = None,
     media: MultipartBlobStore | None = None,
+    search: SearchStore | None = None,
     media_base_url: str = "/media/",
     cors_origins: Collection[str] = ("*",),
 ) -> web.Application:
@@ -41,7 +45,10 @@ def create_app(
         app[PLAYBACK] = playback
     if media is not None:
         app[MEDIA] = media
+    if search is not None:
+        app[SEARCH] = search
     app.add_routes(routes)
     app.add_routes(analytics_routes)
     app.add_routes(media_routes)
+    app.add_routes(search_routes)
     return app

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from query_api.analytics import PLAYBACK
+from query_api.app_keys import CATALOG, MEDIA_BASE_URL, PLAYBACK, SEARCH
 from query_api.cursor import decode_cursor, encode_cursor
 from query_api.errors import NotFoundError, error_response
 from query_api.openapi import openapi_document
@@ -14,11 +14,10 @@ from query_api.resources import video_resource
 from views.catalog import MAX_PAGE_SIZE, CatalogReader
 from views.errors import ViewStoreError
 from views.playback import PlaybackView
+from views.search.model import SearchStore
 
-__all__ = ["CATALOG", "DEFAULT_PAGE_SIZE", "MEDIA_BASE_URL", "routes"]
+__all__ = ["DEFAULT_PAGE_SIZE", "routes"]
 
-CATALOG = web.AppKey("catalog", CatalogReader)
-MEDIA_BASE_URL = web.AppKey("media_base_url", str)
 DEFAULT_PAGE_SIZE = 20
 
 routes = web.RouteTableDef()
@@ -52,10 +51,12 @@ async def list_videos(request: web.Request) -> web.Response:
 
 @routes.get("/healthz")
 async def healthz(request: web.Request) -> web.Response:
-    checks: dict[str, CatalogReader | PlaybackView] = {"catalog": request.app[CATALOG]}
-    playback = request.app.get(PLAYBACK)
-    if playback is not None:
-        checks["playback"] = playback
+    stores: dict[str, CatalogReader | PlaybackView | SearchStore | None] = {
+        "catalog": request.app[CATALOG],
+        "playback": request.app.get(PLAYBACK),
+        "search": request.app.get(SEARCH),
+    }
+    checks = {name: store for name, store in stores.items() if store is not None}
     for name, store in checks.items():
         try:
             await store.check()

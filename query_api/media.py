@@ -16,12 +16,11 @@ from aiohttp import web
 
 from blobs.errors import InvalidKeyError
 from blobs.local import LocalBlobStore
-from blobs.multipart import MultipartBlobStore
+from query_api.app_keys import MEDIA
 from query_api.errors import NotFoundError
 
-__all__ = ["MEDIA", "cache_control", "media_routes"]
+__all__ = ["cache_control", "media_routes"]
 
-MEDIA = web.AppKey("media", MultipartBlobStore)
 PUBLIC_PREFIX = "videos/"
 REDIRECT_TTL_S = 3600
 

@@ -10,12 +10,16 @@ from __future__ import annotations
 from typing import Any
 
 from query_api.analytics import MAX_TRENDING
+from query_api.search import MAX_QUERY_LENGTH
 from views.catalog import MAX_PAGE_SIZE
+from views.search.model import MAX_SUGGESTIONS, DurationBucket, SearchSort
 
 __all__ = ["openapi_document"]
 
 _ERROR = {"$ref": "#/components/responses/Error"}
 _WINDOW = {"type": "string", "enum": ["1h", "24h"], "default": "1h"}
+_DURATIONS = [d.value for d in DurationBucket]
+_SORTS = [s.value for s in SearchSort]
 
 
 def openapi_document() -> dict[str, Any]:
@@ -88,6 +92,66 @@ def openapi_document() -> dict[str, Any]:
                         {"name": "limit", "in": "query", "schema": _limit(default=10, maximum=MAX_TRENDING)},
                     ],
                     "responses": {"200": _json("Trending", {"type": "object"}), "400": _ERROR, "503": _ERROR},
+                }
+            },
+            "/v1/search": {
+                "get": {
+                    "summary": "Full-text search of watchable videos: titles, tags, uploaders and "
+                    "descriptions, typos forgiven (one from 5 letters, two from 9), the last word a prefix",
+                    "description": "Relevance blends the text score with views of the last 7 days. Give q, "
+                    "a filter, or both. The cursor only continues the query it came from.",
+                    "parameters": [
+                        {
+                            "name": "q",
+                            "in": "query",
+                            "schema": {"type": "string", "maxLength": MAX_QUERY_LENGTH},
+                        },
+                        {
+                            "name": "tags",
+                            "in": "query",
+                            "description": "comma-separated; every tag must be on the video",
+                            "schema": {"type": "string"},
+                        },
+                        {"name": "uploader", "in": "query", "schema": {"type": "string"}},
+                        {"name": "duration", "in": "query", "schema": {"type": "string", "enum": _DURATIONS}},
+                        {
+                            "name": "uploaded_after",
+                            "in": "query",
+                            "schema": {"type": "string", "format": "date-time"},
+                        },
+                        {"name": "sort", "in": "query", "schema": {"type": "string", "enum": _SORTS}},
+                        {"name": "limit", "in": "query", "schema": _limit(default=20, maximum=MAX_PAGE_SIZE)},
+                        {"name": "cursor", "in": "query", "schema": {"type": "string"}},
+                    ],
+                    "responses": {
+                        "200": _json("A page of hits", {"$ref": "#/components/schemas/SearchPage"}),
+                        "400": _ERROR,
+                        "503": _ERROR,
+                    },
+                }
+            },
+            "/v1/search/suggest": {
+                "get": {
+                    "summary": "Completions while typing: titles with a word starting with q "
+                    "(typos forgiven), most watched first",
+                    "parameters": [
+                        {
+                            "name": "q",
+                            "in": "query",
+                            "required": True,
+                            "schema": {"type": "string", "minLength": 1, "maxLength": MAX_QUERY_LENGTH},
+                        },
+                        {
+                            "name": "limit",
+                            "in": "query",
+                            "schema": _limit(default=10, maximum=MAX_SUGGESTIONS),
+                        },
+                    ],
+                    "responses": {
+                        "200": _json("Suggestions", {"type": "object"}),
+                        "400": _ERROR,
+                        "503": _ERROR,
+                    },
                 }
             },
             "/media/{key}": {
@@ -169,6 +233,40 @@ def openapi_document() -> dict[str, Any]:
                     "required": ["videos", "next_cursor"],
                     "properties": {
                         "videos": {"type": "array", "items": {"$ref": "#/components/schemas/Video"}},
+                        "next_cursor": {"type": ["string", "null"], "description": "null on the last page"},
+                    },
+                },
+                "SearchPage": {
+                    "type": "object",
+                    "required": ["total", "videos", "facets", "next_cursor"],
+                    "properties": {
+                        "total": {"type": "integer"},
+                        "videos": {
+                            "type": "array",
+                            "items": {
+                                "allOf": [
+                                    {"$ref": "#/components/schemas/Video"},
+                                    {
+                                        "type": "object",
+                                        "properties": {
+                                            "score": {"type": "number"},
+                                            "highlights": {
+                                                "type": "object",
+                                                "description": "field → text, matched words in <mark>",
+                                                "additionalProperties": {"type": "string"},
+                                            },
+                                        },
+                                    },
+                                ]
+                            },
+                        },
+                        "facets": {
+                            "type": "object",
+                            "properties": {
+                                "tags": {"type": "object", "additionalProperties": {"type": "integer"}},
+                                "duration": {"type": "object", "additionalProperties": {"type": "integer"}},
+                            },
+                        },
                         "next_cursor": {"type": ["string", "null"], "description": "null on the last page"},
                     },
                 },

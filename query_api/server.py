@@ -9,7 +9,7 @@ from aiohttp import web
 
 from blobs.multipart import MultipartBlobStore
 from query_api.app import create_app
-from views.stores import open_catalog_store, open_playback_store
+from views.stores import open_catalog_store, open_playback_store, open_search_store
 
 __all__ = ["run"]
 
@@ -19,6 +19,7 @@ def run(
     catalog_url: str,
     playback_url: str,
     media: MultipartBlobStore | None,
+    search_url: str | None = None,
     host: str,
     port: int,
     media_base_url: str = "/media/",
@@ -28,9 +29,11 @@ def run(
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
     catalog = open_catalog_store(catalog_url)
     playback = open_playback_store(playback_url)
+    search = open_search_store(search_url) if search_url else None
     app = create_app(
         catalog=catalog,
         playback=playback,
+        search=search,
         media=media,
         media_base_url=media_base_url,
         cors_origins=cors_origins,
@@ -40,6 +43,8 @@ def run(
         yield
         await catalog.close()
         await playback.close()
+        if search is not None:
+            await search.close()
 
     app.cleanup_ctx.append(close_store)
     web.run_app(

@@ -11,8 +11,9 @@ The search view also runs on Elasticsearch: ``http://host:port`` (or
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
-from typing import cast
+from typing import Literal, cast
 from urllib.parse import parse_qs, urlsplit
 
 from views.catalog import CatalogStore
@@ -25,6 +26,7 @@ from views.sqlite_playback import SqlitePlaybackStore
 __all__ = [
     "SEARCH_SCHEMES",
     "SUPPORTED_SCHEMES",
+    "check_search_url",
     "check_store_url",
     "open_catalog_store",
     "open_playback_store",
@@ -33,6 +35,7 @@ __all__ = [
 
 SUPPORTED_SCHEMES = ("sqlite",)
 SEARCH_SCHEMES = ("sqlite", "http", "https", "elasticsearch")
+DEFAULT_SEARCH_INDEX = "tubestream-search"  # views.search.elasticsearch.DEFAULT_INDEX, without its import
 
 
 def open_catalog_store(url: str) -> CatalogStore:
@@ -60,12 +63,31 @@ def open_search_store(url: str) -> SearchStore:
     Nothing is contacted here: an unreachable server fails the first call with
     ``StoreUnavailableError``.
     """
-    # imported here: the client (and aiohttp under it) costs every process that opens a catalog
-    from views.search.elasticsearch import DEFAULT_INDEX, ElasticsearchSearchStore, Refresh
+    target = _search_target(url)
+    if isinstance(target, _EsTarget):
+        # imported here: the client (and aiohttp under it) costs every process that opens a catalog
+        from views.search.elasticsearch import ElasticsearchSearchStore
 
+        return ElasticsearchSearchStore(target.base_url, index=target.index, refresh=target.refresh)
+    return SqliteSearchStore(target)
+
+
+def check_search_url(url: str) -> None:
+    """``ValueError`` now for a search URL no adapter takes; opens nothing."""
+    _search_target(url)
+
+
+@dataclass(frozen=True)
+class _EsTarget:
+    base_url: str
+    index: str
+    refresh: Literal["wait_for", "true", "false"]
+
+
+def _search_target(url: str) -> Path | str | _EsTarget:
     parts = urlsplit(url)
     if parts.scheme == "sqlite":
-        return SqliteSearchStore(_sqlite_path(url, "search"))
+        return _sqlite_path(url, "search")
     if parts.scheme not in SEARCH_SCHEMES:
         raise ValueError(
             f"search URL {url!r}: unsupported scheme {parts.scheme!r}; supported: "
@@ -81,7 +103,7 @@ def open_search_store(url: str) -> SearchStore:
     unknown = set(options) - {"index", "refresh"}
     if unknown or any(len(values) != 1 for values in options.values()):
         raise ValueError(f"search URL {url!r}: takes ?index= and ?refresh= once each, got {parts.query!r}")
-    index = options.get("index", [DEFAULT_INDEX])[0]
+    index = options.get("index", [DEFAULT_SEARCH_INDEX])[0]
     if not index or index != index.lower() or any(c in index for c in ' "*\\<|,>/?#:'):
         raise ValueError(f"search URL {url!r}: {index!r} is not an Elasticsearch index name")
     refresh = options.get("refresh", ["wait_for"])[0]
@@ -89,7 +111,7 @@ def open_search_store(url: str) -> SearchStore:
         raise ValueError(f"search URL {url!r}: refresh must be wait_for, true or false")
     scheme = "http" if parts.scheme == "elasticsearch" else parts.scheme
     host = f"[{parts.hostname}]" if ":" in parts.hostname else parts.hostname
-    return ElasticsearchSearchStore(f"{scheme}://{host}:{port}", index=index, refresh=cast(Refresh, refresh))
+    return _EsTarget(f"{scheme}://{host}:{port}", index, cast(Literal["wait_for", "true", "false"], refresh))
 
 
 def _sqlite_path(url: str, view: str) -> Path | str:

@@ -31,7 +31,13 @@ def register(sub: Subparsers) -> None:
 def _worker(args: argparse.Namespace, settings: Settings) -> int:
     from stream_apps.worker import build_worker_app, run_worker
 
-    app = build_worker_app(settings.kafka, catalog_url=settings.catalog_url, datadir=settings.home / "faust")
+    app = build_worker_app(
+        settings.kafka,
+        catalog_url=settings.catalog_url,
+        datadir=settings.home / "faust",
+        search_url=settings.search_url,
+        playback_url=settings.playback_url,
+    )
     run_worker(app, loglevel=args.loglevel)
 
 
@@ -41,6 +47,7 @@ def _api(args: argparse.Namespace, settings: Settings) -> int:
     run(
         catalog_url=settings.catalog_url,
         playback_url=settings.playback_url,
+        search_url=settings.search_url,
         media=blob_store_for(settings),
         host=settings.api_host,
         port=settings.api_port,

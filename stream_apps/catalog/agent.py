@@ -19,7 +19,7 @@ from typing import Any
 import faust
 from faust.types import StreamT
 
-from stream_apps.catalog.builder import CATALOG_SOURCES, CatalogBuilder
+from stream_apps.catalog.builder import CATALOG_SOURCES, CatalogBuilder, RowFollower
 from stream_apps.errors import RejectedMessageError
 from topics.catalogue import TopicSpec, topic_for
 from topics.config import KafkaConfig
@@ -34,8 +34,17 @@ log = logging.getLogger(__name__)
 STORE_RETRY_MAX_S = 30.0
 
 
-def register_catalog(app: faust.App, kafka: KafkaConfig, open_store: Callable[[], CatalogStore]) -> None:
-    """Add the ``build_catalog`` agent to ``app``; the store is opened when the agent starts."""
+def register_catalog(
+    app: faust.App,
+    kafka: KafkaConfig,
+    open_store: Callable[[], CatalogStore],
+    *,
+    open_followers: Callable[[], list[RowFollower]] = list,
+) -> None:
+    """Add the ``build_catalog`` agent to ``app``; the stores are opened when the agent starts.
+
+    ``open_followers`` opens the views that follow the catalog's rows (search).
+    """
     by_name: dict[str, TopicSpec] = {kafka.topic(spec.name): spec for spec in CATALOG_SOURCES}
     catalog_events = app.topic(*by_name, key_serializer="raw", value_serializer="raw")
     dead_letters = {
@@ -49,7 +58,8 @@ def register_catalog(app: faust.App, kafka: KafkaConfig, open_store: Callable[[]
     @app.agent(catalog_events, name="build_catalog")
     async def build_catalog(stream: StreamT[bytes]) -> None:
         store = open_store()
-        builder = CatalogBuilder(store)
+        followers = open_followers()
+        builder = CatalogBuilder(store, followers=followers)
         try:
             async for event in stream.events():
                 message = event.message
@@ -63,6 +73,8 @@ def register_catalog(app: faust.App, kafka: KafkaConfig, open_store: Callable[[]
                     reason = f"{type(exc).__name__}: {exc}\n{traceback.format_exc(limit=5)}"
                     await _dead_letter(dead_letters[message.topic], message, reason, "internal")
         finally:
+            for follower in followers:
+                await follower.close()
             await store.close()
 
 

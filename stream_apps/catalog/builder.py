@@ -6,7 +6,8 @@ offset 0, so both build exactly the same rows.
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Sequence
+from typing import Any, Protocol
 
 from schemas import codec
 from schemas.errors import EventDecodeError
@@ -23,7 +24,7 @@ from topics.catalogue import (
 )
 from views.catalog import CatalogStore, VideoRecord
 
-__all__ = ["CATALOG_SOURCES", "CatalogBuilder"]
+__all__ = ["CATALOG_SOURCES", "CatalogBuilder", "RowFollower"]
 
 CATALOG_SOURCES: tuple[TopicSpec, ...] = (
     UPLOAD_COMPLETE_TOPIC,
@@ -34,9 +35,19 @@ CATALOG_SOURCES: tuple[TopicSpec, ...] = (
 )
 
 
+class RowFollower(Protocol):
+    """A view derived from the catalog (search), told of each row before the catalog writes it, with
+    the row it replaces: so a retry after a failure tells it again, and nothing is skipped."""
+
+    async def on_row(self, before: VideoRecord | None, after: VideoRecord) -> None: ...
+
+    async def close(self) -> None: ...
+
+
 class CatalogBuilder:
-    def __init__(self, store: CatalogStore) -> None:
+    def __init__(self, store: CatalogStore, *, followers: Sequence[RowFollower] = ()) -> None:
         self._store = store
+        self._followers = tuple(followers)
 
     async def apply(self, source: TopicSpec, key: bytes | None, value: bytes | None) -> VideoRecord:
         """Apply one message of ``source``; raise ``RejectedMessageError`` for a message to dead-letter."""
@@ -44,6 +55,8 @@ class CatalogBuilder:
         current = await self._store.get(event.video_id)
         updated = project(current, event)
         if updated != current:
+            for follower in self._followers:
+                await follower.on_row(current, updated)
             await self._store.put(updated)
         return updated
 

@@ -80,3 +80,10 @@ async def test_a_search_url_picks_the_sqlite_or_the_elasticsearch_store(tmp_path
 def test_a_search_url_no_adapter_takes_is_a_value_error_that_says_why(url: str, message: str) -> None:
     with pytest.raises(ValueError, match=message):
         open_search_store(url)
+
+
+def test_the_elasticsearch_default_index_is_the_one_the_url_parser_assumes() -> None:
+    from views.search.elasticsearch import DEFAULT_INDEX
+    from views.stores import DEFAULT_SEARCH_INDEX
+
+    assert DEFAULT_SEARCH_INDEX == DEFAULT_INDEX

@@ -1,0 +1,19 @@
+"""What the app holds for its routes (the views it reads, the media base): one module, so route
+modules can share them without importing each other."""
+
+from __future__ import annotations
+
+from aiohttp import web
+
+from blobs.multipart import MultipartBlobStore
+from views.catalog import CatalogReader
+from views.playback import PlaybackView
+from views.search.model import SearchStore
+
+__all__ = ["CATALOG", "MEDIA", "MEDIA_BASE_URL", "PLAYBACK", "SEARCH"]
+
+CATALOG = web.AppKey("catalog", CatalogReader)
+PLAYBACK = web.AppKey("playback", PlaybackView)
+SEARCH = web.AppKey("search", SearchStore)
+MEDIA = web.AppKey("media", MultipartBlobStore)
+MEDIA_BASE_URL = web.AppKey("media_base_url", str)
