@@ -273,17 +273,16 @@ class RecsModel:
     def _top(
         self, scores: npt.NDArray[Any], n: int, exclude: Collection[str], seen: Collection[str]
     ) -> list[Scored]:
-        scores = np.array(scores, dtype=np.float64)  # a copy: excluded items are overwritten
-        for item in (*exclude, *seen):
-            index = self.item_index.get(item)
-            if index is not None:
-                scores[index] = -np.inf
+        scores = np.array(scores, dtype=np.float32)  # a copy: excluded items are overwritten
+        index = self.item_index
+        dropped = [index[item] for item in (*exclude, *seen) if item in index]
+        scores[dropped] = -np.inf
         n = min(n, len(scores))
         if n == 0:
             return []
         best = np.argpartition(-scores, n - 1)[:n] if n < len(scores) else np.arange(len(scores))
         best = best[np.lexsort((best, -scores[best]))]  # by score, ties by index: deterministic
-        return [Scored(self.item_ids[i], float(scores[i])) for i in best if scores[i] != -np.inf]
+        return [Scored(self.item_ids[i], float(scores[i])) for i in best.tolist() if scores[i] != -np.inf]
 
     def to_bytes(self) -> bytes:
         """The model as a versioned, checksummed artifact (see the module docstring)."""
