@@ -44,7 +44,7 @@ import scipy.sparse as sp
 
 from stream_apps.recs.errors import InteractionFileError, InvalidInteractionError, RecsError
 from stream_apps.recs.interactions import InteractionMatrix, build_matrix
-from stream_apps.recs.model import AlsParams, fit_als
+from stream_apps.recs.model import AlsParams, fit_als, top_indices
 
 __all__ = [
     "DEFAULT_EVAL_ALS",
@@ -467,18 +467,7 @@ class EvalResult:
 
 def _top_k(scores: Floats, k: int) -> list[list[int]]:
     """Per row, the indices of the ``k`` best finite scores, best first (ties: lower index first)."""
-    k = min(k, scores.shape[1])
-    part = (
-        np.argpartition(-scores, k - 1, axis=1)[:, :k]
-        if k < scores.shape[1]
-        else np.tile(np.arange(scores.shape[1]), (scores.shape[0], 1))
-    )
-    ranked: list[list[int]] = []
-    for row, candidates in enumerate(part):
-        values = scores[row, candidates]
-        order = np.lexsort((candidates, -values))
-        ranked.append([int(candidates[i]) for i in order if np.isfinite(values[i])])
-    return ranked
+    return [top_indices(row, k).tolist() for row in scores]
 
 
 def evaluate_model(model: Recommender, split: Split, *, k: int = 10) -> EvalResult:

@@ -63,6 +63,7 @@ __all__ = [
     "RecsModel",
     "Scored",
     "fit_als",
+    "top_indices",
     "use_gpu",
 ]
 
@@ -277,12 +278,7 @@ class RecsModel:
         index = self.item_index
         dropped = [index[item] for item in (*exclude, *seen) if item in index]
         scores[dropped] = -np.inf
-        n = min(n, len(scores))
-        if n == 0:
-            return []
-        best = np.argpartition(-scores, n - 1)[:n] if n < len(scores) else np.arange(len(scores))
-        best = best[np.lexsort((best, -scores[best]))]  # by score, ties by index: deterministic
-        return [Scored(self.item_ids[i], float(scores[i])) for i in best.tolist() if scores[i] != -np.inf]
+        return [Scored(self.item_ids[i], float(scores[i])) for i in top_indices(scores, n).tolist()]
 
     def to_bytes(self) -> bytes:
         """The model as a versioned, checksummed artifact (see the module docstring)."""
@@ -335,6 +331,24 @@ class RecsModel:
             )
         except (ValueError, KeyError, TypeError, OSError) as exc:  # intact bytes, contents that do not fit
             raise CorruptArtifactError(f"artifact contents are not a model: {exc}") from exc
+
+
+def top_indices(scores: npt.NDArray[np.floating[Any]], n: int) -> npt.NDArray[np.intp]:
+    """Indices of the ``n`` highest scores, best first; ties go to the lower index, ``-inf`` never comes.
+
+    ``argpartition`` alone would pick arbitrarily among items tied at the n-th
+    score (whole blocks tie under most-popular), so results and metrics would
+    depend on the sort's internals.
+    """
+    finite = int(np.count_nonzero(scores > -np.inf))
+    n = min(n, finite)
+    if n <= 0:
+        return np.empty(0, dtype=np.intp)
+    nth = np.partition(scores, len(scores) - n)[len(scores) - n]  # the n-th highest score
+    above = np.flatnonzero(scores > nth)
+    tied = np.flatnonzero(scores == nth)[: n - len(above)]
+    chosen = np.concatenate((above, tied))
+    return chosen[np.lexsort((chosen, -scores[chosen]))]
 
 
 def _open_artifact(data: bytes) -> tuple[dict[str, Any], bytes]:

@@ -25,7 +25,7 @@ from stream_apps.recs.errors import (
     UnsupportedArtifactError,
 )
 from stream_apps.recs.interactions import InteractionMatrix, build_matrix
-from stream_apps.recs.model import ARTIFACT_VERSION, AlsParams, RecsModel, fit_als, use_gpu
+from stream_apps.recs.model import ARTIFACT_VERSION, AlsParams, RecsModel, fit_als, top_indices, use_gpu
 
 CLUSTERS, ITEMS_PER_CLUSTER, USERS_PER_CLUSTER = 3, 20, 30
 PARAMS = AlsParams(factors=8, regularization=0.1, alpha=10.0, iterations=8, random_state=1, num_threads=1)
@@ -126,6 +126,18 @@ def test_recommend_refuses_unknown_users_and_ambiguous_requests(model: RecsModel
         model.recommend()
     with pytest.raises(InvalidInteractionError):
         model.recommend(history={"c0-01": -1.0})
+
+
+def test_top_indices_break_ties_by_index_and_never_return_minus_infinity() -> None:
+    tied = np.array([1.0, 5.0, 5.0, 5.0, 5.0, 0.0, 5.0, 9.0] * 50, dtype=np.float32)
+    assert top_indices(tied, 4).tolist() == [7, 15, 23, 31]
+    assert top_indices(tied[:8], 4).tolist() == [7, 1, 2, 3]
+    shuffled = np.random.default_rng(0).permutation(1000).astype(np.float64)
+    assert top_indices(shuffled, 5).tolist() == np.argsort(-shuffled)[:5].tolist()
+    blocked = np.array([2.0, -np.inf, 1.0, -np.inf])
+    assert top_indices(blocked, 10).tolist() == [0, 2]
+    assert top_indices(blocked, 0).tolist() == []
+    assert top_indices(np.full(3, -np.inf), 2).tolist() == []
 
 
 def test_similar_items_stay_in_the_cluster(model: RecsModel) -> None:
