@@ -64,22 +64,34 @@ def fit_direct(matrix: InteractionMatrix) -> None:
         model.fit(matrix.csr, show_progress=False)
 
 
-def timed(call: Callable[[], object]) -> float:
-    started = time.perf_counter()
+def timed(call: Callable[[], object]) -> tuple[float, float]:
+    """Wall seconds and CPU seconds (all threads) of one call; CPU time hides a busy neighbour's share."""
+    wall, cpu = time.perf_counter(), time.process_time()
     call()
-    return time.perf_counter() - started
+    return time.perf_counter() - wall, time.process_time() - cpu
 
 
-def latencies_us(calls: list[Callable[[], object]]) -> tuple[float, float]:
-    for call in calls[:50]:  # warm caches (YᵀY, norms) outside the measurement
-        call()
-    spent = []
-    for call in calls:
-        started = time.perf_counter_ns()
-        call()
-        spent.append((time.perf_counter_ns() - started) / 1000)
-    p50, p99 = np.percentile(spent, [50, 99])
-    return float(p50), float(p99)
+def latencies_us(variants: list[list[Callable[[], object]]]) -> list[tuple[float, float, float]]:
+    """Wall p50, wall p99 and CPU p50 of each variant's calls, in microseconds. Request i of every
+    variant runs back to back, first one then another, so a neighbour's load falls on all alike."""
+    for calls in variants:
+        for call in calls[:50]:  # warm caches (YᵀY, norms) outside the measurement
+            call()
+    wall: list[list[float]] = [[] for _ in variants]
+    cpu: list[list[float]] = [[] for _ in variants]
+    for i in range(len(variants[0])):
+        for v in (
+            *range(i % len(variants), len(variants)),
+            *range(i % len(variants)),
+        ):  # rotate who goes first
+            started, started_cpu = time.perf_counter_ns(), time.thread_time_ns()
+            variants[v][i]()
+            wall[v].append((time.perf_counter_ns() - started) / 1000)
+            cpu[v].append((time.thread_time_ns() - started_cpu) / 1000)
+    return [
+        (float(np.percentile(w, 50)), float(np.percentile(w, 99)), float(np.percentile(c, 50)))
+        for w, c in zip(wall, cpu, strict=True)
+    ]
 
 
 def main() -> int:
@@ -98,19 +110,24 @@ def main() -> int:
         f"{args.users} users x {args.items} items, {matrix.csr.nnz} interactions; "
         f"ALS {PARAMS.factors} factors, {PARAMS.iterations} iterations, CPU"
     )
-    ours: list[float] = []
-    direct: list[float] = []
-    model: RecsModel | None = None
+    fitted: list[RecsModel] = []
+    ours: list[tuple[float, float]] = []
+    direct: list[tuple[float, float]] = []
     for _ in range(args.repeat):
-        started = time.perf_counter()
-        model = fit_als(matrix, PARAMS)
-        ours.append(time.perf_counter() - started)
+        ours.append(timed(lambda: fitted.append(fit_als(matrix, PARAMS))))
         direct.append(timed(lambda: fit_direct(matrix)))
-    assert model is not None
-    print(f"\nfit, {args.repeat} repeats (alternating)  median s   min s   max s")
+    model = fitted[-1]
+    print(f"\nfit, {args.repeat} repeats (alternating)  median s   min s   max s   median CPU s")
     for name, times in (("fit_als", ours), ("implicit direct", direct)):
-        print(f"  {name:<34} {statistics.median(times):>8.3f} {min(times):>7.3f} {max(times):>7.3f}")
-    print(f"  {'ratio fit_als / direct':<34} {statistics.median(ours) / statistics.median(direct):>8.3f}")
+        wall, cpu = [t for t, _ in times], [c for _, c in times]
+        print(
+            f"  {name:<34} {statistics.median(wall):>8.3f} {min(wall):>7.3f} {max(wall):>7.3f}"
+            f" {statistics.median(cpu):>14.3f}"
+        )
+    ratios = [
+        statistics.median([t[i] for t in ours]) / statistics.median([t[i] for t in direct]) for i in (0, 1)
+    ]
+    print(f"  {'ratio fit_als / direct':<34} {ratios[0]:>8.3f} {'':>15} {ratios[1]:>14.3f}")
 
     rng = np.random.default_rng(1)
     histories = []
@@ -154,12 +171,15 @@ def main() -> int:
         ("RecsModel known user", [known(int(u)) for u in users]),
         ("implicit recalculate_user", [reference_fold_in(h) for h in histories]),
     ]
-    print(f"\nrecommend, top 10 of {args.items}, {args.requests} requests   BLAS threads   p50 us   p99 us")
+    print(
+        f"\nrecommend, top 10 of {args.items}, {args.requests} requests"
+        "   BLAS threads   p50 us   p99 us   CPU p50 us"
+    )
     for blas, limit in (("default", None), ("1", 1)):
         with threadpool_limits(limits=limit, user_api="blas"):
-            for name, calls in rows:
-                p50, p99 = latencies_us(calls)
-                print(f"  {name:<42} {blas:>12} {p50:>8.0f} {p99:>8.0f}")
+            measured = latencies_us([calls for _, calls in rows])
+            for (name, _), (p50, p99, cpu50) in zip(rows, measured, strict=True):
+                print(f"  {name:<42} {blas:>12} {p50:>8.0f} {p99:>8.0f} {cpu50:>12.0f}")
     return 0
 
 
