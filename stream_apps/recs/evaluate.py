@@ -74,8 +74,8 @@ SplitProtocol = Literal["random", "temporal"]
 Floats = npt.NDArray[np.float32]
 Indices = npt.NDArray[np.intp]
 
-# Evaluation runs with one BLAS thread held by fit_als anyway; fewer iterations than serving to stay quick.
-DEFAULT_EVAL_ALS = AlsParams(factors=64, regularization=0.05, alpha=40.0, iterations=15)
+# The params a model is served with, so the evaluation grades what would ship; override them to tune.
+DEFAULT_EVAL_ALS = AlsParams()
 _BATCH_USERS = 512
 
 _USER_NAMES = frozenset({"user", "user_id", "userid", "viewer", "viewer_id", "user_pseudonym"})
