@@ -11,7 +11,9 @@ from blobs.multipart import MultipartBlobStore
 from query_api.app import create_app
 from views.stores import open_catalog_store, open_playback_store, open_search_store
 
-__all__ = ["run"]
+__all__ = ["MAX_REQUEST_LINE", "run"]
+
+MAX_REQUEST_LINE = 32 * 1024
 
 
 def run(
@@ -53,4 +55,7 @@ def run(
         port=port,
         print=lambda _: print(f"query API on http://{host}:{port}/ (catalog: {catalog_url})", flush=True),
         access_log_format='%a "%r" %s %b %Tfs',
+        # aiohttp refuses request lines over 8 KiB itself, in plain text; at 32 KiB a long search query
+        # reaches the handlers and gets the JSON 400 that says what is wrong
+        max_line_size=MAX_REQUEST_LINE,
     )

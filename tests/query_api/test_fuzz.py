@@ -147,8 +147,13 @@ def test_hostile_cursors_are_a_400(api: str, cursor: str) -> None:
     assert status == 400 and body["error"]["status"] == 400, (status, body)
 
 
+def test_a_10_kb_search_is_a_json_400(api: str) -> None:
+    status, body = _get(f"{api}/v1/search?q={'x' * 10_000}")
+    assert status == 400 and "longer than" in body["error"]["message"], body
+
+
 def test_a_request_line_past_the_servers_limit_is_a_4xx_not_a_crash(api: str) -> None:
-    """aiohttp's HTTP parser refuses lines over 8 KiB itself, in plain text, before any handler runs."""
+    """aiohttp's HTTP parser refuses lines over its limit itself, in plain text, before any handler runs."""
     try:
         urllib.request.urlopen(f"{api}/v1/videos?cursor={'A' * 100_000}", timeout=10).close()
     except urllib.error.HTTPError as exc:
