@@ -160,7 +160,8 @@ def _prefix(title: str, rng: random.Random) -> str | None:
 
 
 def _typos(title: str, rng: random.Random, *, edits: int, min_length: int) -> str | None:
-    """``edits`` typing mistakes in one word long enough to allow them (Meilisearch's rule)."""
+    """``edits`` typing mistakes in one word that, typed so, is long enough to allow them (Meilisearch's
+    rule counts the letters of the query word)."""
     words = _words(title)
     long_words = [i for i, w in enumerate(words) if len(w) >= min_length and w.isalpha()]
     if not long_words:
@@ -169,8 +170,8 @@ def _typos(title: str, rng: random.Random, *, edits: int, min_length: int) -> st
     word = words[at]
     for _ in range(edits):
         word = _edit(word, rng)
-    if fold(word) == fold(words[at]):
-        return None
+    if fold(word) == fold(words[at]) or len(word) < min_length:
+        return None  # a deletion can bring the word under the length that allows its typos
     words[at] = word
     return " ".join(words)
 

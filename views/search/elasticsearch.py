@@ -18,9 +18,9 @@ edge_ngram, language analyzers, search_as_you_type, scripts), so:
   title and tags ("learn python fast", "python fast", "fast"), weighted by
   views, present only on watchable videos, fuzzy by the same rule;
 - relevance: ``function_score`` multiplies the text score by ``1 + 0.1 *
-  log10(1 + views_7d)`` (``text.popularity_boost``); an exact title and
-  matching every word without a typo add large constants, standing in for the
-  tiers the SQLite store sorts by.
+  log10(1 + views_7d)`` (``text.popularity_boost``); an exact title, a title
+  starting with the query, and matching every word without a typo add large
+  constants, standing in for the tiers the SQLite store sorts by.
 
 Every request has a timeout; a server that does not answer, refuses, or is
 overloaded raises ``StoreUnavailableError``. ``GET /`` is refused by these
@@ -65,7 +65,6 @@ from views.search.text import (
     POPULARITY_WEIGHT,
     SNIPPET_WORDS,
     TWO_TYPOS_FROM,
-    fold,
     mark_words,
     max_typos,
     title_key,
@@ -82,6 +81,7 @@ FUZZINESS = f"AUTO:{ONE_TYPO_FROM},{TWO_TYPOS_FROM}"
 # field boosts: title over tags over uploader over description, as the SQLite store's bm25 weights
 FIELDS = ["s_title^10", "s_tags^5", "s_uploader^3", "s_description"]
 EXACT_TITLE_BOOST = 1000.0
+TITLE_PREFIX_BOOST = 300.0  # the title starts with what was typed: "the ha" → "The Hangover"
 EXACT_WORDS_BOOST = 100.0
 SLOW_REQUEST_TIMEOUT_S = 60.0  # bulk writes, index creation, refresh: heavier than a search
 BULK_DOCUMENTS = 500  # documents per bulk request: a rebuild's batches are split into these
@@ -435,10 +435,12 @@ def _body(doc: SearchDocument) -> dict[str, Any]:
         "views_24h": doc.views_24h,
         "views_7d": doc.views_7d,
         "title_key": title_key(doc.title),
-        "s_title": fold(doc.title),
-        "s_tags": [fold(tag) for tag in doc.tags],
-        "s_uploader": fold(doc.uploader_id),
-        "s_description": fold(doc.description),
+        # the folded fields hold text.words joined by spaces, so the standard analyzer sees the very
+        # words a query is split into ("there's" → "there s", "A.D." → "a d", as SQLite's tokenizer does)
+        "s_title": title_key(doc.title),
+        "s_tags": [title_key(tag) for tag in doc.tags],
+        "s_uploader": title_key(doc.uploader_id),
+        "s_description": title_key(doc.description),
     }
     inputs = _completions(doc)
     if doc.watchable and inputs:
@@ -508,6 +510,12 @@ def _text_query(query_words: list[str]) -> dict[str, Any]:
                     "constant_score": {
                         "filter": {"term": {"title_key": " ".join(query_words)}},
                         "boost": EXACT_TITLE_BOOST,
+                    }
+                },
+                {
+                    "constant_score": {
+                        "filter": {"prefix": {"title_key": " ".join(query_words)}},
+                        "boost": TITLE_PREFIX_BOOST,
                     }
                 },
             ],

@@ -11,9 +11,10 @@ Every store answers the same way:
   last word, as a prefix (the user is still typing it);
 - only watchable videos (status ``ready``) are returned unless the query says
   ``include_unwatchable``;
-- ``relevance`` ranks an exact title first, then hits matching every word
-  without a typo, then by text score blended with popularity; ties go by
-  video id, so pages are stable;
+- ``relevance`` ranks an exact title first, then titles that start with what
+  was typed ("the ha" → "The Hangover"), then hits matching every word without
+  a typo, then by text score blended with popularity; ties go by video id, so
+  pages are stable;
 - the cursor is opaque to callers; it holds an offset into that order, so a
   write between two page requests can shift a hit across the page boundary
   (seen twice or not at all); a page of unchanged data never does.

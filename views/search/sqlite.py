@@ -369,21 +369,23 @@ def _search(conn: sqlite3.Connection, query: SearchQuery) -> SearchPage:
         matched = (
             "SELECT d.id, d.video_id, d.views_7d, d.views_24h, d.published_at_us, d.duration_bucket, "
             "d.title_key = ? AS exact_title, "
+            "substr(d.title_key, 1, length(?)) = ? AS title_prefix, "
             "d.id IN (SELECT rowid FROM search_fts WHERE search_fts MATCH ?) AS exact_words, "
             f"blend(-bm25(search_fts, {weights}), d.views_7d) AS score "
             f"FROM search_fts JOIN search_docs d ON d.id = search_fts.rowid WHERE search_fts MATCH ?{where}"
         )
-        matched_params: list[Any] = [" ".join(query_words), exact, match, *params]
+        typed = " ".join(query_words)
+        matched_params: list[Any] = [typed, typed, typed, exact, match, *params]
     else:
         match = ""
         matched = (
             "SELECT d.id, d.video_id, d.views_7d, d.views_24h, d.published_at_us, d.duration_bucket, "
-            "0 AS exact_title, 0 AS exact_words, blend(1.0, d.views_7d) AS score "
+            "0 AS exact_title, 0 AS title_prefix, 0 AS exact_words, blend(1.0, d.views_7d) AS score "
             f"FROM search_docs d WHERE 1{where}"
         )
         matched_params = list(params)
     order = {
-        SearchSort.RELEVANCE: "exact_title DESC, exact_words DESC, score DESC, video_id",
+        SearchSort.RELEVANCE: "exact_title DESC, title_prefix DESC, exact_words DESC, score DESC, video_id",
         SearchSort.VIEWS: "views_7d DESC, views_24h DESC, video_id",
         SearchSort.NEWEST: "published_at_us IS NULL, published_at_us DESC, video_id",
     }[query.sort]
