@@ -1,0 +1,144 @@
+"""The search view follows the catalog: pure projection, the indexer on real stores, and the whole path
+(events on Kafka → the worker → /v1/search) with a rebuild from the log."""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import json
+import uuid
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from stream_apps.playback.aggregates import BucketKey, PlaybackStats
+from stream_apps.playback.rows import stats_to_document
+from stream_apps.search.indexer import SearchIndexer
+from stream_apps.search.projection import Popularity, popularity_by_video, search_document
+from views.catalog import VideoRecord, VideoStatus
+from views.playback import MinuteRow
+from views.search.model import SearchQuery
+from views.stores import open_playback_store, open_search_store
+
+from harness import Platform, http_json
+
+NOW = datetime.now(UTC).replace(second=0, microsecond=0)
+
+
+def _row(**fields: Any) -> VideoRecord:
+    base: dict[str, Any] = {
+        "video_id": "v1",
+        "status": VideoStatus.READY,
+        "updated_at": NOW,
+        "created_at": NOW - timedelta(days=1),
+        "title": "Sailing around the world",
+        "tags": ("sea",),
+    }
+    return VideoRecord(**(base | fields))
+
+
+def test_a_row_without_its_upload_has_no_document_and_a_whole_row_has_one() -> None:
+    assert search_document(_row(created_at=None)) is None
+    doc = search_document(_row(), Popularity(views_24h=2, views_7d=5))
+    assert doc is not None
+    assert (doc.title, doc.status, doc.tags, doc.views_24h, doc.views_7d) == (
+        "Sailing around the world", "ready", ("sea",), 2, 5,
+    )  # fmt: skip
+
+
+def test_popularity_counts_views_of_the_last_day_and_week() -> None:
+    buckets = {
+        BucketKey("v1", NOW - timedelta(minutes=5)): PlaybackStats(views=3),
+        BucketKey("v1", NOW - timedelta(days=2)): PlaybackStats(views=4),
+        BucketKey("v1", NOW - timedelta(days=8)): PlaybackStats(views=100),  # outside the week
+        BucketKey("v2", NOW - timedelta(hours=3)): PlaybackStats(views=1),
+    }
+    assert popularity_by_video(buckets, now=NOW) == {"v1": Popularity(3, 7), "v2": Popularity(1, 1)}
+
+
+async def test_the_indexer_writes_what_search_shows_with_popularity_and_skips_the_rest(
+    tmp_path: Path,
+) -> None:
+    search = open_search_store(f"sqlite:///{tmp_path / 'search.db'}")
+    playback = open_playback_store(f"sqlite:///{tmp_path / 'playback.db'}")
+    await playback.write(
+        [MinuteRow("v1", NOW - timedelta(hours=1), 0, stats_to_document(PlaybackStats(views=6)))],
+        offsets={0: 1},
+    )
+    indexer = SearchIndexer(search, playback=playback)
+    try:
+        await indexer.on_row(None, _row())
+        page = await search.search(SearchQuery(q="sailing"))
+        assert [h.video_id for h in page.hits] == ["v1"]
+        suggestion = (await search.suggest("sail"))[0]
+        assert suggestion.popularity == 6  # views of the week, read from the playback view
+
+        await search.delete("v1")
+        await indexer.on_row(_row(), dataclasses.replace(_row(), progress_pct=50.0))  # nothing search shows
+        assert (await search.search(SearchQuery(q="sailing"))).total == 0
+
+        await indexer.on_row(_row(), _row(title="Sailing around the world, again"))
+        assert (await search.search(SearchQuery(q="again"))).total == 1
+    finally:
+        await indexer.close()
+
+
+def _publish(platform: Platform, event_type: str, doc: dict[str, Any]) -> None:
+    platform.run("publish", event_type, "-", input_text=json.dumps(doc))
+
+
+def _search(platform: Platform, **params: str) -> list[str]:
+    query = "&".join(f"{k}={v}" for k, v in params.items())
+    status, body = http_json(f"{platform.api}/v1/search?{query}")
+    assert status == 200, body
+    return [v["id"] for v in body["videos"]]
+
+
+@pytest.mark.kafka
+def test_a_published_video_is_found_once_ready_and_a_rebuild_finds_it_too(platform: Platform) -> None:
+    video_id, job_id = f"vid-{uuid.uuid4().hex[:8]}", "job-1"
+    word = f"zebra{uuid.uuid4().hex[:6]}"  # a word only this video has
+    _publish(
+        platform,
+        "upload-complete",
+        {
+            "video_id": video_id,
+            "uploader_id": "user-1",
+            "object_key": f"uploads/{video_id}/source.mp4",
+            "size_bytes": 1000,
+            "content_type": "video/mp4",
+            "title": f"The {word} crossing",
+            "description": "made by a test",
+            "tags": ["wildlife"],
+        },
+    )
+    platform.wait_for(lambda: http_json(f"{platform.api}/v1/videos/{video_id}")[0] == 200, what="the upload")
+    assert _search(platform, q=word) == []  # not watchable yet
+
+    base = f"videos/{video_id}/{job_id}"
+    _publish(
+        platform,
+        "rendition-ready",
+        {
+            "job_id": job_id, "video_id": video_id, "name": "360p", "codec": "H264", "width": 640,
+            "height": 360, "bitrate_kbps": 800, "segment_duration_s": 4.0, "encoder": "libx264",
+            "manifest_key": f"{base}/360p.m3u8", "hls_master_key": f"{base}/master.m3u8",
+        },
+    )  # fmt: skip
+    found = platform.wait_for(lambda: _search(platform, q=word[:-2]), what="the video in search")  # a prefix
+    assert found == [video_id]
+
+    rebuilt = f"sqlite:///{platform.home / 'rebuilt-search.db'}"
+    out = platform.run("search", "rebuild", "--into", rebuilt)
+    assert "swapped into" in out
+
+    async def search_rebuilt() -> list[str]:
+        store = open_search_store(rebuilt)
+        try:
+            return [h.video_id for h in (await store.search(SearchQuery(q=word))).hits]
+        finally:
+            await store.close()
+
+    assert asyncio.run(search_rebuilt()) == [video_id]
