@@ -44,6 +44,8 @@ class Settings:
     collector_port: int = DEFAULT_COLLECTOR_PORT
     player_token_secret: str | None = None  # None: a per-machine secret under home/secrets
     pseudonym_key: str | None = None  # None: a per-machine key under home/secrets
+    tls_cert_file: Path | None = None  # HTTPS for the API, the collector and the upload service (PEM chain)
+    tls_key_file: Path | None = None  # ...and its private key (PEM); both or neither
 
     @property
     def kafka_home(self) -> Path:
@@ -54,12 +56,17 @@ class Settings:
         return self.blob_dir or self.home / "blobs"
 
     @property
+    def web_scheme(self) -> str:
+        """How the HTTP services are reached: ``https`` once they have a certificate."""
+        return "https" if self.tls_cert_file else "http"
+
+    @property
     def upload_service_url(self) -> str:
-        return self.upload_url or f"http://{self.api_host}:{self.upload_port}"
+        return self.upload_url or f"{self.web_scheme}://{self.api_host}:{self.upload_port}"
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
-        """Read ``TUBESTREAM_*`` and ``KAFKA_BOOTSTRAP``; see the README's configuration table.
+        """Read ``TUBESTREAM_*`` and ``KAFKA_*``; see the README's configuration table.
 
         A variable set to the empty string counts as unset (``FOO=${FOO:-}`` in a
         script or compose file), so it gets its default rather than an empty value.
@@ -68,12 +75,12 @@ class Settings:
         home = Path(env.get("TUBESTREAM_HOME", ".local")).resolve()
         kafka_port = _port(env, "TUBESTREAM_KAFKA_PORT", DEFAULT_KAFKA_PORT)
         bootstrap = env.get("KAFKA_BOOTSTRAP", "").strip()
+        tls_cert, tls_key = _path(env, "TUBESTREAM_TLS_CERT_FILE"), _path(env, "TUBESTREAM_TLS_KEY_FILE")
+        if (tls_cert is None) != (tls_key is None):
+            raise ValueError("TUBESTREAM_TLS_CERT_FILE and TUBESTREAM_TLS_KEY_FILE go together: set both")
         return cls(
             home=home,
-            kafka=KafkaConfig(
-                bootstrap=bootstrap or f"127.0.0.1:{kafka_port}",
-                namespace=env.get("TUBESTREAM_NAMESPACE", ""),
-            ),
+            kafka=_kafka_config(env, bootstrap=bootstrap or f"127.0.0.1:{kafka_port}", local=not bootstrap),
             local_kafka=not bootstrap,
             kafka_port=kafka_port,
             catalog_url=env.get("TUBESTREAM_CATALOG_URL", f"sqlite:///{home / 'views' / 'catalog.db'}"),
@@ -92,7 +99,32 @@ class Settings:
             collector_port=_port(env, "TUBESTREAM_COLLECTOR_PORT", DEFAULT_COLLECTOR_PORT),
             player_token_secret=env.get("TUBESTREAM_PLAYER_TOKEN_SECRET") or None,
             pseudonym_key=env.get("TUBESTREAM_PSEUDONYM_KEY") or None,
+            tls_cert_file=tls_cert,
+            tls_key_file=tls_key,
         )
+
+
+def _kafka_config(env: Mapping[str, str], *, bootstrap: str, local: bool) -> KafkaConfig:
+    protocol = env.get("KAFKA_SECURITY_PROTOCOL", "PLAINTEXT").strip().upper()
+    if local and protocol != "PLAINTEXT":
+        raise ValueError(
+            f"KAFKA_SECURITY_PROTOCOL={protocol} needs KAFKA_BOOTSTRAP: "
+            "the broker tubestream runs itself listens in plaintext on 127.0.0.1"
+        )
+    try:
+        return KafkaConfig(
+            bootstrap=bootstrap,
+            namespace=env.get("TUBESTREAM_NAMESPACE", ""),
+            security_protocol=protocol,
+            ssl_cafile=_path(env, "KAFKA_SSL_CA_FILE"),
+            ssl_certfile=_path(env, "KAFKA_SSL_CERT_FILE"),
+            ssl_keyfile=_path(env, "KAFKA_SSL_KEY_FILE"),
+            sasl_mechanism=env.get("KAFKA_SASL_MECHANISM", "SCRAM-SHA-512").strip().upper(),
+            sasl_username=env.get("KAFKA_SASL_USERNAME"),
+            sasl_password=env.get("KAFKA_SASL_PASSWORD"),
+        )
+    except ValueError as exc:
+        raise ValueError(f"{exc} (see KAFKA_SECURITY_PROTOCOL, KAFKA_SSL_*, KAFKA_SASL_*)") from None
 
 
 def _port(env: Mapping[str, str], name: str, default: int) -> int:
@@ -111,6 +143,12 @@ def _count(env: Mapping[str, str], name: str, default: int) -> int:
     if not raw.isdecimal() or int(raw) <= 0:
         raise ValueError(f"{name} must be a positive whole number, got {raw!r}")
     return int(raw)
+
+
+def _path(env: Mapping[str, str], name: str) -> Path | None:
+    """A file named by a variable, made absolute: child processes may run elsewhere."""
+    raw = env.get(name, "").strip()
+    return Path(raw).resolve() if raw else None
 
 
 def _read_key(path: str | None) -> str | None:
