@@ -1,11 +1,16 @@
-"""Run the query API as a process (``tubestream api``): open the store, serve, close it on the way out."""
+"""Run the query API as a process (``tubestream api``): open the store, serve, close it on the way out.
+
+``ssl_context`` (None: plain HTTP) and ``access_log_class`` come from the command
+that runs it (``deploy``), which also sets up the process's logging.
+"""
 
 from __future__ import annotations
 
-import logging
+import ssl
 from collections.abc import AsyncIterator
 
 from aiohttp import web
+from aiohttp.abc import AbstractAccessLogger
 
 from blobs.multipart import MultipartBlobStore
 from query_api.app import create_app
@@ -21,10 +26,11 @@ def run(
     media: MultipartBlobStore | None,
     host: str,
     port: int,
+    ssl_context: ssl.SSLContext | None,
+    access_log_class: type[AbstractAccessLogger],
     media_base_url: str = "/media/",
 ) -> None:
     """Serve until SIGINT/SIGTERM; the store is opened before the port is bound, so a bad URL fails fast."""
-    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
     catalog = open_catalog_store(catalog_url)
     playback = open_playback_store(playback_url)
     app = create_app(catalog=catalog, playback=playback, media=media, media_base_url=media_base_url)
@@ -35,10 +41,12 @@ def run(
         await playback.close()
 
     app.cleanup_ctx.append(close_store)
+    scheme = "http" if ssl_context is None else "https"
     web.run_app(
         app,
         host=host,
         port=port,
-        print=lambda _: print(f"query API on http://{host}:{port}/ (catalog: {catalog_url})", flush=True),
-        access_log_format='%a "%r" %s %b %Tfs',
+        ssl_context=ssl_context,
+        print=lambda _: print(f"query API on {scheme}://{host}:{port}/ (catalog: {catalog_url})", flush=True),
+        access_log_class=access_log_class,
     )

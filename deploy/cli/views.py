@@ -36,14 +36,18 @@ def _worker(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _api(args: argparse.Namespace, settings: Settings) -> int:
+    from deploy.serving import http_edge
     from query_api.server import run
 
+    edge = http_edge(settings)
     run(
         catalog_url=settings.catalog_url,
         playback_url=settings.playback_url,
         media=blob_store_for(settings),
         host=settings.api_host,
         port=settings.api_port,
+        ssl_context=edge.ssl_context,
+        access_log_class=edge.access_log_class,
     )
     return 0
 
