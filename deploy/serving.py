@@ -109,12 +109,20 @@ def access_logger(pseudonym_key: bytes) -> type[AbstractAccessLogger]:
 
 
 def _path_and_query(request: BaseRequest) -> str:
-    """The path as the router read it, and the query decoded (a percent-encoded name is still a name)."""
+    """The path as the router read it, and the query decoded (a percent-encoded name is still a name).
+
+    Decoded text may hold a line break or a terminal escape: they are shown escaped, so a
+    request cannot write a line of its own into the log.
+    """
     query = "&".join(
         f"{name}={REDACTED if _SECRET_NAME.fullmatch(name) else value}"
         for name, value in request.query.items()
     )
-    return redact(f"{request.path}?{query}" if query else request.path)
+    shown = redact(f"{request.path}?{query}" if query else request.path)
+    return _CONTROL.sub(lambda c: f"\\x{ord(c.group()):02x}", shown)
+
+
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 
 
 class _RedactingFormatter(logging.Formatter):

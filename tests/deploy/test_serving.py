@@ -184,9 +184,16 @@ async def test_a_full_flow_leaves_no_token_signature_or_client_address_in_the_lo
     assert _get(services, f"{services.url('api')}/v1/videos?limit=5")[0] == 200
     assert _get(services, f"{services.url('api')}/v1/videos/{video_id}?token={player_token}")[0] in (200, 404)
 
-    # every request has its access line once the WebSocket's (written when it closes) is there
-    ws_line = f"GET /v1/playback/ws?token={REDACTED} 101 "
-    wait_for(lambda: ws_line in services.logs()["collector"], what="the WebSocket's access line")
+    # a line is written once its answer is sent: wait for each service's last one
+    last_lines = {
+        "collector": f"GET /v1/playback/ws?token={REDACTED} 101 ",  # when the WebSocket closes
+        "uploads": f"POST /v1/uploads/{REDACTED}/complete 200 ",
+        "api": f"GET /v1/videos/{video_id}?token={REDACTED} ",
+    }
+    wait_for(
+        lambda: all(line in services.logs()[name] for name, line in last_lines.items()),
+        what=f"the last access lines: {last_lines}",
+    )
     logs = services.logs()
     everything = "\n".join(logs.values())
     for secret in (player_token, upload_token, viewer, uploader):
@@ -196,13 +203,28 @@ async def test_a_full_flow_leaves_no_token_signature_or_client_address_in_the_lo
     access = [line for line in everything.splitlines() if "aiohttp.access" in line]
     assert access and not [line for line in access if "127.0.0.1" in line]
     assert all(re.search(r" client=[0-9a-f]{12}$", line) for line in access), access
-    # and the lines say what happened, without the secrets
-    assert re.search(r"PUT /v1/blobs/parts\?.*signature=<redacted>.* 200 ", logs["uploads"])
-    assert re.search(rf"POST /v1/uploads/{re.escape(REDACTED)}/complete 200 ", logs["uploads"])
-    assert f"GET /v1/videos/{video_id}?token={REDACTED} " in logs["api"]
     # nor in any other line logged (the startup lines name the listen address, librdkafka's the broker's)
     logged = re.compile(r"^(DEBUG|INFO|WARNING|ERROR|CRITICAL) ")
     assert not [line for line in everything.splitlines() if logged.match(line) and "127.0.0.1" in line]
+    # and the lines still say what happened
+    assert re.search(rf"PUT /v1/blobs/parts\?.*signature={re.escape(REDACTED)}.* 200 ", logs["uploads"])
+
+
+def test_a_request_cannot_write_a_line_of_its_own_or_hide_a_token_by_encoding_it(
+    services: TlsServices,
+) -> None:
+    api = services.url("api")
+    assert _get(services, f"{api}/v1/videos?limit=1&note=%0AINFO%20aiohttp.access:%20forged")[0] == 200
+    assert _get(services, f"{api}/v1/videos?limit=2&%74oken=hidden-credential")[0] == 200
+
+    def logged() -> str | None:
+        log = services.logs()["api"]
+        return log if "limit=2" in log else None
+
+    log = wait_for(logged, what="the access lines")
+    assert not [line for line in log.splitlines() if line.startswith("INFO aiohttp.access: forged")]
+    assert "note=\\x0aINFO aiohttp.access: forged" in log
+    assert "hidden-credential" not in log and f"token={REDACTED}" in log
 
 
 def _clip(path: Path) -> Path:
