@@ -5,28 +5,35 @@ plain JVM process: ``kafka_2.13`` and its runtime dependencies copied by
 Maven into one folder, the storage formatted once, then ``kafka.Kafka``.
 ``start`` is idempotent (a broker already answering on the port is reused),
 waits for readiness with a deadline, and reports the log tail if it fails.
+
+The embedded broker listens in plaintext on 127.0.0.1. A ``ListenerSecurity``
+turns that listener into SASL_SSL (SCRAM-SHA-512 users made when the storage
+is formatted), for a second broker of its own home and ports: how the tests
+prove every client's security settings against a real broker.
 """
 
 from __future__ import annotations
 
 import base64
 import os
+import re
 import shutil
 import signal
 import socket
 import subprocess
 import time
 import uuid
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from pathlib import Path
 from string import Template
 
 from deploy.errors import FetchError, ServerStartError, ToolMissingError
 from topics.admin import wait_for_broker
 from topics.config import KafkaConfig
-from topics.errors import BrokerUnavailableError
+from topics.errors import BrokerRefusedError, BrokerUnavailableError
 
-__all__ = ["KafkaStatus", "LocalKafka"]
+__all__ = ["KafkaStatus", "ListenerSecurity", "LocalKafka"]
 
 _ASSETS = Path(__file__).parent / "kafka"
 HEAP = "-Xmx512m"  # plenty for one node and a test suite
@@ -40,12 +47,83 @@ class KafkaStatus:
     fetched: bool
 
 
+@dataclass(frozen=True, kw_only=True)
+class ListenerSecurity:
+    """The broker's listener as SASL_SSL with SCRAM-SHA-512 instead of PLAINTEXT.
+
+    The controller's listener (the next port) stays plaintext on 127.0.0.1: it is
+    the node talking to itself. There is no authorizer: any user that logs in may
+    do anything, which is what a test of the clients' settings needs.
+    """
+
+    keystore: Path  # PKCS12: the broker's key and its certificate chain
+    keystore_password: str = field(repr=False)
+    ca_file: Path  # PEM: the CA that signed it; the broker's truststore, and what clients trust
+    users: Mapping[str, str] = field(repr=False)  # name → password, made when the storage is formatted
+    broker_user: str  # one of ``users``: the broker logs in to its own listener as it
+
+    def __post_init__(self) -> None:
+        if self.broker_user not in self.users:
+            raise ValueError(f"the broker's user {self.broker_user!r} is not among the SCRAM users")
+        # they go into a JAAS line and into StorageTool's [name=...,password=...] as they are
+        for text in (*self.users, *self.users.values(), self.keystore_password):
+            if not _PLAIN_WORD.fullmatch(text):
+                raise ValueError("SCRAM users, passwords and the keystore password must be [A-Za-z0-9._-]+")
+
+    def properties(self, port: int) -> dict[str, str]:
+        """What replaces (or adds to) the plaintext broker's server.properties."""
+        password = self.users[self.broker_user]
+        return {
+            "listeners": f"SASL_SSL://127.0.0.1:{port},CONTROLLER://127.0.0.1:{port + 1}",
+            "advertised.listeners": f"SASL_SSL://127.0.0.1:{port}",
+            "listener.security.protocol.map": "SASL_SSL:SASL_SSL,CONTROLLER:PLAINTEXT",
+            "inter.broker.listener.name": "SASL_SSL",
+            "sasl.enabled.mechanisms": "SCRAM-SHA-512",
+            "sasl.mechanism.inter.broker.protocol": "SCRAM-SHA-512",
+            "listener.name.sasl_ssl.scram-sha-512.sasl.jaas.config": (
+                "org.apache.kafka.common.security.scram.ScramLoginModule required "
+                f'username="{self.broker_user}" password="{password}";'
+            ),
+            "ssl.keystore.type": "PKCS12",
+            "ssl.keystore.location": str(self.keystore),
+            "ssl.keystore.password": self.keystore_password,
+            "ssl.key.password": self.keystore_password,
+            # the broker checks at startup that a client trusting this can reach it
+            "ssl.truststore.type": "PEM",
+            "ssl.truststore.location": str(self.ca_file),
+        }
+
+    def client(self, bootstrap: str, *, user: str | None = None, password: str | None = None) -> KafkaConfig:
+        """How a client reaches the broker: as ``user`` (the broker's own by default)."""
+        name = user or self.broker_user
+        return KafkaConfig(
+            bootstrap=bootstrap,
+            security_protocol="SASL_SSL",
+            ssl_cafile=self.ca_file,
+            sasl_mechanism="SCRAM-SHA-512",
+            sasl_username=name,
+            sasl_password=password if password is not None else self.users[name],
+        )
+
+
+_PLAIN_WORD = re.compile(r"[A-Za-z0-9._-]+")
+
+
 class LocalKafka:
-    def __init__(self, home: Path, *, port: int = 9092) -> None:
+    def __init__(
+        self,
+        home: Path,
+        *,
+        port: int = 9092,
+        libs: Path | None = None,
+        security: ListenerSecurity | None = None,
+    ) -> None:
+        """``libs``: the jars of another home (a second broker need not fetch them again)."""
         self.home = home
         self.port = port
         self.controller_port = port + 1
-        self.libs = home / "libs"
+        self.security = security
+        self.libs = libs or home / "libs"
         self.data = home / "data"
         self.logs = home / "logs"
         self.config_file = home / "server.properties"
@@ -55,6 +133,13 @@ class LocalKafka:
     @property
     def bootstrap(self) -> str:
         return f"127.0.0.1:{self.port}"
+
+    @property
+    def client(self) -> KafkaConfig:
+        """How this process reaches the broker (as the broker's own user when it is secured)."""
+        if self.security is None:
+            return KafkaConfig(bootstrap=self.bootstrap)
+        return self.security.client(self.bootstrap)
 
     # -- fetching and formatting -------------------------------------------------
 
@@ -93,9 +178,10 @@ class LocalKafka:
 
     def _write_config(self) -> None:
         template = Template((_ASSETS / "server.properties").read_text())
-        self.config_file.write_text(
-            template.substitute(port=self.port, controller_port=self.controller_port, data_dir=self.data)
-        )
+        text = template.substitute(port=self.port, controller_port=self.controller_port, data_dir=self.data)
+        if self.security is not None:
+            text = _override(text, self.security.properties(self.port))
+        self.config_file.write_text(text)
 
     def _format_storage(self) -> None:
         if (self.data / "meta.properties").exists():
@@ -111,6 +197,7 @@ class LocalKafka:
                 "-c",
                 str(self.config_file),
                 "--ignore-formatted",
+                *self._scram_users(),
             ],
             capture_output=True,
             text=True,
@@ -119,6 +206,16 @@ class LocalKafka:
         if result.returncode != 0:
             output = _tail(result.stdout + result.stderr)
             raise ServerStartError(f"formatting Kafka storage failed:\n{output}")
+
+    def _scram_users(self) -> list[str]:
+        """KRaft keeps SCRAM credentials in the metadata log: they are written when it is formatted."""
+        if self.security is None:
+            return []
+        return [
+            arg
+            for name, password in self.security.users.items()
+            for arg in ("--add-scram", f"SCRAM-SHA-512=[name={name},password={password}]")
+        ]
 
     def _java(self) -> list[str]:
         java_home = os.environ.get("JAVA_HOME")
@@ -174,6 +271,7 @@ class LocalKafka:
     def wait_ready(self, *, timeout_s: float, process: subprocess.Popen[bytes] | None = None) -> None:
         """Wait until the broker answers a metadata request; fail fast if its process died."""
         deadline = time.monotonic() + timeout_s
+        refused = ""
         while True:
             if process is not None and process.poll() is not None:
                 raise ServerStartError(
@@ -182,13 +280,15 @@ class LocalKafka:
                 )
             if self.answering():
                 try:
-                    wait_for_broker(KafkaConfig(bootstrap=self.bootstrap), timeout_s=5.0)
+                    wait_for_broker(self.client, timeout_s=5.0)
                     return
                 except BrokerUnavailableError:
                     pass
+                except BrokerRefusedError as exc:  # not final while it starts; said at the deadline
+                    refused = f" ({exc})"
             if time.monotonic() > deadline:
                 raise ServerStartError(
-                    f"Kafka did not answer on {self.bootstrap} within {timeout_s:.0f}s; "
+                    f"Kafka did not answer on {self.bootstrap} within {timeout_s:.0f}s{refused}; "
                     f"log tail:\n{self.log_tail()}"
                 )
             time.sleep(0.25)
@@ -242,6 +342,20 @@ def _alive(pid: int) -> bool:
     except ProcessLookupError:
         return False
     return True
+
+
+def _override(properties: str, values: Mapping[str, str]) -> str:
+    """``properties`` with each key of ``values`` set in place (comments kept), new keys at the end."""
+    lines, pending = [], dict(values)
+    for line in properties.splitlines():
+        key = line.split("=", 1)[0].strip()
+        if not line.lstrip().startswith("#") and key in pending:
+            line = f"{key}={pending.pop(key)}"
+        lines.append(line)
+    if pending:
+        lines += ["", "# security of the listener (deploy/local_kafka.py ListenerSecurity)"]
+        lines += [f"{key}={value}" for key, value in pending.items()]
+    return "\n".join(lines) + "\n"
 
 
 def _tail(text: str, lines: int = 30) -> str:

@@ -47,6 +47,8 @@ class Settings:
     pseudonym_key: str | None = None  # None: a per-machine key under home/secrets
     cors_origins: tuple[str, ...] = ("*",)  # browser origins that may call the API and fetch media
     media_base_url: str = "/media/"  # where players fetch media: the API's route, or a CDN in front of it
+    tls_cert_file: Path | None = None  # HTTPS for the API, the collector and the upload service (PEM chain)
+    tls_key_file: Path | None = None  # ...and its private key (PEM); both or neither
 
     @property
     def kafka_home(self) -> Path:
@@ -57,12 +59,17 @@ class Settings:
         return self.blob_dir or self.home / "blobs"
 
     @property
+    def web_scheme(self) -> str:
+        """How the HTTP services are reached: ``https`` once they have a certificate."""
+        return "https" if self.tls_cert_file else "http"
+
+    @property
     def upload_service_url(self) -> str:
-        return self.upload_url or f"http://{self.api_host}:{self.upload_port}"
+        return self.upload_url or f"{self.web_scheme}://{self.api_host}:{self.upload_port}"
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
-        """Read ``TUBESTREAM_*`` and ``KAFKA_BOOTSTRAP``; see the README's configuration table.
+        """Read ``TUBESTREAM_*`` and ``KAFKA_*``; see the README's configuration table.
 
         A variable set to the empty string counts as unset (``FOO=${FOO:-}`` in a
         script or compose file), so it gets its default rather than an empty value.
@@ -71,12 +78,12 @@ class Settings:
         home = Path(env.get("TUBESTREAM_HOME", ".local")).resolve()
         kafka_port = _port(env, "TUBESTREAM_KAFKA_PORT", DEFAULT_KAFKA_PORT)
         bootstrap = env.get("KAFKA_BOOTSTRAP", "").strip()
+        tls_cert, tls_key = _path(env, "TUBESTREAM_TLS_CERT_FILE"), _path(env, "TUBESTREAM_TLS_KEY_FILE")
+        if (tls_cert is None) != (tls_key is None):
+            raise ValueError("TUBESTREAM_TLS_CERT_FILE and TUBESTREAM_TLS_KEY_FILE go together: set both")
         return cls(
             home=home,
-            kafka=KafkaConfig(
-                bootstrap=bootstrap or f"127.0.0.1:{kafka_port}",
-                namespace=env.get("TUBESTREAM_NAMESPACE", ""),
-            ),
+            kafka=_kafka_config(env, bootstrap=bootstrap or f"127.0.0.1:{kafka_port}", local=not bootstrap),
             local_kafka=not bootstrap,
             kafka_port=kafka_port,
             catalog_url=env.get("TUBESTREAM_CATALOG_URL", f"sqlite:///{home / 'views' / 'catalog.db'}"),
@@ -98,7 +105,32 @@ class Settings:
             pseudonym_key=env.get("TUBESTREAM_PSEUDONYM_KEY") or None,
             cors_origins=_origins(env.get("TUBESTREAM_CORS_ORIGINS", "*")),
             media_base_url=_base_url(env.get("TUBESTREAM_MEDIA_BASE_URL", "/media/")),
+            tls_cert_file=tls_cert,
+            tls_key_file=tls_key,
         )
+
+
+def _kafka_config(env: Mapping[str, str], *, bootstrap: str, local: bool) -> KafkaConfig:
+    protocol = env.get("KAFKA_SECURITY_PROTOCOL", "PLAINTEXT").strip().upper()
+    if local and protocol != "PLAINTEXT":
+        raise ValueError(
+            f"KAFKA_SECURITY_PROTOCOL={protocol} needs KAFKA_BOOTSTRAP: "
+            "the broker tubestream runs itself listens in plaintext on 127.0.0.1"
+        )
+    try:
+        return KafkaConfig(
+            bootstrap=bootstrap,
+            namespace=env.get("TUBESTREAM_NAMESPACE", ""),
+            security_protocol=protocol,
+            ssl_cafile=_path(env, "KAFKA_SSL_CA_FILE"),
+            ssl_certfile=_path(env, "KAFKA_SSL_CERT_FILE"),
+            ssl_keyfile=_path(env, "KAFKA_SSL_KEY_FILE"),
+            sasl_mechanism=env.get("KAFKA_SASL_MECHANISM", "SCRAM-SHA-512").strip().upper(),
+            sasl_username=env.get("KAFKA_SASL_USERNAME"),
+            sasl_password=env.get("KAFKA_SASL_PASSWORD"),
+        )
+    except ValueError as exc:
+        raise ValueError(f"{exc} (see KAFKA_SECURITY_PROTOCOL, KAFKA_SSL_*, KAFKA_SASL_*)") from None
 
 
 def _port(env: Mapping[str, str], name: str, default: int) -> int:
@@ -131,6 +163,12 @@ def _base_url(raw: str) -> str:
     if not raw.startswith(("/", "http://", "https://")):
         raise ValueError(f"TUBESTREAM_MEDIA_BASE_URL must be a path or an http(s) URL, got {raw!r}")
     return raw if raw.endswith("/") else raw + "/"
+
+
+def _path(env: Mapping[str, str], name: str) -> Path | None:
+    """A file named by a variable, made absolute: child processes may run elsewhere."""
+    raw = env.get(name, "").strip()
+    return Path(raw).resolve() if raw else None
 
 
 def _read_key(path: str | None) -> str | None:

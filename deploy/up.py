@@ -47,13 +47,14 @@ def run_platform(settings: Settings) -> int:
     except BaseException:
         sup.stop_all()
         raise
-    base = f"http://{settings.api_host}:{settings.api_port}"
+    base = f"{settings.web_scheme}://{settings.api_host}:{settings.api_port}"
     for line in (
         f"tubestream is up: query API on {base}/ (OpenAPI at {base}/openapi.json)",
         "try it in another terminal:",
         "  tubestream publish upload-complete deploy/examples/upload-complete.json",
         f"  curl {base}/v1/videos",
-        f"  playback: POST http://{settings.api_host}:{settings.collector_port}/v1/playback/events "
+        f"  playback: POST {settings.web_scheme}://{settings.api_host}:{settings.collector_port}"
+        "/v1/playback/events "
         "with a token from `tubestream player-token VIEWER`",
         "  tubestream upload my-video.mp4 --title 'My video'   (then watch it transcode in /v1/videos)",
         "Ctrl-C stops everything.",

@@ -3,7 +3,8 @@
 Topics are created by ``tubestream topics apply`` from the catalogue, never
 declared by Faust with its own defaults, and Faust's web server and leader
 topic are off: the query API is the platform's HTTP face, and no agent here
-needs a leader yet.
+needs a leader yet. The broker credentials are the ones every other client
+uses (``KafkaConfig``), in Faust's terms.
 """
 
 from __future__ import annotations
@@ -11,10 +12,11 @@ from __future__ import annotations
 from pathlib import Path
 
 import faust
+from faust.types.auth import CredentialsT
 
 from topics.config import KafkaConfig
 
-__all__ = ["create_app"]
+__all__ = ["broker_credentials", "create_app"]
 
 
 def create_app(name: str, kafka: KafkaConfig, *, datadir: Path) -> faust.App:
@@ -22,6 +24,7 @@ def create_app(name: str, kafka: KafkaConfig, *, datadir: Path) -> faust.App:
     return faust.App(
         kafka.group(name),
         broker=f"kafka://{kafka.bootstrap}",
+        broker_credentials=broker_credentials(kafka),
         datadir=str(datadir),
         store="memory://",
         web_enabled=False,
@@ -31,3 +34,18 @@ def create_app(name: str, kafka: KafkaConfig, *, datadir: Path) -> faust.App:
         producer_acks=-1,
         broker_commit_interval=1.0,
     )
+
+
+def broker_credentials(kafka: KafkaConfig) -> CredentialsT | None:
+    """SASL over TLS, TLS alone, or nothing (PLAINTEXT): what aiokafka needs to log in."""
+    context = kafka.ssl_context()
+    if kafka.security_protocol == "SASL_SSL":
+        return faust.SASLCredentials(
+            username=kafka.sasl_username,
+            password=kafka.sasl_password,
+            ssl_context=context,
+            mechanism=kafka.sasl_mechanism,
+        )
+    if context is not None:
+        return faust.SSLCredentials(context)
+    return None

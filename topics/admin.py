@@ -13,7 +13,7 @@ from concurrent.futures import Future
 from dataclasses import dataclass
 from typing import Any
 
-from confluent_kafka import KafkaException, TopicPartition
+from confluent_kafka import KafkaError, KafkaException, TopicPartition
 from confluent_kafka.admin import (
     AdminClient,
     AlterConfigOpType,
@@ -25,7 +25,7 @@ from confluent_kafka.admin import (
 
 from topics.catalogue import ALL_TOPICS, TopicSpec
 from topics.config import KafkaConfig
-from topics.errors import BrokerUnavailableError, TopicAdminError
+from topics.errors import BrokerRefusedError, BrokerUnavailableError, TopicAdminError
 
 __all__ = ["TopicChange", "TopicState", "apply_topics", "describe_topics", "wait_for_broker"]
 
@@ -55,13 +55,35 @@ def _admin(config: KafkaConfig) -> AdminClient:
 
 
 def wait_for_broker(config: KafkaConfig, *, timeout_s: float = 30.0) -> None:
-    """Block until the cluster answers a metadata request, or raise."""
-    try:
-        _admin(config).list_topics(timeout=timeout_s)
-    except KafkaException as exc:
-        raise BrokerUnavailableError(
-            f"no Kafka broker answered at {config.bootstrap} within {timeout_s:.0f}s: {exc}"
-        ) from exc
+    """Block until the cluster answers a metadata request, or raise.
+
+    A broker that refuses this client (wrong password, a certificate that does not
+    verify) raises ``BrokerRefusedError`` within a second or so instead of at the
+    deadline: librdkafka keeps retrying such errors quietly, and waiting cannot fix them.
+    """
+    errors: list[KafkaError] = []
+    # its own log lines would repeat the refusal on stderr; the error callback reports it once, below
+    admin = AdminClient(config.client_config(error_cb=errors.append, log_level=0))
+    deadline = time.monotonic() + timeout_s
+    while True:
+        try:
+            admin.list_topics(timeout=max(0.1, min(_REFUSAL_CHECK_S, deadline - time.monotonic())))
+            return
+        except KafkaException as exc:
+            last: object = exc
+        admin.poll(0)  # serves the error callback
+        refusal = next((e for e in errors if e.code() in _REFUSALS), None)
+        if refusal is not None:
+            raise BrokerRefusedError(f"Kafka at {config.bootstrap} refused the connection: {refusal.str()}")
+        if time.monotonic() >= deadline:
+            reason = errors[-1].str() if errors else last
+            raise BrokerUnavailableError(
+                f"no Kafka broker answered at {config.bootstrap} within {timeout_s:.0f}s: {reason}"
+            )
+
+
+_REFUSAL_CHECK_S = 0.5
+_REFUSALS = {KafkaError._AUTHENTICATION, KafkaError._SSL}
 
 
 def apply_topics(

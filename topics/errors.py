@@ -2,6 +2,7 @@
 
     LogError
     ├── BrokerUnavailableError   no broker answered within the deadline
+    ├── BrokerRefusedError       a broker answered but refused this client (credentials, certificate)
     ├── TopicAdminError          creating or altering a topic failed
     └── DeliveryError            the broker did not accept a produced message
 
@@ -11,7 +12,7 @@ at the edge so callers handle one hierarchy.
 
 from __future__ import annotations
 
-__all__ = ["BrokerUnavailableError", "DeliveryError", "LogError", "TopicAdminError"]
+__all__ = ["BrokerRefusedError", "BrokerUnavailableError", "DeliveryError", "LogError", "TopicAdminError"]
 
 
 class LogError(Exception):
@@ -20,6 +21,10 @@ class LogError(Exception):
 
 class BrokerUnavailableError(LogError):
     """No broker could be reached."""
+
+
+class BrokerRefusedError(LogError):
+    """The broker answered but would not talk to this client: fix the settings, waiting will not help."""
 
 
 class TopicAdminError(LogError):

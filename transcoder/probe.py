@@ -40,7 +40,9 @@ def probe_source(path: Path | str) -> ProbedSource:
     try:
         info = ffmpeg.probe(str(path))
     except ffmpeg.Error as exc:
-        reason = (exc.stderr or b"").decode(errors="replace").strip().splitlines()
+        # ffprobe names its input: a pre-signed URL's query (its signature) stays out of the message
+        stderr = (exc.stderr or b"").decode(errors="replace").replace(str(path), str(path).split("?")[0])
+        reason = stderr.strip().splitlines()
         raise SourceError(f"ffprobe cannot read the source: {reason[-1] if reason else exc}") from None
     return source_from_ffprobe(info)
 

@@ -22,14 +22,18 @@ def register(sub: Subparsers) -> None:
 
 def _collector(args: argparse.Namespace, settings: Settings) -> int:
     from deploy.secrets import local_secret
+    from deploy.serving import http_edge
     from producers.collector.server import run
 
+    edge = http_edge(settings)
     run(
         kafka=settings.kafka,
         host=settings.api_host,
         port=settings.collector_port,
         token_secret=local_secret(settings.home, "player-token", configured=settings.player_token_secret),
         pseudonym_key=local_secret(settings.home, "pseudonym", configured=settings.pseudonym_key).encode(),
+        ssl_context=edge.ssl_context,
+        access_log_class=edge.access_log_class,
     )
     return 0
 

@@ -1,4 +1,9 @@
-"""The log by hand: ``topics apply|list``, ``publish`` events written as JSON, ``tail`` a topic."""
+"""The log by hand: ``topics apply|list``, ``publish`` events written as JSON, ``tail`` a topic.
+
+Each first checks that the cluster answers and accepts this client, so a wrong
+password or certificate ends in one line at once, not in a timeout that says
+"transport failure" half a minute later.
+"""
 
 from __future__ import annotations
 
@@ -34,9 +39,19 @@ def register(sub: Subparsers) -> None:
     tail.set_defaults(handler=_tail)
 
 
+_KAFKA_WAIT_S = 30.0
+
+
+def _reach_kafka(settings: Settings) -> None:
+    from topics.admin import wait_for_broker
+
+    wait_for_broker(settings.kafka, timeout_s=_KAFKA_WAIT_S)
+
+
 def _topics_apply(args: argparse.Namespace, settings: Settings) -> int:
     from topics.admin import apply_topics
 
+    _reach_kafka(settings)
     for change in apply_topics(settings.kafka):
         detail = f" ({change.detail})" if change.detail else ""
         print(f"{change.action:>10}  {change.topic}{detail}")
@@ -46,6 +61,7 @@ def _topics_apply(args: argparse.Namespace, settings: Settings) -> int:
 def _topics_list(args: argparse.Namespace, settings: Settings) -> int:
     from topics.admin import describe_topics
 
+    _reach_kafka(settings)
     print(f"{'topic':<40} {'partitions':>10} {'messages':>10}")
     for state in describe_topics(settings.kafka):
         if not state.exists:
@@ -63,6 +79,7 @@ def _publish(args: argparse.Namespace, settings: Settings) -> int:
     event_type = event_type_named(args.event_type)
     text = sys.stdin.read() if args.file == "-" else Path(args.file).read_text()
     objects = parse_json_documents(text)
+    _reach_kafka(settings)
     with EventProducer(settings.kafka, client_id="tubestream-publish") as producer:
         ids = publish_json(producer, event_type, objects, version=args.schema_version)
     for event_id in ids:
@@ -77,6 +94,7 @@ def _tail(args: argparse.Namespace, settings: Settings) -> int:
     from topics.tail import record_as_json
 
     spec = topic_for(args.topic)
+    _reach_kafka(settings)
     for record in read_to_end(settings.kafka, [settings.kafka.topic(spec.name)]):
         print(json.dumps(record_as_json(record), ensure_ascii=False))
     return 0

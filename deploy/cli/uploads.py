@@ -83,9 +83,11 @@ def _upload(args: argparse.Namespace, settings: Settings) -> int:
 
 def _upload_service(args: argparse.Namespace, settings: Settings) -> int:
     from deploy.secrets import local_secret
+    from deploy.serving import http_edge
     from producers.uploads.server import run
     from producers.uploads.tickets import TicketSigner
 
+    edge = http_edge(settings)
     run(
         kafka=settings.kafka,
         blobs=blob_store_for(settings),
@@ -94,6 +96,8 @@ def _upload_service(args: argparse.Namespace, settings: Settings) -> int:
         host=settings.api_host,
         port=settings.upload_port,
         max_bytes=settings.upload_max_bytes,
+        ssl_context=edge.ssl_context,
+        access_log_class=edge.access_log_class,
     )
     return 0
 

@@ -42,8 +42,10 @@ def _worker(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _api(args: argparse.Namespace, settings: Settings) -> int:
+    from deploy.serving import http_edge
     from query_api.server import run
 
+    edge = http_edge(settings)
     run(
         catalog_url=settings.catalog_url,
         playback_url=settings.playback_url,
@@ -53,6 +55,8 @@ def _api(args: argparse.Namespace, settings: Settings) -> int:
         port=settings.api_port,
         media_base_url=settings.media_base_url,
         cors_origins=settings.cors_origins,
+        ssl_context=edge.ssl_context,
+        access_log_class=edge.access_log_class,
     )
     return 0
 

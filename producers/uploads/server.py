@@ -1,11 +1,16 @@
-"""Run the upload service as a process (``tubestream upload-service``)."""
+"""Run the upload service as a process (``tubestream upload-service``).
+
+``ssl_context`` (None: plain HTTP) and ``access_log_class`` come from the command
+that runs it (``deploy``), which also sets up the process's logging.
+"""
 
 from __future__ import annotations
 
-import logging
+import ssl
 from collections.abc import AsyncIterator
 
 from aiohttp import web
+from aiohttp.abc import AbstractAccessLogger
 
 from blobs.multipart import MultipartBlobStore
 from producers.uploads.app import UploadSettings, create_upload_app
@@ -26,8 +31,9 @@ def run(
     host: str,
     port: int,
     max_bytes: int,
+    ssl_context: ssl.SSLContext | None,
+    access_log_class: type[AbstractAccessLogger],
 ) -> None:
-    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
     producer = AsyncEventProducer(kafka, client_id="tubestream-uploads")
     app = create_upload_app(
         blobs=blobs,
@@ -42,10 +48,12 @@ def run(
         await producer.close()
 
     app.cleanup_ctx.append(close_producer)
+    scheme = "http" if ssl_context is None else "https"
     web.run_app(
         app,
         host=host,
         port=port,
-        print=lambda _: print(f"upload service on http://{host}:{port}/v1/uploads", flush=True),
-        access_log_format='%a "%r" %s %b %Tfs',
+        ssl_context=ssl_context,
+        print=lambda _: print(f"upload service on {scheme}://{host}:{port}/v1/uploads", flush=True),
+        access_log_class=access_log_class,
     )

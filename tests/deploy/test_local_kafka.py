@@ -6,6 +6,7 @@ own empty home, so it has no pid file and cannot stop it.
 
 from __future__ import annotations
 
+import dataclasses
 import subprocess
 import sys
 from pathlib import Path
@@ -13,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from deploy.errors import ServerStartError
-from deploy.local_kafka import LocalKafka
+from deploy.local_kafka import ListenerSecurity, LocalKafka
 from topics.admin import wait_for_broker
 from topics.config import KafkaConfig
 
@@ -122,3 +123,71 @@ def test_prepare_configures_the_broker_on_its_ports(tmp_path: Path) -> None:
     assert config["log.dirs"] == str(kafka.data)
     assert config["auto.create.topics.enable"] == "false"  # topics come from the catalogue only
     assert kafka.bootstrap == "127.0.0.1:19092"
+
+
+def _security(tmp_path: Path) -> ListenerSecurity:
+    return ListenerSecurity(
+        keystore=tmp_path / "broker.p12",
+        keystore_password="store-pw",
+        ca_file=tmp_path / "ca.pem",
+        users={"broker": "broker-pw", "app": "app-pw"},
+        broker_user="broker",
+    )
+
+
+def test_a_secured_broker_listens_in_sasl_ssl_with_its_own_jars(tmp_path: Path) -> None:
+    """A second broker for tests of the clients' security; the plaintext template stays as it is."""
+    libs = tmp_path / "shared-libs"
+    libs.mkdir()
+    (libs / "kafka_2.13-3.9.1.jar").write_bytes(b"")  # another home's jars: no Maven
+    kafka = LocalKafka(tmp_path / "home", port=19192, libs=libs, security=_security(tmp_path))
+    kafka.data.mkdir(parents=True)
+    (kafka.data / "meta.properties").write_text("formatted\n")
+
+    command = kafka.prepare()
+
+    assert f"{libs}/*" in command
+    lines = [line for line in kafka.config_file.read_text().splitlines() if "=" in line and line[0] != "#"]
+    keys = [line.split("=", 1)[0] for line in lines]
+    assert len(keys) == len(set(keys)), "each property once: replaced in place, not repeated"
+    config = dict(line.split("=", 1) for line in lines)
+    assert config["listeners"] == "SASL_SSL://127.0.0.1:19192,CONTROLLER://127.0.0.1:19193"
+    assert config["advertised.listeners"] == "SASL_SSL://127.0.0.1:19192"
+    assert config["listener.security.protocol.map"] == "SASL_SSL:SASL_SSL,CONTROLLER:PLAINTEXT"
+    assert config["inter.broker.listener.name"] == "SASL_SSL"
+    assert config["sasl.enabled.mechanisms"] == "SCRAM-SHA-512"
+    assert (
+        'username="broker" password="broker-pw"'
+        in config["listener.name.sasl_ssl.scram-sha-512.sasl.jaas.config"]
+    )
+    assert (config["ssl.keystore.location"], config["ssl.truststore.location"]) == (
+        str(tmp_path / "broker.p12"),
+        str(tmp_path / "ca.pem"),
+    )
+    assert config["auto.create.topics.enable"] == "false"  # the rest is the plaintext broker's
+    client = kafka.client
+    assert (client.security_protocol, client.sasl_username, client.bootstrap) == (
+        "SASL_SSL",
+        "broker",
+        "127.0.0.1:19192",
+    )
+    assert kafka._scram_users() == [
+        "--add-scram",
+        "SCRAM-SHA-512=[name=broker,password=broker-pw]",
+        "--add-scram",
+        "SCRAM-SHA-512=[name=app,password=app-pw]",
+    ]
+
+
+def test_the_default_broker_has_no_security_settings(tmp_path: Path) -> None:
+    kafka = LocalKafka(tmp_path, port=19092)
+    assert kafka.client == KafkaConfig(bootstrap="127.0.0.1:19092")
+    assert kafka._scram_users() == []
+
+
+def test_listener_security_refuses_what_would_break_its_config_lines(tmp_path: Path) -> None:
+    good = _security(tmp_path)
+    with pytest.raises(ValueError, match="not among the SCRAM users"):
+        dataclasses.replace(good, broker_user="nobody")
+    with pytest.raises(ValueError, match=r"\[A-Za-z0-9\._-\]\+"):
+        dataclasses.replace(good, users={"broker": 'pw",x'})

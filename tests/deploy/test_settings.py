@@ -148,3 +148,52 @@ def test_cors_origins_and_the_media_base_url() -> None:
         Settings.from_env({"TUBESTREAM_CORS_ORIGINS": "app.example"})
     with pytest.raises(ValueError, match="TUBESTREAM_MEDIA_BASE_URL"):
         Settings.from_env({"TUBESTREAM_MEDIA_BASE_URL": "cdn.example"})
+
+
+def test_kafka_security_settings_reach_the_one_kafka_config(in_tmp: Path) -> None:
+    s = Settings.from_env(
+        {
+            "KAFKA_BOOTSTRAP": "kafka-1:9093",
+            "KAFKA_SECURITY_PROTOCOL": "sasl_ssl",
+            "KAFKA_SSL_CA_FILE": "tls/ca.pem",
+            "KAFKA_SASL_MECHANISM": "scram-sha-256",
+            "KAFKA_SASL_USERNAME": "tubestream",
+            "KAFKA_SASL_PASSWORD": "pw",
+        }
+    )
+    k = s.kafka
+    assert (k.security_protocol, k.sasl_mechanism, k.sasl_username, k.sasl_password) == (
+        "SASL_SSL",
+        "SCRAM-SHA-256",
+        "tubestream",
+        "pw",
+    )
+    assert k.ssl_cafile == in_tmp / "tls" / "ca.pem"  # absolute: child processes may run elsewhere
+    assert (
+        Settings.from_env({"KAFKA_BOOTSTRAP": "k:9093", "KAFKA_SECURITY_PROTOCOL": "SSL"}).kafka.ssl_cafile
+        is None
+    )
+    assert Settings.from_env({}).kafka.security_protocol == "PLAINTEXT"
+
+
+def test_kafka_security_without_a_bootstrap_is_refused() -> None:
+    """The broker tubestream runs itself is plaintext: a password for it would be a mistake somewhere."""
+    with pytest.raises(ValueError, match="KAFKA_SECURITY_PROTOCOL=SASL_SSL needs KAFKA_BOOTSTRAP"):
+        Settings.from_env({"KAFKA_SECURITY_PROTOCOL": "SASL_SSL"})
+
+
+def test_incomplete_kafka_credentials_are_refused_naming_the_variables() -> None:
+    with pytest.raises(ValueError, match=r"needs a user name and a password .*KAFKA_SASL_\*"):
+        Settings.from_env({"KAFKA_BOOTSTRAP": "k:9093", "KAFKA_SECURITY_PROTOCOL": "SASL_SSL"})
+
+
+def test_a_certificate_turns_the_services_to_https(in_tmp: Path) -> None:
+    s = Settings.from_env(
+        {"TUBESTREAM_TLS_CERT_FILE": "tls/cert.pem", "TUBESTREAM_TLS_KEY_FILE": "tls/key.pem"}
+    )
+    assert (s.tls_cert_file, s.tls_key_file) == (in_tmp / "tls" / "cert.pem", in_tmp / "tls" / "key.pem")
+    assert s.web_scheme == "https"
+    assert s.upload_service_url == "https://127.0.0.1:8082"
+    assert Settings.from_env({}).web_scheme == "http"
+    with pytest.raises(ValueError, match="TUBESTREAM_TLS_CERT_FILE and TUBESTREAM_TLS_KEY_FILE go together"):
+        Settings.from_env({"TUBESTREAM_TLS_CERT_FILE": "tls/cert.pem"})

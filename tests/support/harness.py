@@ -18,7 +18,7 @@ from typing import Any, TypeVar
 
 from topics.config import KafkaConfig
 
-__all__ = ["REPO", "Platform", "Process", "free_port", "http_json", "wait_for"]
+__all__ = ["REPO", "Platform", "Process", "free_port", "http_json", "kafka_env", "wait_for"]
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -66,6 +66,22 @@ def http_json(url: str, *, method: str = "GET", body: Any = None) -> tuple[int, 
         return exc.code, json.loads(payload or b"null")
 
 
+def kafka_env(kafka: KafkaConfig) -> dict[str, str]:
+    """The ``KAFKA_*`` security settings that make ``tubestream`` reach the cluster as ``kafka`` does."""
+    if kafka.security_protocol == "PLAINTEXT":
+        return {}
+    named = {
+        "KAFKA_SECURITY_PROTOCOL": kafka.security_protocol,
+        "KAFKA_SSL_CA_FILE": kafka.ssl_cafile,
+        "KAFKA_SSL_CERT_FILE": kafka.ssl_certfile,
+        "KAFKA_SSL_KEY_FILE": kafka.ssl_keyfile,
+        "KAFKA_SASL_MECHANISM": kafka.sasl_mechanism,
+        "KAFKA_SASL_USERNAME": kafka.sasl_username,
+        "KAFKA_SASL_PASSWORD": kafka.sasl_password,
+    }
+    return {name: str(value) for name, value in named.items() if value is not None}
+
+
 @dataclass
 class Process:
     name: str
@@ -97,6 +113,7 @@ class Platform:
     api_port: int
     collector_port: int = field(default_factory=lambda: free_port())
     upload_port: int = field(default_factory=lambda: free_port())
+    extra_env: dict[str, str] = field(default_factory=dict)  # more settings (TLS, say) for every process
     processes: dict[str, Process] = field(default_factory=dict)
 
     @property
@@ -116,6 +133,8 @@ class Platform:
             "TUBESTREAM_COLLECTOR_PORT": str(self.collector_port),
             "TUBESTREAM_UPLOAD_PORT": str(self.upload_port),
             "PYTHONUNBUFFERED": "1",
+            **kafka_env(self.kafka),
+            **self.extra_env,
         }
 
     def run(self, *args: str, input_text: str | None = None, timeout_s: float = 60.0) -> str:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import socket
 import subprocess
 from pathlib import Path
 from typing import Any
@@ -113,3 +114,15 @@ def test_files_ffmpeg_can_read_that_are_no_video_are_refused(tmp_path: Path) -> 
     junk.write_bytes(b"\x00\x01garbage" * 100)
     with pytest.raises(SourceError, match=r"ffprobe cannot read the source: .*Invalid data found"):
         probe_source(junk)
+
+
+def test_a_refused_url_is_named_without_its_query() -> None:
+    """A pre-signed URL's signature must not travel on in the error (the upload service answers with it)."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]  # nothing listens there once closed
+    url = f"http://127.0.0.1:{port}/v1/blobs/objects?key=uploads/v/source&expires=9&signature=s3cr3t"
+    with pytest.raises(SourceError) as refused:
+        probe_source(url)
+    assert f"http://127.0.0.1:{port}/v1/blobs/objects" in str(refused.value)
+    assert "s3cr3t" not in str(refused.value) and "signature" not in str(refused.value)

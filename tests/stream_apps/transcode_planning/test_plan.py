@@ -100,7 +100,7 @@ def test_an_uploaded_file_ends_ready_with_its_renditions(platform: Platform, tmp
 @pytest.mark.kafka
 def test_a_tombstone_on_upload_complete_is_skipped_and_planning_goes_on(platform: Platform) -> None:
     topic = platform.kafka.topic(UPLOAD_COMPLETE_TOPIC.name)
-    producer = Producer({"bootstrap.servers": platform.kafka.bootstrap})
+    producer = Producer(platform.kafka.client_config())
     producer.produce(topic, key=b"v-tombstone", value=None)  # what a compaction delete would write
     assert producer.flush(30) == 0
     upload = dataclasses.replace(
