@@ -16,6 +16,7 @@ import pytest
 from stream_apps.playback.aggregates import BucketKey, PlaybackStats
 from stream_apps.playback.rows import stats_to_document
 from stream_apps.search.indexer import SearchIndexer
+from stream_apps.search.popularity import PopularityPusher
 from stream_apps.search.projection import Popularity, popularity_by_video, search_document
 from views.catalog import VideoRecord, VideoStatus
 from views.playback import MinuteRow
@@ -142,3 +143,27 @@ def test_a_published_video_is_found_once_ready_and_a_rebuild_finds_it_too(platfo
             await store.close()
 
     assert asyncio.run(search_rebuilt()) == [video_id]
+
+
+async def test_the_pusher_moves_view_counts_only_where_they_changed(tmp_path: Path) -> None:
+    search = open_search_store(f"sqlite:///{tmp_path / 'search.db'}")
+    playback = open_playback_store(f"sqlite:///{tmp_path / 'playback.db'}")
+    pusher = PopularityPusher(search)
+    try:
+        for video_id, title in (("v1", "Sailing north"), ("v2", "Sailing south")):
+            doc = search_document(_row(video_id=video_id, title=title))
+            assert doc is not None
+            await search.put(doc)
+        minute = NOW - timedelta(hours=2)
+        rows = [MinuteRow("v2", minute, 0, stats_to_document(PlaybackStats(views=9)))]
+        await playback.write(rows, offsets={0: 1})
+
+        assert await pusher.refresh(playback, now=NOW) == 1
+        assert [s.video_id for s in await search.suggest("sailing")] == ["v2", "v1"]  # most viewed first
+        assert await pusher.refresh(playback, now=NOW) == 0  # nothing moved
+
+        assert await pusher.refresh(playback, now=NOW + timedelta(days=8)) == 1  # aged out: back to 0
+        assert {s.popularity for s in await search.suggest("sailing")} == {0}
+    finally:
+        await playback.close()
+        await search.close()
