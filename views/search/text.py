@@ -28,6 +28,8 @@ import re
 import unicodedata
 from collections.abc import Iterable
 
+from rapidfuzz.distance import OSA
+
 __all__ = [
     "MARK_CLOSE",
     "MARK_OPEN",
@@ -88,15 +90,14 @@ def max_typos(word: str) -> int:
 def bounded_distance(a: str, b: str, bound: int) -> int:
     """The edit distance of ``a`` and ``b`` (transpositions count one) if at most ``bound``, else bound + 1.
 
-    Gives up as soon as a whole row of the table exceeds the bound, so a far
-    candidate costs a row or two, not the whole table.
+    Optimal string alignment, computed by rapidfuzz (C++), which also stops
+    early past the bound: about a microsecond where Python took a hundred.
     """
     if a == b:
         return 0
     if abs(len(a) - len(b)) > bound:
         return bound + 1
-    last = _rows(a, b, bound)
-    return bound + 1 if last is None else min(last[-1], bound + 1)
+    return int(OSA.distance(a, b, score_cutoff=bound))
 
 
 def bounded_prefix_distance(prefix: str, word: str, bound: int) -> int:
@@ -108,31 +109,11 @@ def bounded_prefix_distance(prefix: str, word: str, bound: int) -> int:
         return 0
     if len(word) < len(prefix) - bound:
         return bound + 1
-    last = _rows(prefix, word[: len(prefix) + bound], bound)
-    return bound + 1 if last is None else min(min(last), bound + 1)
-
-
-def _rows(a: str, b: str, bound: int) -> list[int] | None:
-    """The last row of the optimal-string-alignment table of ``a`` against ``b``; None once past bound.
-
-    No row's minimum may drop below the one before it less one, and a
-    transposition reaches back one row for one edit, so a row wholly over the
-    bound means every later row is too.
-    """
-    before: list[int] = []
-    previous = list(range(len(b) + 1))
-    for i in range(1, len(a) + 1):
-        current = [i] + [0] * len(b)
-        for j in range(1, len(b) + 1):
-            cost = 0 if a[i - 1] == b[j - 1] else 1
-            value = min(previous[j] + 1, current[j - 1] + 1, previous[j - 1] + cost)
-            if i > 1 and j > 1 and a[i - 1] == b[j - 2] and a[i - 2] == b[j - 1]:
-                value = min(value, before[j - 2] + 1)
-            current[j] = value
-        if min(current) > bound:
-            return None
-        before, previous = previous, current
-    return previous
+    shortest, longest = max(0, len(prefix) - bound), min(len(word), len(prefix) + bound)
+    return min(
+        (bounded_distance(prefix, word[:cut], bound) for cut in range(shortest, longest + 1)),
+        default=bound + 1,
+    )
 
 
 def bigrams(word: str, *, whole: bool = True) -> set[str]:
