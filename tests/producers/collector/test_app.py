@@ -166,3 +166,9 @@ async def test_when_kafka_cannot_keep_up_the_answer_is_429_with_retry_after(kafk
         assert response.headers["Retry-After"] == "1"
         assert "retry" in (await response.json())["error"]["message"]
     await producer.close()
+
+
+async def test_healthz_says_ok_while_kafka_answers(client: TestClient[Any, Any]) -> None:
+    response = await client.get("/healthz")
+    assert response.status == 200
+    assert (await response.json())["status"] == "ok"
