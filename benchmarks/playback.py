@@ -278,6 +278,7 @@ async def run(args: argparse.Namespace) -> int:
                     await asyncio.sleep(0.02)
 
             watcher = asyncio.create_task(watch())
+            tokens = PlayerTokens(SECRET)  # a viewer per POST: one opens at most 20 sessions a minute
             paced = sessions(args.rate * args.seconds, VIDEOS, now=datetime.now(UTC), prefix="paced")
             interval = BATCH / args.rate
             tick = time.perf_counter()
@@ -289,7 +290,7 @@ async def run(args: argparse.Namespace) -> int:
                 )
                 body = orjson.dumps(batch)
                 pending[tracer] = time.perf_counter()
-                await post(http, collector, body)
+                await post(http, collector, body, f"Bearer {tokens.issue(f'paced-viewer-{n}')}")
                 tick += interval
                 await asyncio.sleep(max(0.0, tick - time.perf_counter()))
             deadline = time.perf_counter() + 30

@@ -5,8 +5,9 @@ a player may drop its copy. When Kafka cannot keep up the collector answers
 429 with Retry-After, and while Kafka is unreachable 503 with Retry-After,
 at once rather than after librdkafka's retries; the player retries the same
 batch, and events carry player-made ids, so a retry that overlaps what was
-already written is deduplicated downstream. Errors are JSON:
-``{"error": {"status", "message"}}``.
+already written is deduplicated downstream. A batch for another viewer's
+session is refused with 403, one past a rate bound with 429 naming it
+(``guard``). Errors are JSON: ``{"error": {"status", "message"}}``.
 """
 
 from __future__ import annotations
@@ -20,9 +21,11 @@ from typing import Any
 import orjson
 from aiohttp import WSMsgType, web
 
+from producers.collector.guard import SessionGuard
 from producers.collector.intake import InvalidPlaybackError, parse_playback_batch
 from producers.collector.pseudonyms import Pseudonymizer
 from producers.collector.tokens import InvalidPlayerTokenError, PlayerTokens
+from producers.errors import PlaybackRateLimitError, SessionOwnedError
 from schemas.errors import InvalidEventError
 from schemas.registry import PLAYBACK_EVENT
 from schemas.wire_batch import encode_wire_batch
@@ -41,6 +44,7 @@ UNAVAILABLE_RETRY_AFTER_S = 5  # Kafka is unreachable: an outage lasts seconds t
 PRODUCER = web.AppKey("producer", AsyncEventProducer)
 TOKENS = web.AppKey("tokens", PlayerTokens)
 PSEUDONYMS = web.AppKey("pseudonyms", Pseudonymizer)
+GUARD = web.AppKey("guard", SessionGuard)
 Clock = Callable[[], datetime]
 CLOCK: web.AppKey[Clock] = web.AppKey("clock")
 
@@ -59,10 +63,12 @@ def create_collector_app(
     producer: AsyncEventProducer,
     tokens: PlayerTokens,
     pseudonyms: Pseudonymizer,
+    guard: SessionGuard | None = None,
     clock: Clock = lambda: datetime.now(UTC),
 ) -> web.Application:
     app = web.Application(middlewares=[_json_errors], client_max_size=MAX_BODY_BYTES)
     app[PRODUCER], app[TOKENS], app[PSEUDONYMS], app[CLOCK] = producer, tokens, pseudonyms, clock
+    app[GUARD] = guard or SessionGuard()
     app.router.add_post("/v1/playback/events", post_events)
     app.router.add_get("/v1/playback/ws", stream_events)
     app.router.add_get("/healthz", healthz)
@@ -154,7 +160,18 @@ async def _accept(request: web.Request, body: Any, viewer: str) -> int:
         )
     except InvalidPlaybackError as exc:
         raise _Refused(400, str(exc)) from exc
-    await _produce(app[PRODUCER], events)
+    guard = app[GUARD]
+    try:
+        admission = guard.admit(events[0]["user_pseudonym"], events, events[0]["received_at"])
+    except SessionOwnedError as exc:
+        raise _Refused(403, str(exc)) from exc
+    except PlaybackRateLimitError as exc:
+        raise _Refused(429, str(exc), {"Retry-After": str(exc.retry_after_s)}) from exc
+    try:
+        await _produce(app[PRODUCER], events)
+    except _Refused:
+        guard.give_back(admission)  # the player retries the batch: it should not pay twice
+        raise
     return len(events)
 
 
