@@ -5,7 +5,9 @@
     ├── InvalidUploaderTokenError  uploader token missing, expired, tampered, other audience: 401
     ├── InvalidTicketError         a part URL of the local store that is not ours or has expired
     ├── InvalidPlayerTokenError    player token missing, expired, tampered, other audience: 401
-    └── InvalidPlaybackError       a playback batch that cannot be accepted: 400 (also a ValueError)
+    ├── InvalidPlaybackError       a playback batch that cannot be accepted: 400 (also a ValueError)
+    ├── SessionOwnedError          a playback event for another viewer's session: 403
+    └── PlaybackRateLimitError     a playback batch past a rate bound: 429 with Retry-After
 
 Kafka's delivery errors stay the log's (``topics.errors``); storage errors stay
 ``blobs.errors``: each is translated into an HTTP answer at the service's edge.
@@ -18,7 +20,9 @@ __all__ = [
     "InvalidPlayerTokenError",
     "InvalidTicketError",
     "InvalidUploaderTokenError",
+    "PlaybackRateLimitError",
     "ProducerError",
+    "SessionOwnedError",
     "UploadError",
 ]
 
@@ -45,3 +49,15 @@ class InvalidPlayerTokenError(ProducerError):
 
 class InvalidPlaybackError(ProducerError, ValueError):
     """The body cannot be accepted; the message says which event and field, for a 400."""
+
+
+class SessionOwnedError(ProducerError):
+    """A playback event for a session another viewer owns: 403."""
+
+
+class PlaybackRateLimitError(ProducerError):
+    """A playback batch past a rate bound: 429, to retry after ``retry_after_s``."""
+
+    def __init__(self, message: str, *, retry_after_s: int) -> None:
+        super().__init__(message)
+        self.retry_after_s = retry_after_s

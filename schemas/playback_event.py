@@ -7,7 +7,12 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
-__all__ = ["PlaybackEvent", "PlaybackKind"]
+__all__ = ["MAX_MEDIA_MS", "MAX_STALL_MS", "PlaybackEvent", "PlaybackKind"]
+
+# Bounds on what a playback event may say (docs/analytics.md, "Abuse bounds"): the collector refuses
+# an event past them, the analytics count one apart. The schema's longs would take 2^63 - 1.
+MAX_MEDIA_MS = 24 * 3_600_000  # position, video duration, seek length: no video is longer than a day
+MAX_STALL_MS = 10 * 60_000  # one REBUFFER's stall: players give up long before
 
 
 class PlaybackKind(StrEnum):

@@ -1,9 +1,10 @@
 """Errors of the stream apps.
 
     StreamAppError
-    └── RejectedMessageError    a message no view can use; it goes to the dead-letter topic
-        ├── (wraps schemas.EventDecodeError)  undecodable bytes
-        └── (wraps schemas.InvalidEventError) a decoded event that breaks a rule of the view
+    ├── RejectedMessageError    a message no view can use; it goes to the dead-letter topic
+    │   ├── (wraps schemas.EventDecodeError)  undecodable bytes
+    │   └── (wraps schemas.InvalidEventError) a decoded event that breaks a rule of the view
+    └── NoArchivesError         a batch recomputation from archives found none for its range
 
 Store errors (``views.errors.ViewStoreError``) are *not* rejections: the
 message is fine and is retried, never dead-lettered.
@@ -11,7 +12,7 @@ message is fine and is retried, never dead-lettered.
 
 from __future__ import annotations
 
-__all__ = ["RejectedMessageError", "StreamAppError"]
+__all__ = ["NoArchivesError", "RejectedMessageError", "StreamAppError"]
 
 
 class StreamAppError(Exception):
@@ -24,3 +25,8 @@ class RejectedMessageError(StreamAppError):
     def __init__(self, reason: str) -> None:
         super().__init__(reason)
         self.reason = reason
+
+
+class NoArchivesError(StreamAppError):
+    """No hourly archive covers the range: comparing nothing with the live view would report every
+    live minute as different."""

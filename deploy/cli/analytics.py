@@ -94,8 +94,7 @@ def _analytics(args: argparse.Namespace, settings: Settings) -> int:
 def _analytics_batch(args: argparse.Namespace, settings: Settings) -> int:
     from datetime import datetime
 
-    from stream_apps.playback.archive import archive_key, read_archive
-    from stream_apps.playback.batch import compare_buckets, recompute, topic_events
+    from stream_apps.playback.batch import archived_events, compare_buckets, recompute, topic_events
     from stream_apps.playback.rows import live_buckets
     from views.stores import open_playback_store
 
@@ -103,17 +102,9 @@ def _analytics_batch(args: argparse.Namespace, settings: Settings) -> int:
     if start.tzinfo is None or end.tzinfo is None or end <= start:
         raise ValueError("--from and --to must be ISO-8601 times with a zone, --from before --to")
     if args.source == "archives":
-        from datetime import timedelta
-
-        blobs = blob_store_for(settings)
-        events = []
-        hour = start.replace(minute=0, second=0, microsecond=0) - timedelta(hours=1)  # late arrivals
-        while hour < end + timedelta(hours=1):
-            if blobs.exists(archive_key(hour)):
-                events += read_archive(blobs.read_bytes(archive_key(hour)))
-            hour += timedelta(hours=1)
+        events, source = archived_events(blob_store_for(settings), start=start, end=end)
     else:
-        events = topic_events(settings.kafka)
+        events, source = topic_events(settings.kafka), "the topic"
     batch = recompute(events, start=start, end=end)
 
     async def read_live() -> Any:
@@ -124,7 +115,7 @@ def _analytics_batch(args: argparse.Namespace, settings: Settings) -> int:
             await store.close()
 
     differences = compare_buckets(batch, live_buckets(asyncio.run(read_live())))
-    recomputed = f"{len(batch)} video-minute(s) recomputed from the topic"
+    recomputed = f"{len(batch)} video-minute(s) recomputed from {source}"
     print(f"{recomputed}; {len(differences)} differ from the live view")
     for d in differences[:50]:
         print(f"  {d.key.video_id} {d.key.minute.isoformat()}: batch={d.batch} live={d.live}")

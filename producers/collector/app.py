@@ -2,9 +2,12 @@
 
 An answer of 202 means the broker has every event of the batch (acks=all):
 a player may drop its copy. When Kafka cannot keep up the collector answers
-429 with Retry-After and the player retries the same batch; events carry
-player-made ids, so a retry that overlaps what was already written is
-deduplicated downstream. Errors are JSON: ``{"error": {"status", "message"}}``.
+429 with Retry-After, and while Kafka is unreachable 503 with Retry-After,
+at once rather than after librdkafka's retries; the player retries the same
+batch, and events carry player-made ids, so a retry that overlaps what was
+already written is deduplicated downstream. A batch for another viewer's
+session is refused with 403, one past a rate bound with 429 naming it
+(``guard``). Errors are JSON: ``{"error": {"status", "message"}}``.
 """
 
 from __future__ import annotations
@@ -18,26 +21,30 @@ from typing import Any
 import orjson
 from aiohttp import WSMsgType, web
 
+from producers.collector.guard import SessionGuard
 from producers.collector.intake import InvalidPlaybackError, parse_playback_batch
 from producers.collector.pseudonyms import Pseudonymizer
 from producers.collector.tokens import InvalidPlayerTokenError, PlayerTokens
+from producers.errors import PlaybackRateLimitError, SessionOwnedError
 from schemas.errors import InvalidEventError
 from schemas.registry import PLAYBACK_EVENT
 from schemas.wire_batch import encode_wire_batch
 from topics.async_producer import AsyncEventProducer, ProducerBusyError
 from topics.catalogue import PLAYBACK_EVENT_TOPIC
-from topics.errors import DeliveryError
+from topics.errors import BrokerUnavailableError, DeliveryError
 
-__all__ = ["MAX_BODY_BYTES", "RETRY_AFTER_S", "create_collector_app"]
+__all__ = ["MAX_BODY_BYTES", "RETRY_AFTER_S", "UNAVAILABLE_RETRY_AFTER_S", "create_collector_app"]
 
 log = logging.getLogger(__name__)
 
 MAX_BODY_BYTES = 1024 * 1024
-RETRY_AFTER_S = 1
+RETRY_AFTER_S = 1  # Kafka's local queue is full: it drains in moments
+UNAVAILABLE_RETRY_AFTER_S = 5  # Kafka is unreachable: an outage lasts seconds to minutes
 
 PRODUCER = web.AppKey("producer", AsyncEventProducer)
 TOKENS = web.AppKey("tokens", PlayerTokens)
 PSEUDONYMS = web.AppKey("pseudonyms", Pseudonymizer)
+GUARD = web.AppKey("guard", SessionGuard)
 Clock = Callable[[], datetime]
 CLOCK: web.AppKey[Clock] = web.AppKey("clock")
 
@@ -56,10 +63,12 @@ def create_collector_app(
     producer: AsyncEventProducer,
     tokens: PlayerTokens,
     pseudonyms: Pseudonymizer,
+    guard: SessionGuard | None = None,
     clock: Clock = lambda: datetime.now(UTC),
 ) -> web.Application:
     app = web.Application(middlewares=[_json_errors], client_max_size=MAX_BODY_BYTES)
     app[PRODUCER], app[TOKENS], app[PSEUDONYMS], app[CLOCK] = producer, tokens, pseudonyms, clock
+    app[GUARD] = guard or SessionGuard()
     app.router.add_post("/v1/playback/events", post_events)
     app.router.add_get("/v1/playback/ws", stream_events)
     app.router.add_get("/healthz", healthz)
@@ -96,8 +105,8 @@ async def stream_events(request: web.Request) -> web.WebSocketResponse:
             await ws.send_json(_Refused(400, f"the message is not JSON: {exc}").body())
         except _Refused as refused:
             answer = refused.body()
-            if refused.status == 429:
-                answer["error"]["retry_after_s"] = RETRY_AFTER_S
+            if "Retry-After" in refused.headers:
+                answer["error"]["retry_after_s"] = int(refused.headers["Retry-After"])
             await ws.send_json(answer)
         else:
             await ws.send_json({"accepted": accepted})
@@ -105,7 +114,24 @@ async def stream_events(request: web.Request) -> web.WebSocketResponse:
 
 
 async def healthz(request: web.Request) -> web.Response:
-    return web.json_response({"status": "ok", "queued": request.app[PRODUCER].queued()})
+    """200 while Kafka answers, 503 with the reason while it does not (the collector refuses batches)."""
+    producer = request.app[PRODUCER]
+    reachability = producer.reachability()
+    if not reachability.reachable:
+        since = datetime.fromtimestamp(reachability.since, UTC).isoformat()
+        body = {"status": "unavailable", "reason": reachability.reason, "since": since}
+        return web.json_response(body | {"queued": producer.queued()}, status=503)
+    return web.json_response({"status": "ok", "queued": producer.queued()})
+
+
+def _refuse_while_unreachable(producer: AsyncEventProducer) -> None:
+    reachability = producer.reachability()
+    if not reachability.reachable:
+        raise _Refused(503, f"{reachability.reason}; retry the batch later", _unavailable())
+
+
+def _unavailable() -> dict[str, str]:
+    return {"Retry-After": str(UNAVAILABLE_RETRY_AFTER_S)}
 
 
 def _viewer(request: web.Request, authorization: str | None) -> str:
@@ -123,6 +149,7 @@ def _challenge() -> dict[str, str]:
 
 async def _accept(request: web.Request, body: Any, viewer: str) -> int:
     app = request.app
+    _refuse_while_unreachable(app[PRODUCER])
     try:
         events = parse_playback_batch(
             body,
@@ -133,7 +160,18 @@ async def _accept(request: web.Request, body: Any, viewer: str) -> int:
         )
     except InvalidPlaybackError as exc:
         raise _Refused(400, str(exc)) from exc
-    await _produce(app[PRODUCER], events)
+    guard = app[GUARD]
+    try:
+        admission = guard.admit(events[0]["user_pseudonym"], events, events[0]["received_at"])
+    except SessionOwnedError as exc:
+        raise _Refused(403, str(exc)) from exc
+    except PlaybackRateLimitError as exc:
+        raise _Refused(429, str(exc), {"Retry-After": str(exc.retry_after_s)}) from exc
+    try:
+        await _produce(app[PRODUCER], events)
+    except _Refused:
+        guard.give_back(admission)  # the player retries the batch: it should not pay twice
+        raise
     return len(events)
 
 
@@ -144,15 +182,19 @@ async def _produce(producer: AsyncEventProducer, events: list[dict[str, Any]]) -
         delivered = producer.send_batch(PLAYBACK_EVENT_TOPIC, messages)
     except InvalidEventError as exc:  # the intake's checks should make this impossible
         raise _Refused(400, str(exc)) from exc
+    except BrokerUnavailableError as exc:
+        raise _Refused(503, f"{exc}; retry the batch later", _unavailable()) from exc
     except ProducerBusyError as exc:
         if exc.sent is not None:
             await asyncio.gather(exc.sent, return_exceptions=True)  # what was queued still goes out
         raise _Refused(429, f"{exc}; retry the batch", {"Retry-After": str(RETRY_AFTER_S)}) from exc
     try:
         await delivered
+    except BrokerUnavailableError as exc:  # found unreachable while waiting: what is queued stays queued
+        raise _Refused(503, f"{exc}; retry it later", _unavailable()) from exc
     except DeliveryError as exc:
         log.error("playback delivery failed: %s", exc)
-        raise _Refused(503, f"Kafka did not acknowledge the batch ({exc}); retry it") from exc
+        raise _Refused(503, f"Kafka did not acknowledge the batch ({exc}); retry it", _unavailable()) from exc
 
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
@@ -174,4 +216,4 @@ async def _json_errors(request: web.Request, handler: Handler) -> web.StreamResp
             _Refused(exc.status, f"{exc.reason}: {request.method} {request.path}").body(), status=exc.status
         )
     except DeliveryError as exc:
-        return web.json_response(_Refused(503, str(exc)).body(), status=503)
+        return web.json_response(_Refused(503, str(exc)).body(), status=503, headers=_unavailable())

@@ -9,12 +9,12 @@ body, and the IP only as a keyed pseudonym.
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, NoReturn
 
 from producers.collector.pseudonyms import Pseudonymizer
 from producers.errors import InvalidPlaybackError
 from schemas.codec import canonical_uuid
-from schemas.playback_event import PlaybackKind
+from schemas.playback_event import MAX_MEDIA_MS, MAX_STALL_MS, PlaybackKind
 
 __all__ = ["MAX_BATCH", "InvalidPlaybackError", "parse_playback_batch"]
 
@@ -36,8 +36,10 @@ _KNOWN = frozenset(
         "client",
     }
 )
-_KINDS = {kind.value: kind.value for kind in PlaybackKind}
-_KIND_SPELLINGS = _KINDS | {kind.value.lower(): kind.value for kind in PlaybackKind}  # skips .upper()
+# Exactly these spellings: the schema's symbol or its lower case. No case folding: "\u017ftart".upper()
+# is "START", and a kind is a protocol word, not text to normalize.
+_KINDS = {kind.value: kind.value for kind in PlaybackKind} | {k.value.lower(): k.value for k in PlaybackKind}
+_REBUFFER = PlaybackKind.REBUFFER.value
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _ONE_MS = timedelta(milliseconds=1)
 
@@ -105,7 +107,9 @@ def _event(item: Any, user: str, ip: str, received_ms: int, latest_ms: int) -> d
         raise InvalidPlaybackError(f"occurred_at must not be before 1970, got {occurred!r}")
     if occurred_ms > latest_ms:
         at = _EPOCH + occurred_ms * _ONE_MS
-        raise InvalidPlaybackError(f"occurred_at {at.isoformat()} is in the future")
+        raise InvalidPlaybackError(
+            f"occurred_at {at.isoformat()} is more than {MAX_FUTURE} ahead of the collector's clock"
+        )
     event_id = get("event_id")
     try:
         event_id = canonical_uuid(event_id)  # client-made, so a retried batch is deduplicated downstream
@@ -118,25 +122,30 @@ def _event(item: Any, user: str, ip: str, received_ms: int, latest_ms: int) -> d
     if type(video_id) is not str or not video_id.strip() or len(video_id) > MAX_TEXT:
         video_id = _text(video_id, "video_id")
     kind = get("kind")
-    symbol = _KIND_SPELLINGS.get(kind) if type(kind) is str else None
+    symbol = _KINDS.get(kind) if type(kind) is str else None
     if symbol is None:
-        symbol = _kind(kind)
+        _unknown_kind(kind)
     position_ms = get("position_ms")
-    if type(position_ms) is not int or position_ms < 0:
+    if type(position_ms) is not int or not 0 <= position_ms <= MAX_MEDIA_MS:
         position_ms = _millis(position_ms, "position_ms", required=True) or 0
     rendition = get("rendition")
     if rendition is not None and (type(rendition) is not str or len(rendition) > MAX_TEXT):
         rendition = _text(rendition, "rendition", required=False)
     duration_ms = get("duration_ms")
-    if duration_ms is not None and (type(duration_ms) is not int or duration_ms < 0):
-        duration_ms = _millis(duration_ms, "duration_ms")
+    if duration_ms is not None and (
+        type(duration_ms) is not int
+        or not 0 <= duration_ms <= (MAX_STALL_MS if symbol == _REBUFFER else MAX_MEDIA_MS)
+    ):
+        duration_ms = _millis(duration_ms, "duration_ms", stall=symbol == _REBUFFER)
     client = get("client")
     if client is None:
         client = ""
     elif type(client) is not str or len(client) > MAX_TEXT:
         client = _text(client, "client", required=False)
     video_duration_ms = get("video_duration_ms")
-    if video_duration_ms is not None and (type(video_duration_ms) is not int or video_duration_ms < 0):
+    if video_duration_ms is not None and (
+        type(video_duration_ms) is not int or not 0 <= video_duration_ms <= MAX_MEDIA_MS
+    ):
         video_duration_ms = _millis(video_duration_ms, "video_duration_ms")
     return {
         "event_id": event_id,
@@ -165,21 +174,24 @@ def _text(value: Any, name: str, *, required: bool = True) -> str:
     return value
 
 
-def _kind(value: Any) -> str:
-    kind = _KINDS.get(value.upper()) if isinstance(value, str) else None
-    if kind is None:
-        known = ", ".join(k.value.lower() for k in PlaybackKind)
-        raise InvalidPlaybackError(f"kind must be one of {known}; got {value!r}")
-    return kind
+def _unknown_kind(value: Any) -> NoReturn:
+    known = ", ".join(k.value.lower() for k in PlaybackKind)
+    raise InvalidPlaybackError(f"kind must be one of {known} (or the same in capitals); got {value!r}")
 
 
-def _millis(value: Any, name: str, *, required: bool = False) -> int | None:
+def _millis(value: Any, name: str, *, required: bool = False, stall: bool = False) -> int | None:
     if value is None:
         if required:
             raise InvalidPlaybackError(f"{name} is required")
         return None
     if isinstance(value, bool) or not isinstance(value, int) or value < 0:
         raise InvalidPlaybackError(f"{name} must be a non-negative integer of milliseconds, got {value!r}")
+    if stall and value > MAX_STALL_MS:
+        raise InvalidPlaybackError(
+            f"duration_ms of a rebuffer is a stall of at most {MAX_STALL_MS} ms (10 minutes), got {value}"
+        )
+    if value > MAX_MEDIA_MS:
+        raise InvalidPlaybackError(f"{name} must be at most {MAX_MEDIA_MS} ms (24 hours), got {value}")
     return value
 
 

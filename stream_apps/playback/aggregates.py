@@ -15,9 +15,15 @@ recomputation from the archives agree to the last millisecond:
   counted in their bucket's ``late_events`` and change nothing else. Because the
   watermark travels with the event, "late" does not depend on when or in which
   order a worker reads it.
+- an event with a value past the bounds (``schemas.playback_event``: a
+  position or duration over a day, a stall over ten minutes) is *invalid*:
+  counted in ``invalid_events``, nothing else.
+- a session belongs to the viewer of its first event (``sessions.owner_key``);
+  on-time events of other viewers for it are counted in ``foreign_events``,
+  nothing else.
 - every other metric is a sum of ``SessionStep``s (see ``playback_sessions``)
-  over the on-time events of each session; a view belongs to the minute of the
-  event that made it qualify.
+  over the owner's on-time events of each session; a view belongs to the minute
+  of the event that made it qualify.
 
 ``aggregate_playback`` folds everything at once. ``PlaybackAggregator`` takes
 one event at a time and returns the buckets it touched, with their new values:
@@ -34,17 +40,19 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from schemas.playback_event import PlaybackEvent
+from schemas.playback_event import MAX_MEDIA_MS, MAX_STALL_MS, PlaybackEvent, PlaybackKind
 from stream_apps.playback.facts import PlaybackFact, fact_of
 from stream_apps.playback.sessions import (
     INITIAL_STATE,
     NO_STEP,
     OrderKey,
+    OwnerKey,
     SessionKey,
     SessionState,
     SessionStep,
     advance,
     fold_session,
+    owner_key,
     session_key,
     session_order_key,
 )
@@ -62,6 +70,7 @@ __all__ = [
     "copy_rank",
     "is_late",
     "merge_buckets",
+    "out_of_bounds",
 ]
 
 # Players POST batches every few seconds and back off on 429 Retry-After; five
@@ -97,8 +106,10 @@ class PlaybackStats:
     rebuffers: int = 0
     quality_switches: int = 0
     rendition_ms: tuple[tuple[str, int], ...] = ()  # watch time per rendition, sorted by rendition
-    events: int = 0  # distinct on-time events
+    events: int = 0  # distinct on-time events, folded into their session
     late_events: int = 0  # distinct events received after their bucket closed; counted nowhere else
+    invalid_events: int = 0  # distinct on-time events with a value past the bounds; nowhere else
+    foreign_events: int = 0  # distinct on-time events for a session another viewer owns; nowhere else
 
     @property
     def unique_viewers(self) -> int:
@@ -122,7 +133,7 @@ class PlaybackStats:
 
     @property
     def is_empty(self) -> bool:
-        return self.events == 0 and self.late_events == 0
+        return not (self.events or self.late_events or self.invalid_events or self.foreign_events)
 
     def merge(self, other: PlaybackStats) -> PlaybackStats:
         """Combine two aggregates of disjoint sessions; commutative and associative."""
@@ -189,6 +200,32 @@ def is_late(event: AnyEvent, allowed_lateness: timedelta = DEFAULT_ALLOWED_LATEN
     return _late(fact_of(event), whole_ms(allowed_lateness))
 
 
+_REBUFFER, _SEEK = PlaybackKind.REBUFFER, PlaybackKind.SEEK
+
+
+def out_of_bounds(event: AnyEvent) -> bool:
+    """A value no player sends: a position or video duration outside [0, a day], a stall outside
+    [0, ten minutes], a seek longer than a day either way, another kind's duration outside [0, a day].
+
+    The collector refuses such events; this catches those that reached the
+    topic another way (an older collector, ``tubestream publish``), before
+    2^63 - 1 ms of stall can reach a sum.
+    """
+    fact = fact_of(event)
+    if not 0 <= fact.position_ms <= MAX_MEDIA_MS:
+        return True
+    duration = fact.duration_ms
+    if duration is not None:
+        kind = fact.kind
+        if kind is _REBUFFER:
+            if not 0 <= duration <= MAX_STALL_MS:
+                return True
+        elif not (-MAX_MEDIA_MS if kind is _SEEK else 0) <= duration <= MAX_MEDIA_MS:
+            return True
+    video_duration = fact.video_duration_ms
+    return video_duration is not None and not 0 <= video_duration <= MAX_MEDIA_MS
+
+
 def aggregate_playback(
     events: Iterable[AnyEvent], *, allowed_lateness: timedelta = DEFAULT_ALLOWED_LATENESS
 ) -> dict[BucketKey, PlaybackStats]:
@@ -204,11 +241,16 @@ def aggregate_playback(
     for fact in canonical.values():
         if _late(fact, lateness_ms):
             accumulators[_bucket(fact)].late_events += 1
+        elif out_of_bounds(fact):
+            accumulators[_bucket(fact)].invalid_events += 1
         else:
             sessions[session_key(fact)].append(fact)
     for session_events in sessions.values():
-        for fact, step in fold_session(session_events).steps:
+        fold = fold_session(session_events)
+        for fact, step in fold.steps:
             accumulators[_bucket(fact)].add_step(fact, step, 1)
+        for fact in fold.foreign:
+            accumulators[_bucket(fact)].foreign_events += 1
     return {_public(key): accumulators[key].snapshot() for key in sorted(accumulators)}
 
 
@@ -292,20 +334,28 @@ class PlaybackAggregator:
         if _closed(bucket, fact, self._lateness_ms):
             self._accumulator(bucket).late_events += 1
             return
+        if out_of_bounds(fact):
+            self._accumulator(bucket).invalid_events += 1
+            return
         skey = (fact.video_id, fact.session_id)
         track = self._sessions.get(skey)
         if track is None:
             track = self._sessions[skey] = _SessionTrack()
         step = track.append(fact)
-        if step is None:  # out of order: refold the session from there
+        if step is None:  # out of order, or another viewer's: refold the session from there
             self._book(track.insert(fact), touched)
         else:  # the common case, booked without building the list of changes
             self._accumulator(bucket).add_step(fact, step, 1)
 
     def _withdraw(self, fact: PlaybackFact, touched: set[_Bucket]) -> None:
-        if _late(fact, self._lateness_ms):
+        late = _late(fact, self._lateness_ms)
+        if late or out_of_bounds(fact):
             bucket = _bucket(fact)
-            self._accumulator(bucket).late_events -= 1
+            accumulator = self._accumulator(bucket)
+            if late:
+                accumulator.late_events -= 1
+            else:
+                accumulator.invalid_events -= 1
             self._drop_if_empty(bucket)
             touched.add(bucket)
             return
@@ -320,7 +370,10 @@ class PlaybackAggregator:
         retracted = False
         for sign, fact, step in changes:
             bucket = _bucket(fact)
-            self._accumulator(bucket).add_step(fact, step, sign)
+            if step is None:
+                self._accumulator(bucket).foreign_events += sign
+            else:
+                self._accumulator(bucket).add_step(fact, step, sign)
             touched.add(bucket)
             retracted = retracted or sign < 0
         if retracted:  # only a retraction can empty a bucket
@@ -340,35 +393,50 @@ class PlaybackAggregator:
             del self._accumulators[bucket]
 
 
-_Change = tuple[int, PlaybackFact, SessionStep]  # (+1 add / -1 retract, event, its step)
+_Change = tuple[int, PlaybackFact, SessionStep | None]  # (+1 add / -1 retract, event, its step or
+# None for another viewer's event, which counts in foreign_events only)
 
 
 class _SessionTrack:
-    """One session's on-time events in fold order, with the state and step after each.
+    """One session's on-time events: its owner's in fold order, with the state and step after each,
+    and the other viewers' (foreign) apart.
 
-    Inserting or removing an event refolds from there on and stops as soon as
-    the state after some later event is what it was before: from that event
-    on, nothing changes. Events arriving in order therefore cost O(1) refolding.
+    Inserting or removing an owner's event refolds from there on and stops as
+    soon as the state after some later event is what it was before: from that
+    event on, nothing changes. Events arriving in order therefore cost O(1)
+    refolding. When the first event (``owner_key``) changes hands, which
+    only another viewer's event received first or a withdrawn first copy
+    can do, the session is refolded whole for its new owner.
     """
 
-    __slots__ = ("_events", "_keys", "_states", "_steps")
+    __slots__ = ("_events", "_first", "_foreign", "_keys", "_owner", "_states", "_steps")
 
     def __init__(self) -> None:
         self._keys: list[OrderKey] = []
         self._events: list[PlaybackFact] = []
         self._states: list[SessionState] = []
         self._steps: list[SessionStep] = []
+        self._foreign: list[PlaybackFact] = []
+        self._owner = ""
+        self._first: OwnerKey = (0, (0, 0, 0, ""))  # owner_key of the first event, once there is one
 
     def __bool__(self) -> bool:
-        return bool(self._events)
+        return bool(self._events)  # the owner has an event whenever anyone has
 
     def append(self, event: PlaybackFact) -> SessionStep | None:
-        """Take an event that comes after all the others and return its step; ``None`` if it does not."""
+        """Take an owner's event that comes after all the others and return its step; ``None`` if not."""
         key = session_order_key(event)
         keys = self._keys
-        if keys and key <= keys[-1]:
-            return None
-        state, step = advance(self._states[-1] if keys else INITIAL_STATE, event)
+        if keys:
+            if event.user_pseudonym != self._owner or key <= keys[-1]:
+                return None
+            if event.received_ms < self._first[0]:  # still the owner's: first in server time now
+                self._first = (event.received_ms, key)
+            state = self._states[-1]
+        else:
+            self._owner, self._first = event.user_pseudonym, (event.received_ms, key)
+            state = INITIAL_STATE
+        state, step = advance(state, event)
         keys.append(key)
         self._events.append(event)
         self._states.append(state)
@@ -379,8 +447,15 @@ class _SessionTrack:
         step = self.append(event)
         if step is not None:  # in order: nothing to refold
             return [(1, event, step)]
+        first = owner_key(event)
+        if event.user_pseudonym != self._owner:
+            if first < self._first:  # it came first: the session is this viewer's
+                return self._reown(self._events + self._foreign + [event])
+            self._foreign.append(event)
+            return [(1, event, None)]
+        self._first = min(self._first, first)
         keys = self._keys
-        key = session_order_key(event)
+        key = first[1]
         at = bisect.bisect_left(keys, key)
         old_states, old_steps = self._states[at:], self._steps[at:]
         keys.insert(at, key)
@@ -389,14 +464,45 @@ class _SessionTrack:
         return self._refold(at, 1, old_states, old_steps)
 
     def remove(self, event: PlaybackFact) -> list[_Change]:
+        if event.user_pseudonym != self._owner:
+            for at, foreign in enumerate(self._foreign):
+                if foreign is event:
+                    del self._foreign[at]
+                    return [(-1, event, None)]
+            raise KeyError(f"event {event.event_id} is not in this session")
         at = bisect.bisect_left(self._keys, session_order_key(event))
         if at == len(self._events) or self._events[at] is not event:
             raise KeyError(f"event {event.event_id} is not in this session")
+        if owner_key(event) == self._first:  # the first event goes: whose is the session now?
+            return self._reown([e for e in self._events + self._foreign if e is not event])
         changes: list[_Change] = [(-1, event, self._steps[at])]
         old_states, old_steps = self._states[at + 1 :], self._steps[at + 1 :]
         del self._keys[at], self._events[at]
         del self._states[at:], self._steps[at:]
         return changes + self._refold(at, 0, old_states, old_steps)
+
+    def _reown(self, events: list[PlaybackFact]) -> list[_Change]:
+        """Retract everything, then take ``events`` afresh: the owner of the first, folded; the rest apart."""
+        changes: list[_Change] = [(-1, e, step) for e, step in zip(self._events, self._steps, strict=True)]
+        changes += [(-1, e, None) for e in self._foreign]
+        self._keys, self._events, self._states, self._steps, self._foreign = [], [], [], [], []
+        if not events:
+            return changes
+        self._first = min(map(owner_key, events))
+        self._owner = min(events, key=owner_key).user_pseudonym
+        state = INITIAL_STATE
+        for event in sorted(events, key=session_order_key):
+            if event.user_pseudonym != self._owner:
+                self._foreign.append(event)
+                changes.append((1, event, None))
+                continue
+            state, step = advance(state, event)
+            self._keys.append(session_order_key(event))
+            self._events.append(event)
+            self._states.append(state)
+            self._steps.append(step)
+            changes.append((1, event, step))
+        return changes
 
     def _refold(
         self, start: int, fresh: int, old_states: list[SessionState], old_steps: list[SessionStep]
@@ -435,10 +541,12 @@ class _Accumulator:
     rendition_ms: Counter[str] = field(default_factory=Counter)
     events: int = 0
     late_events: int = 0
+    invalid_events: int = 0
+    foreign_events: int = 0
 
     @property
     def is_empty(self) -> bool:
-        return self.events == 0 and self.late_events == 0
+        return not (self.events or self.late_events or self.invalid_events or self.foreign_events)
 
     def add_step(self, event: PlaybackFact, step: SessionStep, sign: int) -> None:
         self.events += sign
@@ -464,6 +572,8 @@ class _Accumulator:
         self.rendition_ms.update(dict(stats.rendition_ms))
         self.events += stats.events
         self.late_events += stats.late_events
+        self.invalid_events += stats.invalid_events
+        self.foreign_events += stats.foreign_events
 
     def snapshot(self) -> PlaybackStats:
         return PlaybackStats(
@@ -476,6 +586,8 @@ class _Accumulator:
             rendition_ms=_sorted_mix(self.rendition_ms),
             events=self.events,
             late_events=self.late_events,
+            invalid_events=self.invalid_events,
+            foreign_events=self.foreign_events,
         )
 
 

@@ -21,7 +21,14 @@ import fastavro
 from schemas.playback_event import PlaybackEvent
 from schemas.registry import PLAYBACK_EVENT
 
-__all__ = ["archive_key", "archive_ready", "events_by_hour", "read_archive", "write_archive"]
+__all__ = [
+    "archive_hours",
+    "archive_key",
+    "archive_ready",
+    "events_by_hour",
+    "read_archive",
+    "write_archive",
+]
 
 PREFIX = "archives/playback-event"
 
@@ -29,6 +36,21 @@ PREFIX = "archives/playback-event"
 def archive_key(hour: datetime) -> str:
     h = hour.astimezone(UTC)
     return f"{PREFIX}/{h:%Y/%m/%d/%H}.avro"
+
+
+def archive_hours(start: datetime, end: datetime) -> list[datetime]:
+    """The hours whose archives a recomputation of the minutes in ``[start, end)`` reads.
+
+    Archives go by server time, and an event is received in its bucket's minute
+    or later, so from the hour of ``start`` to an hour past ``end`` (late
+    arrivals); and an hour before ``start``, for the sessions that began then.
+    """
+    hour = start.astimezone(UTC).replace(minute=0, second=0, microsecond=0) - timedelta(hours=1)
+    hours = []
+    while hour < end + timedelta(hours=1):
+        hours.append(hour)
+        hour += timedelta(hours=1)
+    return hours
 
 
 def hour_of(event: PlaybackEvent) -> datetime:

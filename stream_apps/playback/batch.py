@@ -11,17 +11,21 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 
+from blobs.store import BlobStore
 from schemas import codec
 from schemas.errors import EventDecodeError
 from schemas.playback_event import PlaybackEvent
 from schemas.registry import PLAYBACK_EVENT
+from stream_apps.errors import NoArchivesError
 from stream_apps.playback.aggregates import BucketKey, PlaybackStats, aggregate_playback
+from stream_apps.playback.archive import archive_hours, archive_key, read_archive
 from topics.catalogue import PLAYBACK_EVENT_TOPIC
 from topics.config import KafkaConfig
 from topics.log import read_to_end
 
 __all__ = [
     "Difference",
+    "archived_events",
     "compare_buckets",
     "recompute",
     "recompute_from_topic",
@@ -45,6 +49,24 @@ def topic_events(kafka: KafkaConfig) -> list[PlaybackEvent]:
         except EventDecodeError:
             continue
     return events
+
+
+def archived_events(blobs: BlobStore, *, start: datetime, end: datetime) -> tuple[list[PlaybackEvent], str]:
+    """The archived events a recomputation of ``[start, end)`` needs, and where they came from.
+
+    ``NoArchivesError`` when no archive of those hours exists: the batch would
+    otherwise be empty and every live minute reported as different.
+    """
+    hours = archive_hours(start, end)
+    keys = [archive_key(hour) for hour in hours]
+    found = [key for key in keys if blobs.exists(key)]
+    if not found:
+        raise NoArchivesError(
+            f"no archives for {start.isoformat()} to {end.isoformat()}: none of {keys[0]} to {keys[-1]} "
+            "is in the blob store (tubestream analytics archive writes an hour once it is over)"
+        )
+    events = [event for key in found for event in read_archive(blobs.read_bytes(key))]
+    return events, f"{len(found)} of {len(keys)} hourly archive(s) ({keys[0]} to {keys[-1]})"
 
 
 def recompute(

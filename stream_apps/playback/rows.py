@@ -31,6 +31,8 @@ def stats_to_document(stats: PlaybackStats) -> str:
             "rendition_ms": [list(pair) for pair in stats.rendition_ms],
             "events": stats.events,
             "late_events": stats.late_events,
+            "invalid_events": stats.invalid_events,
+            "foreign_events": stats.foreign_events,
         },
         separators=(",", ":"),
     )
@@ -48,4 +50,6 @@ def stats_from_document(text: str) -> PlaybackStats:
         rendition_ms=tuple((str(r), int(ms)) for r, ms in doc["rendition_ms"]),
         events=doc["events"],
         late_events=doc["late_events"],
+        invalid_events=doc.get("invalid_events", 0),  # rows written before these counters have none
+        foreign_events=doc.get("foreign_events", 0),
     )

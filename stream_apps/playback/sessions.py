@@ -11,11 +11,19 @@ they cannot disagree on what a view or a second of watch time is.
 
 Definitions (docs/analytics.md has the reasoning):
 
+- a session belongs to the viewer of its first event: the one the collector
+  received first (then fold order). Events of other viewers for it are
+  *foreign*: counted apart, folded nowhere (``session_owner``).
 - watch time into an event = how far the position advanced since the previous
   event, capped by the client time elapsed, never negative. Pauses add nothing
   (the position stands still), a seek jump adds nothing (a SEEK reports where it
   jumped *from*), rebuffering adds nothing, and playing at 2x counts wall time.
   Nothing is counted into a START: nothing was playing before it.
+- the session's watch time so far is never ahead of the collector's clock by
+  more than ``ALLOWED_SKEW_MS``: at most the server time from its earliest
+  received event to this one, plus the skew. What the player's clock says
+  beyond that waits until the collector has seen the time pass (a batch of
+  a minute of heartbeats POSTed at once credits the skew, not a minute).
 - a view: the first event at which the session's watch time reaches 10 s, or,
   for a video known to be shorter than 20 s, half its duration. Once per session.
 - a quality switch: an event reporting a rendition other than the last one
@@ -34,29 +42,37 @@ from schemas.playback_event import PlaybackEvent, PlaybackKind
 from stream_apps.playback.facts import PlaybackFact, fact_of
 
 __all__ = [
+    "ALLOWED_SKEW_MS",
     "INITIAL_STATE",
     "NO_STEP",
     "SHORT_VIDEO_MS",
     "UNKNOWN_RENDITION",
     "VIEW_MIN_WATCH_MS",
     "OrderKey",
+    "OwnerKey",
     "SessionFold",
     "SessionKey",
     "SessionState",
     "SessionStep",
     "advance",
     "fold_session",
+    "owner_key",
     "qualifies_as_view",
     "session_key",
     "session_order_key",
+    "session_owner",
 ]
 
 VIEW_MIN_WATCH_MS = 10_000  # PeerTube's rule: a view after 10 s watched...
 SHORT_VIDEO_MS = 20_000  # ...or half the video when it is shorter than this
 UNKNOWN_RENDITION = "unknown"  # watch time while no event has said which rendition plays
+# Watch time may run this far ahead of the collector's clock: players batch events for a few seconds.
+# Under 10 s, so one POST alone never makes a view by the 10 s rule.
+ALLOWED_SKEW_MS = 5_000
 
 SessionKey = tuple[str, str]  # (video_id, session_id)
 OrderKey = tuple[int, int, int, str]  # see session_order_key
+OwnerKey = tuple[int, OrderKey]  # see owner_key
 
 # Events at the same client millisecond: START first, END last, the rest by position.
 _KIND_RANK = {kind: 1 for kind in PlaybackKind} | {PlaybackKind.START: 0, PlaybackKind.END: 2}
@@ -74,8 +90,10 @@ class SessionState(NamedTuple):
     last_position_ms: int | None = None  # playhead after the previous event
     rendition: str | None = None  # last rendition reported
     video_duration_ms: int | None = None  # last video duration reported
-    watched_ms: int = 0  # watch time so far
+    watched_ms: int = 0  # watch time so far, as credited (never ahead of the collector's clock)
     viewed_at_ms: int | None = None  # client time of the event that made the view
+    played_ms: int = 0  # watch time so far by the player's clock alone
+    first_received_ms: int | None = None  # earliest server time among the events so far
 
     @property
     def viewed(self) -> bool:
@@ -106,10 +124,14 @@ _new_step: Callable[[tuple[object, ...]], SessionStep] = partial(tuple.__new__, 
 
 @dataclass(frozen=True)
 class SessionFold:
-    """A whole session folded: the final state and each event (in fold order) with its step."""
+    """A whole session folded: the owner's final state and events (in fold order, with their steps).
+
+    ``foreign`` are the events of other viewers, folded nowhere.
+    """
 
     final: SessionState
     steps: tuple[tuple[PlaybackFact, SessionStep], ...]
+    foreign: tuple[PlaybackFact, ...] = ()
 
 
 def session_key(event: PlaybackFact) -> SessionKey:
@@ -119,6 +141,20 @@ def session_key(event: PlaybackFact) -> SessionKey:
 def session_order_key(event: PlaybackFact) -> OrderKey:
     """Fold order: client time, then kind, then position, then event id (so ties are deterministic)."""
     return (event.occurred_ms, _KIND_RANK[event.kind], event.position_ms, event.event_id)
+
+
+def owner_key(event: PlaybackFact) -> OwnerKey:
+    """The session's first event is the smallest: received first (the collector's clock), then fold order.
+
+    Server time first, because the player's clock is the player's to set: an event
+    backdated into someone's session must not come "first".
+    """
+    return (event.received_ms, session_order_key(event))
+
+
+def session_owner(events: Iterable[PlaybackFact]) -> str:
+    """The viewer pseudonym of the session's first event (``owner_key``); the events must not be empty."""
+    return min(events, key=owner_key).user_pseudonym
 
 
 def qualifies_as_view(watched_ms: int, video_duration_ms: int | None) -> bool:
@@ -135,7 +171,14 @@ def advance(state: SessionState, event: PlaybackFact) -> tuple[SessionState, Ses
     occurred_ms = event.occurred_ms
     kind = event.kind
     reported = event.rendition or None
-    watch_ms = _watched_since(state, event)
+    played_ms = state.played_ms + _watched_since(state, event)
+    received_ms = event.received_ms
+    first_received_ms = state.first_received_ms
+    if first_received_ms is None or received_ms < first_received_ms:
+        first_received_ms = received_ms
+    ceiling = received_ms - first_received_ms + ALLOWED_SKEW_MS  # what the collector's clock allows
+    credit_to = played_ms if played_ms < ceiling else ceiling
+    watch_ms = credit_to - state.watched_ms if credit_to > state.watched_ms else 0
     if event.video_duration_ms is not None and event.video_duration_ms > 0:  # v2 says it on any kind
         video_duration_ms: int | None = event.video_duration_ms
     elif kind not in _DURATION_IS_NOT_VIDEO and event.duration_ms is not None and event.duration_ms > 0:
@@ -167,6 +210,8 @@ def advance(state: SessionState, event: PlaybackFact) -> tuple[SessionState, Ses
             video_duration_ms,
             watched_ms,
             occurred_ms if view else state.viewed_at_ms,
+            played_ms,
+            first_received_ms,
         )
     )
     return after, step
@@ -174,12 +219,18 @@ def advance(state: SessionState, event: PlaybackFact) -> tuple[SessionState, Ses
 
 def fold_session(events: Iterable[PlaybackEvent | PlaybackFact]) -> SessionFold:
     """Fold one session's *distinct* events, given in any order (dedup is the caller's job)."""
+    facts = sorted(map(fact_of, events), key=session_order_key)
+    if not facts:
+        return SessionFold(INITIAL_STATE, ())
+    owner = session_owner(facts)
     state = INITIAL_STATE
     steps: list[tuple[PlaybackFact, SessionStep]] = []
-    for event in sorted(map(fact_of, events), key=session_order_key):
-        state, step = advance(state, event)
-        steps.append((event, step))
-    return SessionFold(state, tuple(steps))
+    for event in facts:
+        if event.user_pseudonym == owner:
+            state, step = advance(state, event)
+            steps.append((event, step))
+    foreign = tuple(event for event in facts if event.user_pseudonym != owner)
+    return SessionFold(state, tuple(steps), foreign)
 
 
 def _watched_since(state: SessionState, event: PlaybackFact) -> int:

@@ -36,7 +36,7 @@ import scipy.sparse as sp
 from schemas.playback_event import PlaybackKind
 from stream_apps.playback.aggregates import copy_rank
 from stream_apps.playback.facts import PlaybackFact
-from stream_apps.playback.sessions import fold_session
+from stream_apps.playback.sessions import fold_session, session_owner
 from stream_apps.recs.errors import InvalidInteractionError
 
 __all__ = [
@@ -109,8 +109,9 @@ def watch_totals(
     """``(user_pseudonym, video_id)`` → totals, from playback facts in any order, copies included.
 
     Copies of an event are deduplicated as the analytics do (``copy_rank``), and each
-    session is folded once with the analytics' fold. Late events count: lateness is
-    about minute buckets, and a viewer's taste has no deadline.
+    session is folded once with the analytics' fold, for its owner (the viewer of its
+    first event): another viewer's events for it count for nobody. Late events count:
+    lateness is about minute buckets, and a viewer's taste has no deadline.
     """
     canonical: dict[str, PlaybackFact] = {}
     for fact in facts:
@@ -123,9 +124,10 @@ def watch_totals(
 
     sums: dict[tuple[str, str], list[int]] = {}  # watched, duration (-1 unknown), sessions, completed, seeks
     for (video_id, _), events in sessions.items():
-        final = fold_session(events).final
-        user = min(event.user_pseudonym for event in events)  # one viewer per session; min is deterministic
-        seeks = sum(1 for event in events if event.kind is PlaybackKind.SEEK)
+        fold = fold_session(events)  # the session's owner's events; other viewers' are set apart
+        final = fold.final
+        user = session_owner(events)
+        seeks = sum(1 for event, _ in fold.steps if event.kind is PlaybackKind.SEEK)
         duration = final.video_duration_ms
         completed = bool(duration) and final.watched_ms >= weighting.completion_fraction * (duration or 0)
         entry = sums.setdefault((user, video_id), [0, -1, 0, 0, 0])

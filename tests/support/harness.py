@@ -18,7 +18,7 @@ from typing import Any, TypeVar
 
 from topics.config import KafkaConfig
 
-__all__ = ["REPO", "Platform", "Process", "free_port", "http_json", "kafka_env", "wait_for"]
+__all__ = ["REPO", "Platform", "Process", "free_port", "free_port_pair", "http_json", "kafka_env", "wait_for"]
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -52,6 +52,18 @@ def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return int(sock.getsockname()[1])
+
+
+def free_port_pair() -> int:
+    """A free port whose successor is free too (a local broker listens on both)."""
+    while True:
+        port = free_port()
+        with socket.socket() as sock:
+            try:
+                sock.bind(("127.0.0.1", port + 1))
+            except OSError:
+                continue
+        return port
 
 
 def http_json(url: str, *, method: str = "GET", body: Any = None) -> tuple[int, Any]:

@@ -166,3 +166,58 @@ async def test_when_kafka_cannot_keep_up_the_answer_is_429_with_retry_after(kafk
         assert response.headers["Retry-After"] == "1"
         assert "retry" in (await response.json())["error"]["message"]
     await producer.close()
+
+
+async def test_another_viewers_session_is_refused_with_403(
+    client: TestClient[Any, Any], kafka: KafkaConfig
+) -> None:
+    session = f"s-{uuid.uuid4()}"
+    owner = _events(session, "vid-3", n=3)
+    assert (await client.post("/v1/playback/events", json=owner[:2], headers=_auth("viewer-1"))).status == 202
+
+    response = await client.post("/v1/playback/events", json=owner[2:], headers=_auth("viewer-2"))
+
+    assert response.status == 403
+    assert "belongs to another viewer" in (await response.json())["error"]["message"]
+    assert [e.event_id for e in _on_topic(kafka, session)] == [e["event_id"] for e in owner[:2]]
+    response = await client.post("/v1/playback/events", json=owner[2:], headers=_auth("viewer-1"))
+    assert response.status == 202
+
+
+async def test_240_new_sessions_in_one_post_are_refused_with_429_naming_the_bound(
+    client: TestClient[Any, Any], kafka: KafkaConfig
+) -> None:
+    """The incident: one token, 240 sessions, each a start and a heartbeat 11 s later."""
+    prefix = f"bot-{uuid.uuid4().hex[:6]}"
+    batch = []
+    for n in range(240):
+        start, heartbeat = _events(f"{prefix}-{n}", "vid-4", n=2)
+        heartbeat.update(kind="heartbeat", position_ms=11_000)
+        heartbeat["occurred_at"] = (PLAYED_AT + timedelta(seconds=11)).isoformat()
+        batch += [start, heartbeat]
+
+    response = await client.post("/v1/playback/events", json=batch, headers=_auth("bot"))
+
+    assert response.status == 429
+    assert "at most 20 new sessions per viewer per minute" in (await response.json())["error"]["message"]
+    assert int(response.headers["Retry-After"]) > 0
+    assert _on_topic(kafka, f"{prefix}-0") == []
+
+
+async def test_healthz_says_ok_while_kafka_answers(client: TestClient[Any, Any]) -> None:
+    response = await client.get("/healthz")
+    assert response.status == 200
+    assert (await response.json())["status"] == "ok"
+
+
+async def test_a_websocket_batch_for_another_viewers_session_is_refused_and_the_socket_goes_on(
+    client: TestClient[Any, Any],
+) -> None:
+    session = f"s-{uuid.uuid4()}"
+    mine, theirs = _events(session, "vid-5", n=2), _events(f"s-{uuid.uuid4()}", "vid-5", n=2)
+    assert (await client.post("/v1/playback/events", json=mine, headers=_auth("viewer-1"))).status == 202
+    async with client.ws_connect(f"/v1/playback/ws?token={TOKENS.issue('viewer-2')}") as ws:
+        await ws.send_json(_events(session, "vid-5", n=2))
+        assert (await ws.receive_json())["error"]["status"] == 403
+        await ws.send_json(theirs)
+        assert await ws.receive_json() == {"accepted": 2}

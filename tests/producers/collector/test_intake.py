@@ -83,7 +83,7 @@ def test_times_in_any_zone_or_epoch_ms_and_any_uuid_spelling_become_the_same_rec
         ({"duration_ms": True}, "duration_ms must be a non-negative integer"),
         ({"rendition": 720}, "rendition must be a non-empty string"),
         ({"occurred_at": "2026-11-24T12:00:00"}, "occurred_at must be ISO-8601 with a zone"),
-        ({"occurred_at": (NOW + timedelta(hours=2)).isoformat()}, "in the future"),
+        ({"occurred_at": (NOW + timedelta(hours=2)).isoformat()}, "ahead of the collector's clock"),
         ({"ip": "1.2.3.4"}, "unknown field(s) ip"),
     ],
 )
@@ -136,7 +136,7 @@ def test_the_wire_record_has_every_field_in_schema_order_with_its_defaults() -> 
     )
     [record] = _records(_event(rendition="", client="", duration_ms=0, video_duration_ms=None))
     assert (record["rendition"], record["client"], record["duration_ms"]) == (None, "", 0)
-    [record] = _records(_event(rendition="720p", client=" web ", session_id=" s ", kind="Quality_Change"))
+    [record] = _records(_event(rendition="720p", client=" web ", session_id=" s ", kind="quality_change"))
     assert (record["rendition"], record["client"], record["session_id"]) == ("720p", " web ", " s ")
     assert record["kind"] == "QUALITY_CHANGE"
 
@@ -163,7 +163,10 @@ def test_occurred_at_becomes_floor_epoch_milliseconds(occurred_at: Any, ms: int)
 def test_up_to_an_hour_ahead_is_accepted_and_a_millisecond_more_is_not() -> None:
     latest = 1795521600000 + 3_600_000
     assert _records(_event(occurred_at=latest))[0]["occurred_at"] == latest
-    future = r"^event #1: occurred_at 2026-11-24T13:00:00.001000\+00:00 is in the future$"
+    future = (
+        r"^event #1: occurred_at 2026-11-24T13:00:00.001000\+00:00 is more than 1:00:00 ahead of the "
+        r"collector's clock$"
+    )
     with pytest.raises(InvalidPlaybackError, match=future):
         _records(_event(occurred_at=latest + 1))
 
@@ -187,7 +190,8 @@ def test_up_to_an_hour_ahead_is_accepted_and_a_millisecond_more_is_not() -> None
         ({"client": "c" * 201}, "client is longer than 200 characters"),
         (
             {"kind": 3},
-            "kind must be one of start, heartbeat, pause, seek, end, rebuffer, quality_change; got 3",
+            "kind must be one of start, heartbeat, pause, seek, end, rebuffer, quality_change "
+            "(or the same in capitals); got 3",
         ),
         ({"position_ms": None}, "position_ms is required"),
         ({"position_ms": True}, "position_ms must be a non-negative integer of milliseconds, got True"),
@@ -215,3 +219,56 @@ def test_each_refusal_names_the_event_and_its_first_bad_field(
 def test_an_event_that_is_not_an_object_is_named() -> None:
     with pytest.raises(InvalidPlaybackError, match=r"^event #2: expected a JSON object, got list$"):
         _records([_event(), []])
+
+
+@pytest.mark.parametrize("spelling", ["start", "START"])
+def test_a_kind_is_its_lower_case_name_or_its_schema_symbol(spelling: str) -> None:
+    [record] = _records(_event(kind=spelling))
+    assert record["kind"] == "START"
+
+
+@pytest.mark.parametrize(
+    "spelling",
+    [
+        "\u017ftart",  # LATIN SMALL LETTER LONG S: "\u017ftart".upper() == "START"
+        "\u017fTART",
+        "Start",
+        "sTART",
+        " start",
+        "start\u200b",
+        "\uff53tart",  # FULLWIDTH s
+        "quality-change",
+    ],
+)
+def test_any_other_spelling_of_a_kind_is_refused(spelling: str) -> None:
+    with pytest.raises(InvalidPlaybackError, match=r"^event #1: kind must be one of start, "):
+        _records(_event(kind=spelling))
+
+
+@pytest.mark.parametrize(
+    ("overrides", "bound"),
+    [
+        ({"duration_ms": 2**63 - 1, "kind": "rebuffer"}, "a stall of at most 600000 ms"),
+        ({"duration_ms": 600_001, "kind": "rebuffer"}, "a stall of at most 600000 ms"),
+        ({"duration_ms": 86_400_001, "kind": "seek"}, "duration_ms must be at most 86400000 ms (24 hours)"),
+        ({"duration_ms": 2**63 - 1}, "duration_ms must be at most 86400000 ms (24 hours)"),
+        ({"position_ms": 86_400_001}, "position_ms must be at most 86400000 ms (24 hours)"),
+        ({"video_duration_ms": 86_400_001}, "video_duration_ms must be at most 86400000 ms (24 hours)"),
+    ],
+)
+def test_values_past_the_bounds_are_refused_naming_the_bound(overrides: dict[str, Any], bound: str) -> None:
+    with pytest.raises(InvalidPlaybackError) as caught:
+        _records([_event(), _event(**overrides)])
+    assert str(caught.value).startswith("event #2: ") and bound in str(caught.value)
+
+
+def test_values_at_the_bounds_are_accepted() -> None:
+    day = 86_400_000
+    records = _records(
+        [
+            _event(kind="rebuffer", duration_ms=600_000),
+            _event(kind="seek", position_ms=day, duration_ms=day),
+            _event(kind="start", position_ms=0, video_duration_ms=day, duration_ms=day),
+        ]
+    )
+    assert [r["duration_ms"] for r in records] == [600_000, day, day]

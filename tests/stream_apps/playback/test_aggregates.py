@@ -2,10 +2,11 @@
 
 The stream comes from simulated players (seeded): many sessions with pauses,
 seeks, rebuffers, quality changes, restarts, skewed clocks and 2x playback;
-then redelivered copies, retried copies stamped at another server time, late
-events, and a shuffle. The reference below restates docs/analytics.md in the
-plainest way (quadratic loops, datetimes, sets), sharing no code with the
-module under test.
+other viewers posting into sessions not theirs (some before the owner), events
+with values past the bounds; then redelivered copies, retried copies stamped at
+another server time, late events, and a shuffle. The reference below restates
+docs/analytics.md in the plainest way (quadratic loops, datetimes, sets),
+sharing no code with the module under test.
 """
 
 from __future__ import annotations
@@ -47,6 +48,8 @@ VIDEO_DURATIONS_MS = {
 }
 RENDITIONS = ("240p", "360p", "720p", "1080p")
 K = PlaybackKind
+SKEW = timedelta(seconds=5)  # watch time may run this far ahead of the collector's clock
+DAY_MS, STALL_MS = 24 * 3_600_000, 10 * 60_000  # the bounds on positions, durations, stalls
 
 
 # ----- simulated players --------------------------------------------------------------------------
@@ -75,6 +78,8 @@ def simulate_session(rng: random.Random, number: int, ids: Iterable[int]) -> Ses
         true_at = T0 + timedelta(milliseconds=t)
         if rng.random() < 0.03:
             delay = timedelta(milliseconds=rng.randint(4 * 60_000, 8 * 60_000))  # offline for minutes
+        elif kind is K.START:
+            delay = timedelta(milliseconds=rng.randint(20, 500))  # sent as playback starts
         else:
             delay = timedelta(milliseconds=rng.randint(20, 15_000))  # batched POSTs
         session.events.append(
@@ -134,13 +139,66 @@ def simulate_session(rng: random.Random, number: int, ids: Iterable[int]) -> Ses
     return session
 
 
+def intrusions(rng: random.Random, session: Session, ids: Iterable[int]) -> list[PlaybackEvent]:
+    """Another viewer's heartbeats into ``session``, claiming a minute played; one in five comes first.
+
+    Every event keeps a client time of its own (in ms) within the session, as the reference assumes.
+    """
+    id_source, taken = iter(ids), {e.occurred_at for e in session.events}
+    start = session.events[0]
+    first = rng.random() < 0.2
+    out = []
+    for n in range(rng.randint(1, 3)):
+        occurred = start.occurred_at + timedelta(milliseconds=rng.randint(1, 30_000))
+        if occurred in taken:
+            continue
+        taken.add(occurred)
+        received = start.received_at - timedelta(seconds=1) if first else occurred + timedelta(seconds=3)
+        out.append(
+            dataclasses.replace(
+                start,
+                event_id=f"i{next(id_source)}",
+                occurred_at=occurred,
+                received_at=max(received, occurred - timedelta(minutes=1)) + timedelta(milliseconds=n),
+                user_pseudonym="intruder",
+                kind=K.HEARTBEAT,
+                position_ms=60_000 + n,
+                duration_ms=None,
+            )
+        )
+    return out
+
+
+def out_of_bounds(rng: random.Random, session: Session, ids: Iterable[int]) -> PlaybackEvent:
+    """The session's own viewer, saying something no player says, beside one of its events."""
+    base = rng.choice(session.events[1:] or session.events)
+    base = dataclasses.replace(
+        base, event_id=f"x{next(iter(ids))}", occurred_at=base.occurred_at + timedelta(microseconds=500)
+    )
+    return rng.choice(
+        [
+            dataclasses.replace(base, kind=K.REBUFFER, duration_ms=2**63 - 1),
+            dataclasses.replace(base, kind=K.HEARTBEAT, position_ms=DAY_MS + 1),
+            dataclasses.replace(base, kind=K.SEEK, duration_ms=-DAY_MS - 1),
+            dataclasses.replace(base, kind=K.START, video_duration_ms=DAY_MS + 1),
+        ]
+    )
+
+
 def generate(seed: int, sessions: int) -> tuple[list[Session], list[PlaybackEvent]]:
-    """Simulated sessions, and the stream: every event, plus redelivered and retried copies, shuffled."""
+    """Simulated sessions, and the stream: every event, intruders' and out-of-bounds events too, plus
+    redelivered and retried copies, shuffled."""
     rng = random.Random(seed)
     ids = count()
     simulated = [simulate_session(rng, n, ids) for n in range(sessions)]
+    extra: list[PlaybackEvent] = []
+    for session in simulated:
+        if rng.random() < 0.1:
+            extra += intrusions(rng, session, ids)
+        if rng.random() < 0.03:
+            extra.append(out_of_bounds(rng, session, ids))
     stream: list[PlaybackEvent] = []
-    for event in (e for s in simulated for e in s.events):
+    for event in [e for s in simulated for e in s.events] + extra:
         stream.append(event)
         if rng.random() < 0.1:  # redelivered: the very same message again
             stream.append(dataclasses.replace(event))
@@ -172,26 +230,49 @@ def _late(event: PlaybackEvent, lateness: timedelta) -> bool:
     return event.received_at >= _minute(event) + timedelta(minutes=1) + lateness
 
 
+def _invalid(event: PlaybackEvent) -> bool:
+    d, v = event.duration_ms, event.video_duration_ms
+    if event.position_ms < 0 or event.position_ms > DAY_MS:
+        return True
+    if v is not None and (v < 0 or v > DAY_MS):
+        return True
+    if d is None:
+        return False
+    if event.kind is K.REBUFFER:
+        return d < 0 or d > STALL_MS
+    if event.kind is K.SEEK:
+        return abs(d) > DAY_MS
+    return d < 0 or d > DAY_MS
+
+
 def reference(stream: Iterable[PlaybackEvent], lateness: timedelta) -> dict[BucketKey, PlaybackStats]:
     rows: dict[BucketKey, dict[str, Any]] = defaultdict(
         lambda: (
             {"views": 0, "viewers": set(), "watch": 0, "stall": 0, "stalls": 0, "switches": 0}
-            | {"mix": defaultdict(int), "events": 0, "late": 0}
+            | {"mix": defaultdict(int), "events": 0, "late": 0, "invalid": 0, "foreign": 0}
         )
     )
     sessions: dict[tuple[str, str], list[PlaybackEvent]] = defaultdict(list)
     for event in _first_received(stream).values():
         if _late(event, lateness):
             rows[BucketKey(event.video_id, _minute(event))]["late"] += 1
+        elif _invalid(event):
+            rows[BucketKey(event.video_id, _minute(event))]["invalid"] += 1
         else:
             sessions[(event.video_id, event.session_id)].append(event)
 
-    for events in sessions.values():
+    for everyone in sessions.values():
+        # the owner: the viewer of the event received first (no two share a receipt and a client time)
+        owner = min(everyone, key=lambda e: (e.received_at, e.occurred_at)).user_pseudonym
+        for e in everyone:
+            if e.user_pseudonym != owner:
+                rows[BucketKey(e.video_id, _minute(e))]["foreign"] += 1
+        events = [e for e in everyone if e.user_pseudonym == owner]
         events.sort(key=lambda e: e.occurred_at)  # the simulation never sends two at the same time
-        watched = []
+        played = []
         for i, e in enumerate(events):
             if i == 0 or e.kind is K.START or (e.kind is K.SEEK and e.duration_ms is None):
-                watched.append(0)
+                played.append(0)
                 continue
             before = events[i - 1]
             origin = (
@@ -200,7 +281,14 @@ def reference(stream: Iterable[PlaybackEvent], lateness: timedelta) -> dict[Buck
                 else e.position_ms
             )
             elapsed = (e.occurred_at - before.occurred_at) // timedelta(milliseconds=1)
-            watched.append(max(0, min(origin - before.position_ms, elapsed)))
+            played.append(max(0, min(origin - before.position_ms, elapsed)))
+        watched: list[
+            int
+        ] = []  # what was played, but never ahead of the collector's clock by more than the skew
+        for i, e in enumerate(events):
+            seen = e.received_at - min(x.received_at for x in events[: i + 1]) + SKEW
+            credited = max(sum(watched), min(sum(played[: i + 1]), seen // timedelta(milliseconds=1)))
+            watched.append(credited - sum(watched))
         view_at = None
         for i in range(len(events)):
             total = sum(watched[: i + 1])
@@ -240,6 +328,8 @@ def reference(stream: Iterable[PlaybackEvent], lateness: timedelta) -> dict[Buck
             rendition_ms=tuple(sorted(row["mix"].items())),
             events=row["events"],
             late_events=row["late"],
+            invalid_events=row["invalid"],
+            foreign_events=row["foreign"],
         )
         for key, row in rows.items()
     }
@@ -260,6 +350,8 @@ def test_the_generated_stream_has_what_it_should(
     distinct = _first_received(stream)
     assert len(stream) - len(distinct) > 500  # duplicates
     assert sum(_late(e, LATENESS) for e in distinct.values()) > 50  # late events
+    assert sum(e.user_pseudonym == "intruder" for e in distinct.values()) > 50  # foreign events
+    assert sum(_invalid(e) for e in distinct.values()) >= 5
     in_order = sorted(stream, key=lambda e: (e.session_id, e.occurred_at))
     assert in_order != stream  # out of order
     assert sum(s.known_duration_ms is not None and s.known_duration_ms < 20_000 for s in simulated) > 50
@@ -272,6 +364,9 @@ def test_batch_equals_the_reference(generated: tuple[list[Session], list[Playbac
     assert actual == expected
     assert sum(s.views for s in actual.values()) > 100
     assert sum(s.late_events for s in actual.values()) > 50
+    assert sum(s.foreign_events for s in actual.values()) > 50
+    assert sum(s.invalid_events for s in actual.values()) >= 5
+    assert "intruder" not in PlaybackStats.merge_all(actual.values()).viewers  # never a view of theirs
 
 
 @pytest.mark.parametrize("seed", [1, 2, 3])
@@ -333,8 +428,17 @@ def test_watch_time_and_views_are_what_the_players_did(
 ) -> None:
     simulated, stream = generated
     first = _first_received(stream)
+
+    def prompt(s: Session) -> bool:
+        """No event reached the collector more than the skew sooner after it happened than the START:
+        then the collector's clock never holds the watch time back."""
+        delays = [first[e.event_id].received_at - e.occurred_at for e in s.events]
+        return all(d >= delays[0] - SKEW for d in delays)
+
     exact = [
-        s for s in simulated if not s.fast and not any(_late(first[e.event_id], LATENESS) for e in s.events)
+        s
+        for s in simulated
+        if not s.fast and prompt(s) and not any(_late(first[e.event_id], LATENESS) for e in s.events)
     ]
     assert len(exact) > 200
     ids = {e.event_id for s in exact for e in s.events}
@@ -502,3 +606,97 @@ def test_merge_is_commutative_and_associative(generated: tuple[list[Session], li
     shuffled = list(stats)
     random.Random(9).shuffle(shuffled)
     assert PlaybackStats.merge_all(stats) == PlaybackStats.merge_all(shuffled)
+
+
+# ----- ownership, bounds, the collector's clock ---------------------------------------------------
+
+
+def both_paths(events: list[PlaybackEvent]) -> dict[BucketKey, PlaybackStats]:
+    """The batch result, after checking the real-time fold agrees in every order of the events."""
+    batch = aggregate_playback(events)
+    for order in {tuple(events), tuple(reversed(events)), *(tuple(random.sample(events, len(events))),) * 3}:
+        aggregator = PlaybackAggregator()
+        aggregator.apply_all(order)
+        assert aggregator.buckets() == batch
+    return batch
+
+
+def test_another_viewers_events_for_a_session_are_counted_apart() -> None:
+    owner = [ev(K.START, s(0), 0), ev(K.HEARTBEAT, s(2), 2_000)]
+    intruder = [ev(K.HEARTBEAT, s(n), 30_000 + n * 1000, user="u2") for n in (3, 30, 31)]
+    stats = both_paths(owner + intruder)[key(0)]
+    assert (stats.watch_ms, stats.views, stats.viewers) == (2_000, 0, frozenset())  # 2 s, not 30 s
+    assert (stats.events, stats.foreign_events) == (2, 3)
+
+
+def test_the_viewer_received_first_owns_the_session_whatever_the_client_times_say() -> None:
+    backdated = ev(K.START, s(-30), 0, user="u2", received=s(10))  # claims to have started earlier
+    owner = [ev(K.START, s(0), 0), ev(K.HEARTBEAT, s(12), 12_000)]  # received at 2 s and 14 s
+    buckets = both_paths([*owner, backdated])
+    stats = buckets[key(0)]
+    assert (stats.views, stats.viewers, stats.watch_ms) == (1, frozenset({"u1"}), 12_000)
+    assert buckets[key(-1)] == PlaybackStats(foreign_events=1)  # in the minute it claims
+
+
+def test_a_session_changes_hands_when_an_earlier_copy_of_its_first_event_turns_up() -> None:
+    """A retried START of u2 stamped before u1's first event: u2's session after all."""
+    u1 = [ev(K.START, s(0), 0), ev(K.HEARTBEAT, s(12), 12_000)]
+    u2_late_copy = ev(K.START, s(1), 0, user="u2", received=s(20), event_id="u2-start")
+    u2_first_copy = dataclasses.replace(u2_late_copy, received_at=T0)
+    aggregator = PlaybackAggregator()
+    aggregator.apply_all([*u1, u2_late_copy])
+    assert aggregator.bucket(key(0)).viewers == frozenset({"u1"})
+    changed = aggregator.apply(u2_first_copy)
+    assert changed[key(0)] == PlaybackStats(events=1, foreign_events=2)  # u2 started, u1's are apart
+    assert aggregator.buckets() == aggregate_playback([*u1, u2_late_copy, u2_first_copy])
+
+
+@pytest.mark.parametrize(
+    ("kind", "fields"),
+    [
+        (K.REBUFFER, {"duration_ms": 2**63 - 1}),  # pushed rebuffer_ms to 1.8e19 before
+        (K.REBUFFER, {"duration_ms": 10 * 60_000 + 1}),
+        (K.HEARTBEAT, {"position_ms": 24 * 3_600_000 + 1}),
+        (K.SEEK, {"duration_ms": -(24 * 3_600_000) - 1}),
+        (K.START, {"duration_ms": 24 * 3_600_000 + 1}),
+        (K.HEARTBEAT, {"position_ms": -1}),
+    ],
+)
+def test_an_event_past_the_bounds_is_counted_as_invalid_and_nowhere_else(
+    kind: PlaybackKind, fields: dict[str, Any]
+) -> None:
+    wild = dataclasses.replace(ev(kind, s(5), 5_000), **fields)
+    sane = [ev(K.START, s(0), 0), ev(K.HEARTBEAT, s(10), 10_000)]
+    stats = both_paths([*sane, wild])[key(0)]
+    assert stats == dataclasses.replace(both_paths(sane)[key(0)], invalid_events=1)
+    video = dataclasses.replace(ev(K.START, s(1), 0), video_duration_ms=24 * 3_600_000 + 1)
+    assert both_paths([video])[key(0)] == PlaybackStats(invalid_events=1)
+
+
+def test_watch_time_waits_for_the_collector_to_see_the_time_pass() -> None:
+    """START and a heartbeat 11 s later, POSTed together: 5 s (the skew) now, the rest once it is seen."""
+    together = s(11)
+    start = ev(K.START, s(0), 0, received=together)
+    heartbeat = ev(K.HEARTBEAT, s(11), 11_000, received=together)
+    assert both_paths([start, heartbeat])[key(0)].watch_ms == 5_000
+    assert both_paths([start, heartbeat])[key(0)].views == 0
+    later = ev(K.HEARTBEAT, s(16), 16_000, received=together + s(5))
+    stats = both_paths([start, heartbeat, later])[key(0)]
+    assert (stats.watch_ms, stats.views) == (10_000, 1)  # 5 s seen + 5 s skew: the view, at last
+    paced = [ev(K.START, s(0), 0), ev(K.HEARTBEAT, s(11), 11_000)]  # POSTed as it happened
+    assert both_paths(paced)[key(0)].watch_ms == 11_000
+
+
+def test_240_sessions_in_one_post_make_no_view() -> None:
+    """The incident: one POST, each session a START and a heartbeat 11 s later, as the topic would hold it."""
+    posted = s(20)
+    events = [
+        e
+        for n in range(240)
+        for e in (
+            ev(K.START, s(5), 0, session=f"bot-{n}", received=posted),
+            ev(K.HEARTBEAT, s(16), 11_000, session=f"bot-{n}", received=posted),
+        )
+    ]
+    [stats] = aggregate_playback(events).values()
+    assert (stats.views, stats.watch_ms) == (0, 240 * 5_000)

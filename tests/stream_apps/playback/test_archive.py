@@ -8,6 +8,7 @@ import fastavro
 
 from schemas.playback_event import PlaybackEvent, PlaybackKind
 from stream_apps.playback.archive import (
+    archive_hours,
     archive_key,
     archive_ready,
     events_by_hour,
@@ -56,3 +57,12 @@ def test_an_hour_is_archived_only_after_it_is_over_and_late_events_had_their_cha
     lateness = timedelta(minutes=5)
     assert not archive_ready(hour, now=datetime(2026, 11, 24, 14, 4, tzinfo=UTC), lateness=lateness)
     assert archive_ready(hour, now=datetime(2026, 11, 24, 14, 5, tzinfo=UTC), lateness=lateness)
+
+
+def test_a_range_reads_the_hour_before_it_for_sessions_begun_then_and_the_hour_after_for_late_events() -> (
+    None
+):
+    hours = archive_hours(
+        datetime(2026, 11, 24, 13, 30, tzinfo=UTC), datetime(2026, 11, 24, 14, 0, tzinfo=UTC)
+    )
+    assert [h.hour for h in hours] == [12, 13, 14]

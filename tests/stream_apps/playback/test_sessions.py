@@ -12,14 +12,17 @@ import pytest
 from schemas.playback_event import PlaybackEvent, PlaybackKind
 from stream_apps.playback.facts import PlaybackFact, fact_of
 from stream_apps.playback.sessions import (
+    ALLOWED_SKEW_MS,
     UNKNOWN_RENDITION,
     SessionFold,
     fold_session,
     qualifies_as_view,
+    session_owner,
 )
 from stream_apps.playback.time import epoch_ms
 
 T0 = datetime(2024, 5, 1, 12, 0, tzinfo=UTC)
+SECOND = timedelta(seconds=1)
 START, HEARTBEAT, PAUSE, SEEK, END, REBUFFER, QUALITY = (
     PlaybackKind.START,
     PlaybackKind.HEARTBEAT,
@@ -247,3 +250,35 @@ def test_the_v2_video_duration_field_decides_the_short_video_rule_on_any_kind() 
     fold = fold_session([ev(START, 0, 0), stall, ev(HEARTBEAT, 4_500, 4_000)])
     assert fold.final.video_duration_ms == 8_000  # the stall length was not taken for the duration
     assert len(view_steps(fold)) == 1
+
+
+def test_the_session_is_its_first_viewers_and_the_others_events_are_set_apart() -> None:
+    mine = [ev(START, 0, 0), ev(HEARTBEAT, 2_000, 2_000)]
+    theirs = [dataclasses.replace(ev(HEARTBEAT, t, 30_000), user_pseudonym="u2") for t in (2_500, 28_000)]
+    fold = fold_session([*theirs, *mine])
+    assert [fact_of(e) for e in mine] == [event for event, _ in fold.steps]
+    assert {fact_of(e) for e in theirs} == set(fold.foreign)
+    assert (fold.final.watched_ms, fold.final.viewed) == (2_000, False)  # not 28 s and a view
+    assert session_owner(map(fact_of, [*theirs, *mine])) == "u1"
+
+
+def test_first_means_received_first_not_the_earliest_client_time() -> None:
+    backdated = dataclasses.replace(ev(START, -60_000, 0), user_pseudonym="u2", received_at=T0 + SECOND * 5)
+    fold = fold_session([ev(START, 0, 0), ev(HEARTBEAT, 12_000, 12_000), backdated])  # u1's at 1 s
+    assert fold.foreign == (fact_of(backdated),)
+    assert fold.final.viewed
+
+
+def test_watch_time_never_runs_ahead_of_the_collectors_clock_by_more_than_the_skew() -> None:
+    posted_at = T0 + SECOND * 11  # a START and a heartbeat 11 s later, in one POST
+    start, heartbeat = (
+        dataclasses.replace(ev(kind, at, at), received_at=posted_at)
+        for kind, at in ((START, 0), (HEARTBEAT, 11_000))
+    )
+    fold = fold_session([start, heartbeat])
+    assert (fold.final.played_ms, fold.final.watched_ms) == (11_000, ALLOWED_SKEW_MS)
+    assert not fold.final.viewed
+    then = dataclasses.replace(ev(HEARTBEAT, 20_000, 20_000), received_at=posted_at + SECOND * 9)
+    fold = fold_session([start, heartbeat, then])  # 9 s later the collector has seen enough time pass
+    assert (fold.final.played_ms, fold.final.watched_ms) == (20_000, 9_000 + ALLOWED_SKEW_MS)
+    assert fold.final.viewed

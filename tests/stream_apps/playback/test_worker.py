@@ -71,6 +71,22 @@ def _stream(seed: int) -> tuple[list[PlaybackEvent], list[PlaybackEvent]]:
         viewer = f"viewer-{rng.randrange(25)}"
         begin = START + timedelta(seconds=rng.randrange(0, 30 * 60))
         distinct += _session(rng, video, viewer, begin)
+    # intruders: another viewer's heartbeats claiming a minute played in three sessions not theirs
+    for start in [e for e in distinct if e.kind is PlaybackKind.START][:3]:
+        at = start.occurred_at + timedelta(seconds=3)
+        distinct.append(
+            PlaybackEvent(
+                **{
+                    **start.__dict__,
+                    "event_id": str(uuid.uuid4()),
+                    "kind": PlaybackKind.HEARTBEAT,
+                    "user_pseudonym": "intruder",
+                    "position_ms": 60_000,
+                    "occurred_at": at,
+                    "received_at": at + timedelta(seconds=1),
+                }
+            )
+        )
     # the straggler: a heartbeat in the middle of a session, received 30 minutes late
     index = next(
         i for i, e in enumerate(distinct) if e.kind is PlaybackKind.HEARTBEAT and e.position_ms == 10_000
@@ -103,10 +119,13 @@ def _by_hand(distinct: list[PlaybackEvent]) -> dict[str, dict[str, int]]:
     Each session plays from 0 to its END position without seeking, so its watch time is that
     position; it is a view when that is >= 10 s (the videos are 120 s long); a rebuffer stalls
     1.5 s. Dropping the late mid-session heartbeat changes no watch time (positions run on).
+    The intruders' heartbeats count nowhere (the API does not show foreign events).
     """
     totals: dict[str, dict[str, int]] = {}
     viewers: dict[str, set[str]] = {}
     for e in distinct:
+        if e.user_pseudonym == "intruder":
+            continue
         t = totals.setdefault(
             e.video_id, dict.fromkeys(("views", "watch_ms", "rebuffers", "events", "late"), 0)
         )
@@ -175,6 +194,7 @@ def test_the_api_serves_exact_aggregates_through_a_sigkill(analytics: Platform) 
             what=f"exact totals of {video}: {want}, got {_totals(analytics, video)}",
         )
     assert sum(_expected(s)["late_events"] for s in buckets.values()) == 1  # the straggler, visible
+    assert sum(s.foreign_events for s in buckets.values()) == 3  # the intruders, apart
     for video, hand in _by_hand(distinct).items():  # and the same numbers, counted independently
         got = _totals(analytics, video)
         assert got is not None

@@ -155,6 +155,16 @@ def test_watch_totals_fold_each_session_like_the_analytics_and_dedup_copies() ->
     assert bob < 0.1 * ann
 
 
+def test_a_session_counts_for_its_first_viewer_not_for_another_who_posted_into_it() -> None:
+    session = played("ann", "v1", "s1", 30)
+    intruder = [
+        fact("aaa", "v1", "s1", PlaybackKind.HEARTBEAT, 35, 59),
+        fact("aaa", "v1", "s1", PlaybackKind.SEEK, 36, 10, duration_ms=-49_000),
+    ]
+    got = watch_totals(session + intruder)
+    assert got == {("ann", "v1"): totals(30_000, 60_000)}
+
+
 def test_weighted_interactions_leave_out_zero_weights() -> None:
     rows = weighted_interactions({("u", "a"): totals(0), ("u", "b"): totals(MIN)})
     assert [(u, i) for u, i, _ in rows] == [("u", "b")]
