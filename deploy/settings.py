@@ -20,6 +20,9 @@ DEFAULT_KAFKA_PORT = 9092
 DEFAULT_API_PORT = 8080
 DEFAULT_COLLECTOR_PORT = 8081
 DEFAULT_UPLOAD_PORT = 8082
+DEFAULT_CASSANDRA_PORT = 9042  # the local Cassandra's native (CQL) port; storage and JMX are Cassandra's own
+DEFAULT_CASSANDRA_STORAGE_PORT = 7000
+DEFAULT_CASSANDRA_JMX_PORT = 7199
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -44,10 +47,17 @@ class Settings:
     collector_port: int = DEFAULT_COLLECTOR_PORT
     player_token_secret: str | None = None  # None: a per-machine secret under home/secrets
     pseudonym_key: str | None = None  # None: a per-machine key under home/secrets
+    cassandra_port: int = DEFAULT_CASSANDRA_PORT  # `tubestream cassandra start`: a local node for the views
+    cassandra_storage_port: int = DEFAULT_CASSANDRA_STORAGE_PORT
+    cassandra_jmx_port: int = DEFAULT_CASSANDRA_JMX_PORT
 
     @property
     def kafka_home(self) -> Path:
         return self.home / "kafka"
+
+    @property
+    def cassandra_home(self) -> Path:
+        return self.home / "cassandra"
 
     @property
     def blobs_root(self) -> Path:
@@ -92,6 +102,11 @@ class Settings:
             collector_port=_port(env, "TUBESTREAM_COLLECTOR_PORT", DEFAULT_COLLECTOR_PORT),
             player_token_secret=env.get("TUBESTREAM_PLAYER_TOKEN_SECRET") or None,
             pseudonym_key=env.get("TUBESTREAM_PSEUDONYM_KEY") or None,
+            cassandra_port=_port(env, "TUBESTREAM_CASSANDRA_PORT", DEFAULT_CASSANDRA_PORT),
+            cassandra_storage_port=_port(
+                env, "TUBESTREAM_CASSANDRA_STORAGE_PORT", DEFAULT_CASSANDRA_STORAGE_PORT
+            ),
+            cassandra_jmx_port=_port(env, "TUBESTREAM_CASSANDRA_JMX_PORT", DEFAULT_CASSANDRA_JMX_PORT),
         )
 
 
