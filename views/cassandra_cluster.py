@@ -32,9 +32,9 @@ import asyncio
 import contextlib
 import logging
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar
 from urllib.parse import parse_qsl, unquote, urlsplit
 
 from cassandra import (
@@ -62,6 +62,7 @@ __all__ = [
 ]
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 
 DEFAULT_PORT = 9042
 VERSION_TABLE = "schema_versions"
@@ -265,22 +266,29 @@ class CassandraConnection:
             batch.add(statement, params)
         await self._execute(batch, ())
 
-    async def each(self, work: Iterable[Any], *, limit: int = MAX_IN_FLIGHT) -> list[Any]:
-        """Await coroutines with at most ``limit`` in flight; results in order, the first error raised."""
-        gate = asyncio.Semaphore(limit)
+    async def each(
+        self, call: Callable[..., Awaitable[T]], calls: Sequence[Sequence[Any]], *, limit: int = MAX_IN_FLIGHT
+    ) -> list[T]:
+        """``call(*args)`` for each args, ``limit`` at a time; results in order, the first error raised.
 
-        async def one(coro: Any) -> Any:
-            async with gate:
-                return await coro
+        Each call starts only when a slot is free, so a failure leaves no coroutine created and never run.
+        """
+        results: list[Any] = [None] * len(calls)
+        queue = iter(enumerate(calls))
 
-        tasks = [asyncio.ensure_future(one(c)) for c in work]
+        async def worker() -> None:
+            for index, args in queue:  # the workers share the iterator: each takes the next call
+                results[index] = await call(*args)
+
+        workers = [asyncio.ensure_future(worker()) for _ in range(min(limit, len(calls)))]
         try:
-            return list(await asyncio.gather(*tasks))
+            await asyncio.gather(*workers)
         except BaseException:
-            for task in tasks:
+            for task in workers:
                 task.cancel()
-            await asyncio.gather(*tasks, return_exceptions=True)
+            await asyncio.gather(*workers, return_exceptions=True)
             raise
+        return results
 
     # -- schema ------------------------------------------------------------------
 

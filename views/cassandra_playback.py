@@ -169,13 +169,13 @@ class CassandraPlaybackStore:
             by_video.setdefault((video_id, day), []).append((video_stmt, size))
             by_hour.setdefault((hour, partition), []).append((hour_stmt, size))
         fresh = {key: stmt for key, stmt in index.items() if key not in self._indexed}
-        await self._db.each(self._db.write(*stmt) for stmt in fresh.values())  # before the rows they name
+        await self._db.each(self._db.write, list(fresh.values()))  # before the rows they name
         if len(self._indexed) > _INDEX_CACHE:
             self._indexed.clear()
         self._indexed.update(fresh)
         batches = [b for group in (*by_video.values(), *by_hour.values()) for b in _chunks(group)]
-        await self._db.each(self._db.write_batch(batch) for batch in batches)
-        await self._db.each(self._db.write(self._put_offset, (p, o)) for p, o in sorted(offsets.items()))
+        await self._db.each(self._db.write_batch, [(batch,) for batch in batches])
+        await self._db.each(self._db.write, [(self._put_offset, (p, o)) for p, o in sorted(offsets.items())])
 
     async def write_board(self, row: BoardRow) -> None:
         await self._db.write(self._put_board, (row.window, row.document))
@@ -188,7 +188,7 @@ class CassandraPlaybackStore:
             return []
         days = await self._db.rows(self._days, (video_id, _day(start), end))
         parts = await self._db.each(
-            self._db.rows(self._video_minutes, (video_id, day, start, end)) for (day,) in days
+            self._db.rows, [(self._video_minutes, (video_id, day, start, end)) for (day,) in days]
         )
         return [
             MinuteRow(video_id=video_id, minute=_utc(minute), partition=partition, document=doc)
@@ -202,10 +202,10 @@ class CassandraPlaybackStore:
             return []
         first, last = _hour(start), end - timedelta(microseconds=1)
         years = range(first.year, last.astimezone(UTC).year + 1)
-        found = await self._db.each(self._db.rows(self._hours, (year, first, end)) for year in years)
+        found = await self._db.each(self._db.rows, [(self._hours, (year, first, end)) for year in years])
         hours = [(hour, partition) for rows in found for hour, partition in rows]
         parts = await self._db.each(
-            self._db.rows(self._hour_minutes, (hour, partition, start, end)) for hour, partition in hours
+            self._db.rows, [(self._hour_minutes, (hour, partition, start, end)) for hour, partition in hours]
         )
         rows = [
             MinuteRow(video_id=video_id, minute=_utc(minute), partition=partition, document=doc)
