@@ -20,6 +20,9 @@ DEFAULT_KAFKA_PORT = 9092
 DEFAULT_API_PORT = 8080
 DEFAULT_COLLECTOR_PORT = 8081
 DEFAULT_UPLOAD_PORT = 8082
+DEFAULT_CASSANDRA_PORT = 9042  # the local Cassandra's native (CQL) port; storage and JMX are Cassandra's own
+DEFAULT_CASSANDRA_STORAGE_PORT = 7000
+DEFAULT_CASSANDRA_JMX_PORT = 7199
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -49,10 +52,17 @@ class Settings:
     media_base_url: str = "/media/"  # where players fetch media: the API's route, or a CDN in front of it
     tls_cert_file: Path | None = None  # HTTPS for the API, the collector and the upload service (PEM chain)
     tls_key_file: Path | None = None  # ...and its private key (PEM); both or neither
+    cassandra_port: int = DEFAULT_CASSANDRA_PORT  # `tubestream cassandra start`: a local node for the views
+    cassandra_storage_port: int = DEFAULT_CASSANDRA_STORAGE_PORT
+    cassandra_jmx_port: int = DEFAULT_CASSANDRA_JMX_PORT
 
     @property
     def kafka_home(self) -> Path:
         return self.home / "kafka"
+
+    @property
+    def cassandra_home(self) -> Path:
+        return self.home / "cassandra"
 
     @property
     def blobs_root(self) -> Path:
@@ -107,6 +117,11 @@ class Settings:
             media_base_url=_base_url(env.get("TUBESTREAM_MEDIA_BASE_URL", "/media/")),
             tls_cert_file=tls_cert,
             tls_key_file=tls_key,
+            cassandra_port=_port(env, "TUBESTREAM_CASSANDRA_PORT", DEFAULT_CASSANDRA_PORT),
+            cassandra_storage_port=_port(
+                env, "TUBESTREAM_CASSANDRA_STORAGE_PORT", DEFAULT_CASSANDRA_STORAGE_PORT
+            ),
+            cassandra_jmx_port=_port(env, "TUBESTREAM_CASSANDRA_JMX_PORT", DEFAULT_CASSANDRA_JMX_PORT),
         )
 
 

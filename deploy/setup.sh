@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Set up a fresh clone: virtualenv, the package and its dev tools, FFmpeg, Apache Kafka.
+# Set up a fresh clone: virtualenv, the package and its dev tools, FFmpeg, Apache Kafka, Apache Cassandra.
 # Idempotent and quick when nothing changed; sourced by up.sh and test.sh, or run alone.
 set -euo pipefail
 
@@ -41,8 +41,9 @@ if ! command -v ffmpeg >/dev/null || ! command -v ffprobe >/dev/null; then
 fi
 
 for tool in java mvn; do
-  command -v "$tool" >/dev/null || { echo "setup: '$tool' is missing: Kafka needs a JDK 17+ and Maven" >&2; exit 1; }
+  command -v "$tool" >/dev/null || { echo "setup: '$tool' is missing: Kafka and Cassandra need a JDK 17+ and Maven" >&2; exit 1; }
 done
 
 "$venv/bin/tubestream" kafka fetch
+"$venv/bin/tubestream" cassandra fetch  # the views' distributed store; the test suite runs one node
 say "ready"

@@ -1,10 +1,16 @@
 """Shared fixtures: a real Kafka broker, a namespace of topics per module, the platform's processes,
-and the real servers other adapters talk to (MinIO, Elasticsearch).
+and the real servers other adapters talk to (MinIO, Elasticsearch, a Cassandra node with a keyspace
+per module).
 
 The broker is the project's own local Kafka (started here if none answers,
 stopped at the end if this run started it) or the one ``KAFKA_BOOTSTRAP``
 names. Every test module gets its own topic namespace, so modules never see
 each other's events and can replay their topics from offset 0.
+
+Cassandra is the project's own local node (``deploy/local_cassandra.py``),
+started on free ports in a throwaway folder the first time a test asks for
+it, once per run; each module gets its own keyspace, migrated as
+``tubestream views migrate`` would.
 """
 
 from __future__ import annotations
@@ -14,14 +20,16 @@ from collections.abc import Iterator
 
 import pytest
 
+from deploy.local_cassandra import LocalCassandra
 from deploy.local_elasticsearch import LocalElasticsearch
 from deploy.local_kafka import LocalKafka
 from deploy.local_minio import LocalMinio
 from deploy.settings import Settings
 from topics.admin import apply_topics, wait_for_broker
 from topics.config import KafkaConfig
+from views.stores import migrate_store
 
-from harness import Platform, free_port, http_json
+from harness import CassandraKeyspace, Platform, free_port, http_json
 
 
 @pytest.fixture(scope="session")
@@ -93,3 +101,29 @@ def elasticsearch() -> Iterator[LocalElasticsearch]:
     finally:
         server.stop()
         server.discard()
+
+
+def cassandra(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalCassandra]:
+    """A real single-node Cassandra 5.0 from the project's jar cache, on free ports, for this run only."""
+    node = LocalCassandra(
+        Settings.from_env().cassandra_home,
+        native_port=free_port(),
+        storage_port=free_port(),
+        jmx_port=free_port(),
+        run_dir=tmp_path_factory.mktemp("cassandra"),
+    )
+    node.start(timeout_s=240.0)  # fetches the jars first on a cold cache
+    try:
+        yield node
+    finally:
+        node.stop()
+
+
+@pytest.fixture(scope="module")
+def cassandra_keyspace(cassandra: LocalCassandra) -> Iterator[CassandraKeyspace]:
+    """A fresh keyspace for this module, migrated for the catalog and the playback views."""
+    keyspace = CassandraKeyspace(cassandra, f"t{uuid.uuid4().hex[:12]}")
+    for view in ("catalog", "playback"):
+        migrate_store(keyspace.url, view=view)
+    yield keyspace
+    keyspace.close()

@@ -1,7 +1,8 @@
 """Errors of the view stores.
 
     ViewStoreError
-    └── StoreUnavailableError   the backing store cannot be reached or opened
+    ├── StoreUnavailableError   the backing store cannot be reached or opened
+    └── SchemaVersionError      the store's schema is not the version this code reads (migrate, or upgrade)
 
 Driver errors (sqlite3, cassandra-driver, elasticsearch) are translated into
 these at the store's edge, so readers handle one hierarchy.
@@ -9,7 +10,7 @@ these at the store's edge, so readers handle one hierarchy.
 
 from __future__ import annotations
 
-__all__ = ["StoreUnavailableError", "ViewStoreError"]
+__all__ = ["SchemaVersionError", "StoreUnavailableError", "ViewStoreError"]
 
 
 class ViewStoreError(Exception):
@@ -18,3 +19,7 @@ class ViewStoreError(Exception):
 
 class StoreUnavailableError(ViewStoreError):
     """The store cannot serve requests right now."""
+
+
+class SchemaVersionError(ViewStoreError):
+    """The store holds an older (or newer) schema than this code: retrying will not help, migrating will."""

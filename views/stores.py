@@ -1,8 +1,10 @@
 """Open a view store from its URL: the one place that maps configuration to an adapter.
 
-``sqlite:///abs/path/catalog.db`` (or ``sqlite:///:memory:``) is the embedded
-default. A Cassandra adapter (``cassandra://host:port/keyspace``) implements the
-same contracts when the platform grows beyond one machine.
+- ``sqlite:///abs/path/catalog.db`` (or ``sqlite:///:memory:``): the embedded default, one machine;
+  it creates its tables on open.
+- ``cassandra://host:port[,host:port...]/keyspace?replication=3&consistency=LOCAL_QUORUM``: a
+  Cassandra cluster (options in ``views.cassandra_cluster``); ``migrate_store`` (``tubestream views
+  migrate``) creates or upgrades its schema, and a store refuses to open on any other version.
 
 The search view also runs on Elasticsearch: ``http://host:port`` (or
 ``https://``, or ``elasticsearch://host:port``, which means http), with
@@ -28,12 +30,14 @@ __all__ = [
     "SUPPORTED_SCHEMES",
     "check_search_url",
     "check_store_url",
+    "migrate_store",
     "open_catalog_store",
     "open_playback_store",
     "open_search_store",
 ]
 
-SUPPORTED_SCHEMES = ("sqlite",)
+SUPPORTED_SCHEMES = ("sqlite", "cassandra")
+VIEWS = ("catalog", "playback")
 SEARCH_SCHEMES = ("sqlite", "http", "https", "elasticsearch")
 DEFAULT_SEARCH_INDEX = "tubestream-search"  # views.search.elasticsearch.DEFAULT_INDEX, without its import
 
@@ -41,18 +45,34 @@ DEFAULT_SEARCH_INDEX = "tubestream-search"  # views.search.elasticsearch.DEFAULT
 def open_catalog_store(url: str) -> CatalogStore:
     """The catalog store ``url`` names; ``ValueError`` on a URL no adapter takes.
 
-    Raises ``StoreUnavailableError`` when the URL is valid but the store cannot be opened.
+    Raises ``StoreUnavailableError`` when the URL is valid but the store cannot be opened,
+    ``SchemaVersionError`` when a Cassandra keyspace needs ``tubestream views migrate``.
     """
+    if _scheme(url) == "cassandra":
+        from views.cassandra_catalog import CassandraCatalogStore
+        from views.cassandra_cluster import CassandraSettings
+
+        return CassandraCatalogStore(CassandraSettings.from_url(url))
     return SqliteCatalogStore(_sqlite_path(url, "catalog"))
 
 
 def open_playback_store(url: str) -> PlaybackStore:
     """The playback store ``url`` names; same URLs and errors as ``open_catalog_store``."""
+    if _scheme(url) == "cassandra":
+        from views.cassandra_cluster import CassandraSettings
+        from views.cassandra_playback import CassandraPlaybackStore
+
+        return CassandraPlaybackStore(CassandraSettings.from_url(url))
     return SqlitePlaybackStore(_sqlite_path(url, "playback"))
 
 
 def check_store_url(url: str, *, view: str) -> None:
     """``ValueError`` now for a URL no adapter takes, for a process that opens its store later."""
+    if _scheme(url) == "cassandra":
+        from views.cassandra_cluster import CassandraSettings
+
+        CassandraSettings.from_url(url)
+        return
     _sqlite_path(url, view)
 
 
@@ -114,6 +134,28 @@ def _search_target(url: str) -> Path | str | _EsTarget:
     return _EsTarget(f"{scheme}://{host}:{port}", index, cast(Literal["wait_for", "true", "false"], refresh))
 
 
+def migrate_store(url: str, *, view: str) -> str:
+    """Bring the store's schema up to this code's version; say what was done, in one line."""
+    if view not in VIEWS:
+        raise ValueError(f"unknown view {view!r}; views: {', '.join(VIEWS)}")
+    if _scheme(url) != "cassandra":
+        _sqlite_path(url, view)
+        return f"{view}: {url} is SQLite, which creates its tables when opened: nothing to migrate"
+    from views.cassandra_catalog import CATALOG_MIGRATIONS
+    from views.cassandra_cluster import CassandraSettings, migrate
+    from views.cassandra_playback import PLAYBACK_MIGRATIONS
+
+    migrations = CATALOG_MIGRATIONS if view == "catalog" else PLAYBACK_MIGRATIONS
+    report = migrate(CassandraSettings.from_url(url), view=view, migrations=migrations)
+    if report.from_version == report.to_version:
+        return f"{view}: {report.url} is at schema version {report.to_version}, nothing to do"
+    return f"{view}: {report.url} migrated from schema version {report.from_version} to {report.to_version}"
+
+
+def _scheme(url: str) -> str:
+    return urlsplit(url).scheme
+
+
 def _sqlite_path(url: str, view: str) -> Path | str:
     parts = urlsplit(url)
     if parts.scheme == "sqlite":
@@ -125,5 +167,5 @@ def _sqlite_path(url: str, view: str) -> Path | str:
         return ":memory:" if path == "/:memory:" else Path(path)
     raise ValueError(
         f"{view} URL {url!r}: unsupported scheme {parts.scheme!r}; supported: "
-        f"{', '.join(s + '://' for s in SUPPORTED_SCHEMES)} (cassandra:// is planned, not built yet)"
+        f"{', '.join(s + '://' for s in SUPPORTED_SCHEMES)}"
     )

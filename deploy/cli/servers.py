@@ -1,4 +1,4 @@
-"""``tubestream up``, and the local servers it runs: ``kafka`` and ``minio``."""
+"""``tubestream up``, and the local servers: ``kafka``, ``minio`` and ``cassandra`` (for the views)."""
 
 from __future__ import annotations
 
@@ -34,6 +34,16 @@ def register(sub: Subparsers) -> None:
         ("status", "say whether it answers"),
     ):
         minio_sub.add_parser(action, help=text).set_defaults(handler=_minio, action=action)
+
+    cassandra = sub.add_parser("cassandra", help="a local single-node Cassandra for the views")
+    cassandra_sub = cassandra.add_subparsers(metavar="ACTION", required=True)
+    for action, text in (
+        ("fetch", "download the server from Maven Central into the cache"),
+        ("start", "start it in the background (reuses a running one)"),
+        ("stop", "stop the node that `cassandra start` started"),
+        ("status", "say whether it answers"),
+    ):
+        cassandra_sub.add_parser(action, help=text).set_defaults(handler=_cassandra, action=action)
 
 
 def _up(args: argparse.Namespace, settings: Settings) -> int:
@@ -88,4 +98,33 @@ def _minio(args: argparse.Namespace, settings: Settings) -> int:
     else:
         print(f"MinIO {'answers' if minio.healthy() else 'is not running'} on {minio.endpoint}")
         return 0 if minio.healthy() else 3
+    return 0
+
+
+def _cassandra(args: argparse.Namespace, settings: Settings) -> int:
+    from deploy.local_cassandra import LocalCassandra
+
+    node = LocalCassandra(
+        settings.cassandra_home,
+        native_port=settings.cassandra_port,
+        storage_port=settings.cassandra_storage_port,
+        jmx_port=settings.cassandra_jmx_port,
+    )
+    if args.action == "fetch":
+        node.fetch()
+        print(f"Cassandra is in {node.lib}")
+    elif args.action == "start":
+        started = node.start()
+        print(f"Cassandra {'started' if started else 'already running'} on {node.contact_point}")
+        print(f"  TUBESTREAM_CATALOG_URL='{node.url('tubestream')}'")
+        print(f"  TUBESTREAM_PLAYBACK_URL='{node.url('tubestream')}'")
+        print("  then: tubestream views migrate")
+    elif args.action == "stop":
+        print("Cassandra stopped" if node.stop() else "no Cassandra started by tubestream is running")
+    else:
+        status = node.status()
+        owner = f" (pid {status.pid})" if status.pid else ""
+        state = "answers" if status.running else "is not running"
+        print(f"Cassandra {state} on {status.contact_point}{owner}")
+        return 0 if status.running else 3
     return 0

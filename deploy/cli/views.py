@@ -1,4 +1,4 @@
-"""The view builders and readers as processes: ``worker`` (Faust), ``api``, and ``catalog rebuild``."""
+"""The views as processes (``worker``, ``api``), and their stores: ``catalog rebuild``, ``views migrate``."""
 
 from __future__ import annotations
 
@@ -26,6 +26,15 @@ def register(sub: Subparsers) -> None:
     rebuild = catalog_sub.add_parser("rebuild", help="rebuild the view by replaying its topics from offset 0")
     rebuild.add_argument("--into", metavar="URL", help="store URL to rebuild into (default: the catalog's)")
     rebuild.set_defaults(handler=_catalog_rebuild)
+
+    views = sub.add_parser("views", help="the view stores")
+    views_sub = views.add_subparsers(metavar="ACTION", required=True)
+    migrate = views_sub.add_parser(
+        "migrate", help="create or upgrade the schema of the view stores (Cassandra; SQLite needs none)"
+    )
+    migrate.add_argument("--catalog-url", metavar="URL", help="the catalog store (default: the settings')")
+    migrate.add_argument("--playback-url", metavar="URL", help="the playback store (default: the settings')")
+    migrate.set_defaults(handler=_views_migrate)
 
 
 def _worker(args: argparse.Namespace, settings: Settings) -> int:
@@ -79,4 +88,12 @@ def _catalog_rebuild(args: argparse.Namespace, settings: Settings) -> int:
         f"replayed {report.messages} message(s), {report.rejected} rejected; "
         f"{report.videos} video(s) in {url}"
     )
+    return 0
+
+
+def _views_migrate(args: argparse.Namespace, settings: Settings) -> int:
+    from views.stores import migrate_store
+
+    print(migrate_store(args.catalog_url or settings.catalog_url, view="catalog"), flush=True)
+    print(migrate_store(args.playback_url or settings.playback_url, view="playback"))
     return 0

@@ -28,6 +28,12 @@ def test_no_environment_means_the_embedded_one_machine_setup(in_tmp: Path) -> No
     assert (s.api_host, s.api_port, s.collector_port, s.upload_port) == ("127.0.0.1", 8080, 8081, 8082)
     assert s.upload_service_url == "http://127.0.0.1:8082"
     assert s.upload_max_bytes == 5 * 1024**4
+    assert (s.cassandra_home, s.cassandra_port, s.cassandra_storage_port, s.cassandra_jmx_port) == (
+        home / "cassandra",
+        9042,
+        7000,
+        7199,
+    )
     assert (s.upload_jwt_secret, s.upload_jwt_public_key, s.player_token_secret, s.pseudonym_key) == (
         None,
         None,
@@ -72,6 +78,9 @@ def test_every_override_is_read(in_tmp: Path) -> None:
             "TUBESTREAM_UPLOAD_MAX_BYTES": "1048576",
             "TUBESTREAM_PLAYER_TOKEN_SECRET": "player",
             "TUBESTREAM_PSEUDONYM_KEY": "pseudo",
+            "TUBESTREAM_CASSANDRA_PORT": "19042",
+            "TUBESTREAM_CASSANDRA_STORAGE_PORT": "17000",
+            "TUBESTREAM_CASSANDRA_JMX_PORT": "17199",
         }
     )
     assert s.home == in_tmp / "state"
@@ -86,6 +95,8 @@ def test_every_override_is_read(in_tmp: Path) -> None:
     assert s.upload_jwt_public_key == key.read_text()
     assert s.upload_max_bytes == 1048576
     assert (s.player_token_secret, s.pseudonym_key) == ("player", "pseudo")
+    assert (s.cassandra_port, s.cassandra_storage_port, s.cassandra_jmx_port) == (19042, 17000, 17199)
+    assert s.cassandra_home == in_tmp / "state" / "cassandra"
 
 
 def test_the_upload_url_follows_the_api_host_and_upload_port() -> None:

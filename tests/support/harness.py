@@ -1,4 +1,4 @@
-"""Helpers the tests share: polling with a deadline, free ports, a small JSON HTTP client."""
+"""Helpers the tests share: polling with a deadline, free ports, a small JSON HTTP client, a keyspace."""
 
 from __future__ import annotations
 
@@ -16,9 +16,20 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar
 
+from deploy.local_cassandra import LocalCassandra
 from topics.config import KafkaConfig
 
-__all__ = ["REPO", "Platform", "Process", "free_port", "free_port_pair", "http_json", "kafka_env", "wait_for"]
+__all__ = [
+    "REPO",
+    "CassandraKeyspace",
+    "Platform",
+    "Process",
+    "free_port",
+    "free_port_pair",
+    "http_json",
+    "kafka_env",
+    "wait_for",
+]
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -190,3 +201,54 @@ class Platform:
     def stop(self) -> None:
         for process in reversed(list(self.processes.values())):
             process.stop()
+
+
+@dataclass
+class CassandraKeyspace:
+    """A keyspace with both views' schemas; ``reset`` empties their tables for the next test."""
+
+    node: LocalCassandra
+    name: str
+    _cluster: Any = None
+    _session: Any = None
+
+    @property
+    def url(self) -> str:
+        return self.node.url(self.name)
+
+    def reset(self, prefix: str = "") -> None:
+        """TRUNCATE the tables named ``prefix...`` (not the schema version), all at once."""
+        session = self._connect()
+        tables = [
+            row[0]
+            for row in session.execute(
+                "SELECT table_name FROM system_schema.tables WHERE keyspace_name = %s", (self.name,)
+            )
+            if row[0] != "schema_versions" and row[0].startswith(prefix)
+        ]
+        for future in [session.execute_async(f"TRUNCATE {self.name}.{t}", timeout=60) for t in tables]:
+            future.result()
+
+    def execute(self, cql: str, params: tuple[Any, ...] = ()) -> list[Any]:
+        """A statement outside the stores, to set up what a test needs (an old schema version...)."""
+        return list(self._connect().execute(cql, params))
+
+    def close(self) -> None:
+        if self._cluster is not None:
+            self._cluster.shutdown()
+            self._cluster = self._session = None
+
+    def _connect(self) -> Any:
+        if self._session is None:
+            from cassandra.cluster import EXEC_PROFILE_DEFAULT, Cluster, ExecutionProfile
+            from cassandra.policies import DCAwareRoundRobinPolicy
+
+            profile = ExecutionProfile(load_balancing_policy=DCAwareRoundRobinPolicy(), request_timeout=60)
+            self._cluster = Cluster(
+                ["127.0.0.1"],
+                port=self.node.native_port,
+                protocol_version=5,
+                execution_profiles={EXEC_PROFILE_DEFAULT: profile},
+            )
+            self._session = self._cluster.connect()
+        return self._session

@@ -10,7 +10,7 @@ import pytest
 from views.catalog import VideoRecord, VideoStatus
 from views.search.elasticsearch import ElasticsearchSearchStore
 from views.search.sqlite import SqliteSearchStore
-from views.stores import open_catalog_store, open_search_store
+from views.stores import check_store_url, open_catalog_store, open_playback_store, open_search_store
 
 
 async def test_a_sqlite_url_opens_that_absolute_path(tmp_path: Path) -> None:
@@ -34,8 +34,18 @@ async def test_an_in_memory_catalog_works_without_a_file() -> None:
 @pytest.mark.parametrize(
     ("url", "message"),
     [
-        ("cassandra://127.0.0.1:9042/tubestream", r"unsupported scheme 'cassandra'.*sqlite://.*cassandra://"),
-        ("postgres://db/tubestream", r"unsupported scheme 'postgres'; supported: sqlite://"),
+        ("postgres://db/tubestream", r"unsupported scheme 'postgres'; supported: sqlite://, cassandra://"),
+        ("cassandra://127.0.0.1:9042/", "expected cassandra://host.*/keyspace"),
+        ("cassandra://127.0.0.1:9042/tube-stream", "a keyspace of letters, digits and _"),
+        ("cassandra://127.0.0.1:99999/tubestream", "'99999' is not a port"),
+        ("cassandra://:9042/tubestream", "expected cassandra://host"),
+        ("cassandra://db/tubestream?consistency=SERIAL", "'SERIAL' is not a read/write level"),
+        ("cassandra://db/tubestream?consistency=MOST", "'MOST' is not a read/write level"),
+        ("cassandra://db/tubestream?replication=dc1", "replication 'dc1': expected a factor"),
+        ("cassandra://db/tubestream?replication=0", "replication '0'"),
+        ("cassandra://db/tubestream?timeout=5", "unknown option.*timeout"),
+        ("cassandra://db/tubestream?request_timeout=0", "request_timeout must be seconds"),
+        ("cassandra://db/tubestream?protocol=3", "protocol must be 4"),
         ("/var/lib/catalog.db", r"unsupported scheme ''"),
         ("sqlite://relative.db", "expected sqlite:///absolute/path.db"),
         ("sqlite://", "expected sqlite:///absolute/path.db"),
@@ -45,6 +55,20 @@ async def test_an_in_memory_catalog_works_without_a_file() -> None:
 def test_a_url_no_adapter_takes_is_a_value_error_that_says_why(url: str, message: str) -> None:
     with pytest.raises(ValueError, match=message):
         open_catalog_store(url)
+    with pytest.raises(ValueError, match=message):
+        open_playback_store(url)
+    with pytest.raises(ValueError, match=message):
+        check_store_url(url, view="catalog")
+
+
+def test_a_password_in_a_bad_url_is_not_repeated_in_the_error() -> None:
+    with pytest.raises(ValueError) as caught:
+        check_store_url("cassandra://views:s3cret@db/tubestream?consistency=NOPE", view="catalog")
+    assert "s3cret" not in str(caught.value) and "views:***@db" in str(caught.value)
+
+
+def test_a_cassandra_url_is_checked_without_connecting() -> None:
+    check_store_url("cassandra://10.0.0.1,10.0.0.2:9142/tubestream?replication=dc1:3", view="playback")
 
 
 async def test_a_search_url_picks_the_sqlite_or_the_elasticsearch_store(tmp_path: Path) -> None:

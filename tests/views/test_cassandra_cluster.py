@@ -1,0 +1,209 @@
+"""The Cassandra stores' shared edge: URLs, an unreachable or vanished cluster, schema versions.
+
+The URL tests need no server; the rest run against the suite's real node,
+in this module's own keyspace (whose schema version they move on purpose).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import socket
+import threading
+import time
+from collections.abc import Iterator
+
+import pytest
+from cassandra import ConsistencyLevel
+
+from deploy.cli.main import main
+from deploy.local_cassandra import LocalCassandra
+from views.cassandra_cluster import CassandraSettings
+from views.errors import SchemaVersionError, StoreUnavailableError
+from views.stores import migrate_store, open_catalog_store, open_playback_store
+
+from harness import CassandraKeyspace, free_port
+
+
+def test_a_url_names_contact_points_keyspace_and_options() -> None:
+    s = CassandraSettings.from_url(
+        "cassandra://views:p%40ss@cass-1:9142,cass-2,[::1]:9043/tube_stream"
+        "?replication=dc1:3,dc2:2&consistency=local_one&local_dc=dc1&connect_timeout=2&request_timeout=0.5"
+    )
+    assert s.contact_points == (("cass-1", 9142), ("cass-2", 9042), ("::1", 9043))
+    assert s.keyspace == "tube_stream"
+    assert s.replication == (("dc1", 3), ("dc2", 2))
+    assert s.consistency == ConsistencyLevel.LOCAL_ONE
+    assert (s.local_dc, s.connect_timeout_s, s.request_timeout_s) == ("dc1", 2.0, 0.5)
+    assert (s.username, s.password) == ("views", "p@ss")
+    assert s.replication_cql() == "{'class': 'NetworkTopologyStrategy', 'dc1': 3, 'dc2': 2}"
+    assert "p@ss" not in s.url() and "p@ss" not in repr(s)
+    assert s.url() == (
+        "cassandra://views@cass-1:9142,cass-2:9042,[::1]:9043/tube_stream"
+        "?replication=dc1:3,dc2:2&consistency=LOCAL_ONE&local_dc=dc1"
+    )
+
+
+def test_a_bare_url_takes_the_one_node_defaults() -> None:
+    s = CassandraSettings.from_url("cassandra://127.0.0.1/tubestream")
+    assert s.contact_points == (("127.0.0.1", 9042),)
+    assert (s.replication, s.consistency, s.local_dc) == ((("", 1),), ConsistencyLevel.LOCAL_QUORUM, None)
+    assert s.replication_cql() == "{'class': 'SimpleStrategy', 'replication_factor': 1}"
+    assert CassandraSettings.from_url(s.url()) == s
+
+
+def test_no_node_answering_is_a_quick_clear_error_naming_every_contact_point() -> None:
+    """Nothing listens on these ports: the error says where it looked, in well under the timeouts."""
+    first, second = free_port(), free_port()
+    url = f"cassandra://127.0.0.1:{first},127.0.0.2:{second}/tubestream?connect_timeout=5"
+    for opener in (open_catalog_store, open_playback_store):
+        began = time.monotonic()
+        with pytest.raises(StoreUnavailableError) as caught:
+            opener(url)
+        assert time.monotonic() - began < 5.0
+        message = str(caught.value)
+        assert f"no Cassandra node answered at 127.0.0.1:{first},127.0.0.2:{second}" in message
+        assert "keyspace tubestream" in message
+    with pytest.raises(StoreUnavailableError, match=f"127.0.0.1:{first}"):
+        migrate_store(url, view="catalog")
+
+
+@pytest.mark.cassandra
+def test_a_keyspace_never_migrated_is_refused_with_the_command_to_run(cassandra: LocalCassandra) -> None:
+    url = cassandra.url("never_migrated")
+    with pytest.raises(SchemaVersionError) as caught:
+        open_catalog_store(url)
+    assert "has no tubestream schema yet" in str(caught.value)
+    assert f"run `tubestream views migrate --catalog-url '{url}'` first" in str(caught.value)
+    with pytest.raises(SchemaVersionError, match="tubestream views migrate --playback-url"):
+        open_playback_store(url)
+
+
+@pytest.fixture
+def versions(cassandra_keyspace: CassandraKeyspace) -> Iterator[CassandraKeyspace]:
+    """This module's keyspace; its schema versions are put back to this code's after the test."""
+    yield cassandra_keyspace
+    for view in ("catalog", "playback"):
+        cassandra_keyspace.execute(
+            f"UPDATE {cassandra_keyspace.name}.schema_versions SET version = 1 WHERE view_name = %s", (view,)
+        )
+
+
+@pytest.mark.cassandra
+async def test_an_older_schema_is_refused_until_migrated(versions: CassandraKeyspace) -> None:
+    """A keyspace last migrated by older code: the store says to migrate; migrating lets it open."""
+    versions.execute(f"UPDATE {versions.name}.schema_versions SET version = 0 WHERE view_name = 'catalog'")
+    with pytest.raises(SchemaVersionError) as caught:
+        open_catalog_store(versions.url)
+    assert str(caught.value) == (
+        f"the catalog schema in keyspace {versions.name!r} is at version 0, this code reads version 1: "
+        f"run `tubestream views migrate --catalog-url '{versions.url}'`"
+    )
+    await open_playback_store(versions.url).close()  # the other view's version is its own
+
+    assert migrate_store(versions.url, view="catalog") == (
+        f"catalog: {versions.url} migrated from schema version 0 to 1"
+    )
+    await open_catalog_store(versions.url).close()
+
+
+@pytest.mark.cassandra
+def test_a_newer_schema_is_refused_rather_than_misread(versions: CassandraKeyspace) -> None:
+    versions.execute(f"UPDATE {versions.name}.schema_versions SET version = 7 WHERE view_name = 'playback'")
+    with pytest.raises(
+        SchemaVersionError, match="at version 7, newer than this code's 1: upgrade tubestream"
+    ):
+        open_playback_store(versions.url)
+    with pytest.raises(SchemaVersionError, match="newer than this code's 1"):
+        migrate_store(versions.url, view="playback")
+
+
+@pytest.mark.cassandra
+def test_the_migrate_command_creates_the_keyspace_once(
+    cassandra: LocalCassandra, capsys: pytest.CaptureFixture[str]
+) -> None:
+    url = cassandra.url("made_by_the_cli")
+    assert main(["views", "migrate", "--catalog-url", url, "--playback-url", url]) == 0
+    assert capsys.readouterr().out.splitlines() == [
+        f"catalog: {url} migrated from schema version 0 to 1",
+        f"playback: {url} migrated from schema version 0 to 1",
+    ]
+    assert main(["views", "migrate", "--catalog-url", url, "--playback-url", url]) == 0
+    assert capsys.readouterr().out.splitlines() == [
+        f"catalog: {url} is at schema version 1, nothing to do",
+        f"playback: {url} is at schema version 1, nothing to do",
+    ]
+
+
+@pytest.mark.cassandra
+def test_an_old_schema_is_one_line_from_the_cli(
+    versions: CassandraKeyspace, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The command line shows the migration message as its one error line, exit code 2."""
+    versions.execute(f"UPDATE {versions.name}.schema_versions SET version = 0 WHERE view_name = 'catalog'")
+    assert main(["catalog", "rebuild", "--into", versions.url]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("tubestream: error: the catalog schema in keyspace") and err.count("\n") == 1
+    assert f"tubestream views migrate --catalog-url '{versions.url}'" in err
+
+
+class _Proxy:
+    """A TCP relay in front of the node, so a test can cut the store off mid-run."""
+
+    def __init__(self, target_port: int) -> None:
+        self.port = free_port()
+        self._target = target_port
+        self._server = socket.create_server(("127.0.0.1", self.port))
+        self._sockets: list[socket.socket] = [self._server]
+        self._lock = threading.Lock()
+        threading.Thread(target=self._accept, daemon=True).start()
+
+    def _accept(self) -> None:
+        while True:
+            try:
+                client, _ = self._server.accept()
+            except OSError:
+                return
+            upstream = socket.create_connection(("127.0.0.1", self._target))
+            with self._lock:
+                self._sockets += [client, upstream]
+            for a, b in ((client, upstream), (upstream, client)):
+                threading.Thread(target=self._pipe, args=(a, b), daemon=True).start()
+
+    @staticmethod
+    def _pipe(source: socket.socket, sink: socket.socket) -> None:
+        try:
+            while data := source.recv(65536):
+                sink.sendall(data)
+        except OSError:
+            pass
+        finally:
+            for s in (source, sink):
+                with contextlib.suppress(OSError):
+                    s.shutdown(socket.SHUT_RDWR)
+
+    def cut(self) -> None:
+        with self._lock:
+            for s in self._sockets:
+                with contextlib.suppress(OSError):
+                    s.shutdown(socket.SHUT_RDWR)
+                s.close()
+
+
+@pytest.mark.cassandra
+async def test_a_cluster_gone_mid_run_is_unavailable_not_a_driver_error(
+    cassandra_keyspace: CassandraKeyspace,
+) -> None:
+    proxy = _Proxy(cassandra_keyspace.node.native_port)
+    url = f"cassandra://127.0.0.1:{proxy.port}/{cassandra_keyspace.name}?connect_timeout=1&request_timeout=2"
+    store = open_catalog_store(url)
+    try:
+        await store.check()
+        assert await store.get("v1") is None
+        proxy.cut()
+        began = time.monotonic()
+        with pytest.raises(StoreUnavailableError, match=f"catalog store at 127.0.0.1:{proxy.port}"):
+            for _ in range(20):  # the first request may be the one that finds the connection closed
+                await store.get("v1")
+        assert time.monotonic() - began < 10
+    finally:
+        await store.close()
