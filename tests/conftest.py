@@ -103,6 +103,7 @@ def elasticsearch() -> Iterator[LocalElasticsearch]:
         server.discard()
 
 
+@pytest.fixture(scope="session")
 def cassandra(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalCassandra]:
     """A real single-node Cassandra 5.0 from the project's jar cache, on free ports, for this run only."""
     node = LocalCassandra(

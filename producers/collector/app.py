@@ -23,6 +23,7 @@ from aiohttp import WSMsgType, web
 
 from producers.collector.guard import SessionGuard
 from producers.collector.intake import InvalidPlaybackError, parse_playback_batch
+from producers.collector.openapi import openapi_document
 from producers.collector.pseudonyms import Pseudonymizer
 from producers.collector.tokens import InvalidPlayerTokenError, PlayerTokens
 from producers.errors import PlaybackRateLimitError, SessionOwnedError
@@ -72,7 +73,12 @@ def create_collector_app(
     app.router.add_post("/v1/playback/events", post_events)
     app.router.add_get("/v1/playback/ws", stream_events)
     app.router.add_get("/healthz", healthz)
+    app.router.add_get("/openapi.json", openapi)
     return app
+
+
+async def openapi(request: web.Request) -> web.Response:
+    return web.json_response(openapi_document())
 
 
 async def post_events(request: web.Request) -> web.Response:
