@@ -106,9 +106,8 @@ def _event(item: Any, user: str, ip: str, received_ms: int, latest_ms: int) -> d
     if occurred_ms < 0:  # an ISO time before 1970: refused as the same instant in epoch ms is
         raise InvalidPlaybackError(f"occurred_at must not be before 1970, got {occurred!r}")
     if occurred_ms > latest_ms:
-        at = _EPOCH + occurred_ms * _ONE_MS
         raise InvalidPlaybackError(
-            f"occurred_at {at.isoformat()} is more than {MAX_FUTURE} ahead of the collector's clock"
+            f"occurred_at {_readable(occurred_ms)} is more than {MAX_FUTURE} ahead of the collector's clock"
         )
     event_id = get("event_id")
     try:
@@ -222,5 +221,16 @@ def _ms(moment: datetime) -> int:
     A timedelta keeps 0 <= seconds < 86400 and 0 <= microseconds < 10**6, so
     flooring its microseconds to milliseconds floors the whole.
     """
-    delta = moment - _EPOCH
+    try:
+        delta = moment - _EPOCH
+    except OverflowError:  # 9999-12-31T23:59:59-14:00 is in the year 10000 in UTC
+        raise InvalidPlaybackError(f"occurred_at {moment.isoformat()} is past the year 9999") from None
     return (delta.days * 86_400 + delta.seconds) * 1_000 + delta.microseconds // 1_000
+
+
+def _readable(ms: int) -> str:
+    """An epoch-ms time for a refusal: ISO-8601 where datetime reaches, the number itself past it."""
+    try:
+        return (_EPOCH + ms * _ONE_MS).isoformat()
+    except OverflowError:
+        return f"{ms} (epoch ms)"
