@@ -55,10 +55,11 @@ def _analytics(args: argparse.Namespace, settings: Settings) -> int:
     import gc
     import logging
     import signal
-    from datetime import timedelta
+    from datetime import datetime, timedelta
 
     from stream_apps.playback.worker import run_playback_worker
-    from views.stores import open_playback_store
+    from stream_apps.search.popularity import PopularityPusher
+    from views.stores import open_playback_store, open_search_store
 
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
     # The fold keeps each distinct event and a state per event as tuples: all tracked by the cyclic
@@ -68,6 +69,13 @@ def _analytics(args: argparse.Namespace, settings: Settings) -> int:
 
     async def main() -> None:
         store = open_playback_store(settings.playback_url)
+        search = open_search_store(settings.search_url) if settings.search_url else None
+        pusher = PopularityPusher(search) if search is not None else None
+
+        async def push_popularity(now: datetime) -> None:
+            if pusher is not None:
+                await pusher.refresh(store, now=now)
+
         stop = asyncio.Event()
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGINT, signal.SIGTERM):
@@ -83,8 +91,11 @@ def _analytics(args: argparse.Namespace, settings: Settings) -> int:
                 stop=stop,
                 batch_size=args.batch_size,
                 boards_every=timedelta(seconds=args.boards_every),
+                after_boards=[push_popularity],
             )
         finally:
+            if search is not None:
+                await search.close()
             await store.close()
 
     asyncio.run(main())

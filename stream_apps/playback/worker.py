@@ -25,7 +25,7 @@ import gc
 import logging
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Awaitable, Callable, Iterator, Sequence
 from datetime import UTC, datetime, timedelta
 
 from confluent_kafka import OFFSET_INVALID, Consumer, KafkaError, KafkaException, Message, TopicPartition
@@ -46,13 +46,15 @@ from topics.producer import EventProducer
 from views.errors import ViewStoreError
 from views.playback import PlaybackStore
 
-__all__ = ["BOARDS_EVERY", "PLAYBACK_GROUP", "refresh_boards", "run_playback_worker"]
+__all__ = ["BOARDS_EVERY", "PLAYBACK_GROUP", "LeaderTask", "refresh_boards", "run_playback_worker"]
 
 log = logging.getLogger(__name__)
 
 PLAYBACK_GROUP = "tubestream-playback"
 DEAD_LETTERS = topic_for(PLAYBACK_EVENT_TOPIC.dead_letter or "")
 BOARDS_EVERY = timedelta(seconds=10)
+# Work the board holder does after each round of boards, told the round's time (one worker at a time).
+LeaderTask = Callable[[datetime], Awaitable[None]]
 
 
 async def run_playback_worker(
@@ -64,12 +66,14 @@ async def run_playback_worker(
     allowed_lateness: timedelta = DEFAULT_ALLOWED_LATENESS,
     boards_every: timedelta = BOARDS_EVERY,
     on_batch: Callable[[int], None] | None = None,
+    after_boards: Sequence[LeaderTask] = (),
 ) -> None:
     """Consume until ``stop`` is set; every batch is written, then committed.
 
     The worker that holds partition 0 also rebuilds the trending boards every
     ``boards_every``: one worker of the group at a time, from every
-    partition's rows in the store.
+    partition's rows in the store; then it runs ``after_boards`` (the search
+    view's popularity push), each told the time of the round.
     """
     topic = kafka.topic(PLAYBACK_EVENT_TOPIC.name)
     leads = threading.Event()  # set while this worker holds partition 0
@@ -112,7 +116,7 @@ async def run_playback_worker(
 
     consumer.subscribe([topic], on_assign=on_assign, on_revoke=on_revoke, on_lost=on_revoke)
     dead_letters = EventProducer(kafka, client_id="tubestream-playback-dlq")
-    boards = asyncio.create_task(_keep_boards(store, boards_every, leads, stop))
+    boards = asyncio.create_task(_keep_boards(store, boards_every, leads, stop, after_boards))
     try:
         while not stop.is_set():
             messages: list[Message] = await asyncio.to_thread(consumer.consume, batch_size, 0.5)
@@ -155,14 +159,24 @@ async def run_playback_worker(
 
 
 async def _keep_boards(
-    store: PlaybackStore, every: timedelta, leads: threading.Event, stop: asyncio.Event
+    store: PlaybackStore,
+    every: timedelta,
+    leads: threading.Event,
+    stop: asyncio.Event,
+    after: Sequence[LeaderTask] = (),
 ) -> None:
     while not stop.is_set():
         if leads.is_set():
+            now = datetime.now(UTC)
             try:
-                await refresh_boards(store, now=datetime.now(UTC))
+                await refresh_boards(store, now=now)
             except ViewStoreError as exc:  # the next round tries again; the API scores live meanwhile
                 log.warning("playback: trending boards not refreshed: %s", exc)
+            for task in after:
+                try:
+                    await task(now)
+                except ViewStoreError as exc:  # a store outage: the next round tries again
+                    log.warning("playback: %s not done this round: %s", getattr(task, "__name__", task), exc)
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(stop.wait(), every.total_seconds())
 

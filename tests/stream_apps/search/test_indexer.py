@@ -167,3 +167,48 @@ async def test_the_pusher_moves_view_counts_only_where_they_changed(tmp_path: Pa
     finally:
         await playback.close()
         await search.close()
+
+
+@pytest.mark.kafka
+def test_views_counted_by_the_analytics_worker_reach_search(platform: Platform) -> None:
+    platform.start("analytics", "analytics", "run", "--boards-every", "1")
+    video_id, job_id = f"vid-{uuid.uuid4().hex[:8]}", "job-1"
+    word = f"quokka{uuid.uuid4().hex[:6]}"
+    _publish(
+        platform,
+        "upload-complete",
+        {
+            "video_id": video_id, "uploader_id": "user-1", "object_key": f"uploads/{video_id}/source.mp4",
+            "size_bytes": 1000, "content_type": "video/mp4", "title": f"A {word} at dawn", "tags": [],
+        },
+    )  # fmt: skip
+    _publish(
+        platform,
+        "rendition-ready",
+        {
+            "job_id": job_id, "video_id": video_id, "name": "360p", "codec": "H264", "width": 640,
+            "height": 360, "bitrate_kbps": 800, "segment_duration_s": 4.0, "encoder": "libx264",
+            "manifest_key": f"videos/{video_id}/{job_id}/360p.m3u8",
+        },
+    )  # fmt: skip
+    platform.wait_for(lambda: _search(platform, q=word), what="the video in search")
+    started = datetime.now(UTC).replace(microsecond=0) - timedelta(minutes=2)
+    for viewer in ("viewer-a", "viewer-b"):  # two sessions of 12 s each: two views
+        session = f"s-{uuid.uuid4().hex[:8]}"
+        for kind, offset_s in (("START", 0), ("HEARTBEAT", 12)):
+            at = (started + timedelta(seconds=offset_s)).isoformat().replace("+00:00", "Z")
+            _publish(
+                platform,
+                "playback-event",
+                {
+                    "session_id": session, "user_pseudonym": viewer, "video_id": video_id, "kind": kind,
+                    "position_ms": offset_s * 1000, "occurred_at": at, "received_at": at, "client": "test",
+                    "ip_pseudonym": "ip", "video_duration_ms": 600_000,
+                },
+            )  # fmt: skip
+
+    def popularity() -> list[int]:
+        status, body = http_json(f"{platform.api}/v1/search/suggest?q={word}")
+        return [s["popularity"] for s in body["suggestions"]] if status == 200 else []
+
+    platform.wait_for(lambda: popularity() == [2], timeout_s=60, what="both views to reach search")
