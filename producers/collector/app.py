@@ -27,6 +27,7 @@ from producers.collector.openapi import openapi_document
 from producers.collector.pseudonyms import Pseudonymizer
 from producers.collector.tokens import InvalidPlayerTokenError, PlayerTokens
 from producers.errors import PlaybackRateLimitError, SessionOwnedError
+from producers.http_headers import plain_headers
 from schemas.errors import InvalidEventError
 from schemas.registry import PLAYBACK_EVENT
 from schemas.wire_batch import encode_wire_batch
@@ -74,6 +75,7 @@ def create_collector_app(
     app.router.add_get("/v1/playback/ws", stream_events)
     app.router.add_get("/healthz", healthz)
     app.router.add_get("/openapi.json", openapi)
+    app.on_response_prepare.append(plain_headers)
     return app
 
 

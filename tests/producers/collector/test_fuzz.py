@@ -62,6 +62,8 @@ def test_the_document_names_every_route(collector: str) -> None:
         served = json.loads(response.read())
     assert served == openapi_document()
     assert set(served["paths"]) == {"/v1/playback/events", "/v1/playback/ws", "/healthz", "/openapi.json"}
+    assert response.headers["Server"] == "tubestream"  # no aiohttp or Python version
+    assert response.headers["X-Content-Type-Options"] == "nosniff"
 
 
 @schema.include(path="/v1/playback/events").parametrize()
