@@ -35,6 +35,7 @@ class Settings:
     api_host: str
     api_port: int
     playback_url: str = ""  # empty: sqlite under home/views
+    recs_url: str = ""  # the recommendations interactions view (sqlite); empty: sqlite under home/views
     search_url: str = ""  # sqlite (FTS5) or http://host:9200 (Elasticsearch); empty: sqlite under home/views
     blob_dir: Path | None = None  # the local blob store; None: home/blobs
     blob_url: str = ""  # s3://bucket?endpoint=... for S3/MinIO; empty: the local blob store
@@ -109,6 +110,7 @@ class Settings:
             upload_jwt_public_key=_read_key(env.get("TUBESTREAM_UPLOAD_JWT_PUBLIC_KEY_FILE")),
             upload_max_bytes=_count(env, "TUBESTREAM_UPLOAD_MAX_BYTES", 5 * 1024**4),
             playback_url=env.get("TUBESTREAM_PLAYBACK_URL", f"sqlite:///{home / 'views' / 'playback.db'}"),
+            recs_url=env.get("TUBESTREAM_RECS_URL", f"sqlite:///{home / 'views' / 'recs.db'}"),
             search_url=env.get("TUBESTREAM_SEARCH_URL", f"sqlite:///{home / 'views' / 'search.db'}"),
             collector_port=_port(env, "TUBESTREAM_COLLECTOR_PORT", DEFAULT_COLLECTOR_PORT),
             player_token_secret=env.get("TUBESTREAM_PLAYER_TOKEN_SECRET") or None,

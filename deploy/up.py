@@ -40,6 +40,7 @@ def run_platform(settings: Settings) -> int:
         sup.say("up", f"topics applied ({len(created)} created)")
         sup.start(Component("worker", _tubestream("worker")))
         sup.start(Component("analytics", _tubestream("analytics", "run")))
+        sup.start(Component("recs", _tubestream("recs", "run")))
         sup.start(Component("transcoder", _tubestream("transcoder")))
         sup.start(Component("api", _tubestream("api")))
         sup.start(Component("collector", _tubestream("collector")))

@@ -8,12 +8,14 @@ from aiohttp import web
 
 from blobs.multipart import MultipartBlobStore
 from query_api.analytics import analytics_routes
-from query_api.app_keys import CATALOG, MEDIA, MEDIA_BASE_URL, PLAYBACK, SEARCH
+from query_api.app_keys import CATALOG, MEDIA, MEDIA_BASE_URL, PLAYBACK, RECS, SEARCH
 from query_api.cors import cors_middleware
 from query_api.errors import json_errors
 from query_api.handlers import routes
 from query_api.media import media_routes
 from query_api.page import secure_headers
+from query_api.recs import recs_routes
+from query_api.recs_models import RecsService
 from query_api.search import search_routes
 from views.catalog import CatalogReader
 from views.playback import PlaybackView
@@ -28,10 +30,11 @@ def create_app(
     playback: PlaybackView | None = None,
     media: MultipartBlobStore | None = None,
     search: SearchStore | None = None,
+    recs: RecsService | None = None,
     media_base_url: str = "/media/",
     cors_origins: Collection[str] = ("*",),
 ) -> web.Application:
-    """The API over the views passed in; analytics and media routes answer 503/404 when not given.
+    """The API over the views passed in; analytics, media and recs routes answer 503/404 when not given.
 
     ``media_base_url`` prefixes storage keys in video resources: ``/media/`` (this
     API's media route) by default, or a CDN. ``cors_origins``: the browser origins allowed
@@ -47,8 +50,11 @@ def create_app(
         app[MEDIA] = media
     if search is not None:
         app[SEARCH] = search
+    if recs is not None:
+        app[RECS] = recs
     app.add_routes(routes)
     app.add_routes(analytics_routes)
     app.add_routes(media_routes)
     app.add_routes(search_routes)
+    app.add_routes(recs_routes)
     return app

@@ -6,14 +6,16 @@ from __future__ import annotations
 from aiohttp import web
 
 from blobs.multipart import MultipartBlobStore
+from query_api.recs_models import RecsService
 from views.catalog import CatalogReader
 from views.playback import PlaybackView
 from views.search.model import SearchStore
 
-__all__ = ["CATALOG", "MEDIA", "MEDIA_BASE_URL", "PLAYBACK", "SEARCH"]
+__all__ = ["CATALOG", "MEDIA", "MEDIA_BASE_URL", "PLAYBACK", "RECS", "SEARCH"]
 
 CATALOG = web.AppKey("catalog", CatalogReader)
 PLAYBACK = web.AppKey("playback", PlaybackView)
 SEARCH = web.AppKey("search", SearchStore)
+RECS = web.AppKey("recs", RecsService)
 MEDIA = web.AppKey("media", MultipartBlobStore)
 MEDIA_BASE_URL = web.AppKey("media_base_url", str)

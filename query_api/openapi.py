@@ -10,6 +10,8 @@ from __future__ import annotations
 from typing import Any
 
 from query_api.analytics import MAX_TRENDING
+from query_api.recs import DEFAULT_LIMIT as RECS_DEFAULT
+from query_api.recs import MAX_LIMIT as RECS_MAX
 from query_api.search import MAX_QUERY_LENGTH
 from views.catalog import MAX_PAGE_SIZE
 from views.search.model import MAX_SUGGESTIONS, DurationBucket, SearchSort
@@ -154,6 +156,48 @@ def openapi_document() -> dict[str, Any]:
                     },
                 }
             },
+            "/v1/users/{viewer}/recommendations": {
+                "get": {
+                    "summary": "Videos for one viewer: implicit ALS with their latest watches folded in at "
+                    "request time; watched and not-ready videos left out, at most 3 per uploader",
+                    "description": "viewer is the pseudonym the collector writes into playback events "
+                    "(a keyed HMAC of the player token's sub), never a raw id. A viewer with no known "
+                    "watches gets source popular: the model's most popular and the newest ready videos.",
+                    "parameters": [
+                        {"name": "viewer", "in": "path", "required": True, "schema": {"type": "string"}},
+                        {
+                            "name": "limit",
+                            "in": "query",
+                            "schema": _limit(default=RECS_DEFAULT, maximum=RECS_MAX),
+                        },
+                    ],
+                    "responses": {
+                        "200": _json("Recommendations", {"$ref": "#/components/schemas/VideoList"}),
+                        "400": _ERROR,
+                        "503": _ERROR,
+                    },
+                }
+            },
+            "/v1/videos/{video_id}/related": {
+                "get": {
+                    "summary": "Videos like this one: the model's item-item similarity blended with shared "
+                    "tags and title words, so a video nobody watched yet has related videos too",
+                    "parameters": [
+                        {"name": "video_id", "in": "path", "required": True, "schema": {"type": "string"}},
+                        {
+                            "name": "limit",
+                            "in": "query",
+                            "schema": _limit(default=RECS_DEFAULT, maximum=RECS_MAX),
+                        },
+                    ],
+                    "responses": {
+                        "200": _json("Related videos", {"$ref": "#/components/schemas/VideoList"}),
+                        "400": _ERROR,
+                        "404": _ERROR,
+                        "503": _ERROR,
+                    },
+                }
+            },
             "/media/{key}": {
                 "get": {
                     "summary": "A published rendition, manifest or thumbnail (a redirect to storage on S3)",
@@ -268,6 +312,25 @@ def openapi_document() -> dict[str, Any]:
                             },
                         },
                         "next_cursor": {"type": ["string", "null"], "description": "null on the last page"},
+                    },
+                },
+                "VideoList": {
+                    "type": "object",
+                    "required": ["videos", "model_version"],
+                    "properties": {
+                        "viewer": {"type": "string"},
+                        "video_id": {"type": "string"},
+                        "source": {"type": "string", "enum": ["personal", "popular"]},
+                        "model_version": {"type": ["string", "null"], "description": "null: no model yet"},
+                        "videos": {
+                            "type": "array",
+                            "items": {
+                                "allOf": [
+                                    {"$ref": "#/components/schemas/Video"},
+                                    {"type": "object", "properties": {"score": {"type": ["number", "null"]}}},
+                                ]
+                            },
+                        },
                     },
                 },
                 "Error": {

@@ -6,19 +6,28 @@ that runs it (``deploy``), which also sets up the process's logging.
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+import logging
 import ssl
 from collections.abc import AsyncIterator, Collection
 
 from aiohttp import web
 from aiohttp.abc import AbstractAccessLogger
 
+from blobs.errors import BlobError
 from blobs.multipart import MultipartBlobStore
 from query_api.app import create_app
-from views.stores import open_catalog_store, open_playback_store, open_search_store
+from query_api.recs_models import ModelHolder, RecsService, TopicModelSource
+from topics.config import KafkaConfig
+from topics.errors import LogError
+from views.stores import open_catalog_store, open_playback_store, open_recs_store, open_search_store
 
 __all__ = ["MAX_REQUEST_LINE", "run"]
 
 MAX_REQUEST_LINE = 32 * 1024
+
+log = logging.getLogger(__name__)
 
 
 def run(
@@ -27,6 +36,9 @@ def run(
     playback_url: str,
     media: MultipartBlobStore | None,
     search_url: str | None = None,
+    recs_url: str | None = None,
+    kafka: KafkaConfig | None = None,
+    model_poll_s: float = 2.0,
     host: str,
     port: int,
     ssl_context: ssl.SSLContext | None,
@@ -38,17 +50,33 @@ def run(
     catalog = open_catalog_store(catalog_url)
     playback = open_playback_store(playback_url)
     search = open_search_store(search_url) if search_url else None
+    interactions = open_recs_store(recs_url) if recs_url else None
+    recs = None
+    if interactions is not None:
+        source = TopicModelSource(kafka, media) if kafka is not None and media is not None else None
+        recs = RecsService(interactions=interactions, models=ModelHolder(source))
     app = create_app(
         catalog=catalog,
         playback=playback,
         search=search,
+        recs=recs,
         media=media,
         media_base_url=media_base_url,
         cors_origins=cors_origins,
     )
 
     async def close_store(_: web.Application) -> AsyncIterator[None]:
+        refresher = None
+        if recs is not None:  # the newest model before the first request, then a look every few seconds
+            await _first_model(recs.models)
+            refresher = asyncio.create_task(recs.models.keep_fresh(model_poll_s))
         yield
+        if refresher is not None:
+            refresher.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await refresher
+        if interactions is not None:
+            await interactions.close()
         await catalog.close()
         await playback.close()
         if search is not None:
@@ -67,3 +95,10 @@ def run(
         # reaches the handlers and gets the JSON 400 that says what is wrong
         max_line_size=MAX_REQUEST_LINE,
     )
+
+
+async def _first_model(models: ModelHolder) -> None:
+    try:
+        await models.refresh()
+    except (LogError, BlobError) as exc:  # serve the fallback lists meanwhile; keep_fresh tries again
+        log.warning("recs: no model loaded at start: %s", exc)

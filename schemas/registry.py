@@ -17,6 +17,7 @@ from fastavro import parse_schema
 from fastavro.schema import fingerprint, to_parsing_canonical_form
 
 from schemas.playback_event import PlaybackEvent
+from schemas.recs_model_ready import RecsModelReady
 from schemas.rendition_ready import RenditionReady
 from schemas.transcode_failed import TranscodeFailed
 from schemas.transcode_progress import TranscodeProgress
@@ -26,6 +27,7 @@ from schemas.upload_complete import UploadComplete
 __all__ = [
     "EVENT_TYPES",
     "PLAYBACK_EVENT",
+    "RECS_MODEL_READY",
     "RENDITION_READY",
     "TRANSCODE_FAILED",
     "TRANSCODE_PROGRESS",
@@ -128,6 +130,7 @@ TRANSCODE_PROGRESS = EventType("transcode-progress", TranscodeProgress, _load_ve
 TRANSCODE_FAILED = EventType("transcode-failed", TranscodeFailed, _load_versions("transcode_failed"))
 RENDITION_READY = EventType("rendition-ready", RenditionReady, _load_versions("rendition_ready"))
 PLAYBACK_EVENT = EventType("playback-event", PlaybackEvent, _load_versions("playback_event"))
+RECS_MODEL_READY = EventType("recs-model-ready", RecsModelReady, _load_versions("recs_model_ready"))
 
 EVENT_TYPES: tuple[EventType[Any], ...] = (
     UPLOAD_COMPLETE,
@@ -136,6 +139,7 @@ EVENT_TYPES: tuple[EventType[Any], ...] = (
     TRANSCODE_FAILED,
     RENDITION_READY,
     PLAYBACK_EVENT,
+    RECS_MODEL_READY,
 )
 
 

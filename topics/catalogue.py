@@ -17,6 +17,7 @@ from typing import Any
 
 from schemas.registry import (
     PLAYBACK_EVENT,
+    RECS_MODEL_READY,
     RENDITION_READY,
     TRANSCODE_FAILED,
     TRANSCODE_PROGRESS,
@@ -31,6 +32,7 @@ __all__ = [
     "DEAD_LETTER_TOPICS",
     "EVENT_TOPICS",
     "PLAYBACK_EVENT_TOPIC",
+    "RECS_MODEL_READY_TOPIC",
     "RENDITION_READY_TOPIC",
     "TRANSCODE_FAILED_TOPIC",
     "TRANSCODE_PROGRESS_TOPIC",
@@ -128,6 +130,16 @@ PLAYBACK_EVENT_TOPIC = TopicSpec(
     partitions=PLAYBACK_PARTITIONS,
     dead_letter="playback-event.dlq",
 )
+RECS_MODEL_READY_TOPIC = TopicSpec(
+    name="recs-model-ready",
+    description="A recommendations model is trained and stored; compacted, so the newest per model is kept.",
+    key="model name",
+    event_type=RECS_MODEL_READY,
+    key_field="model",
+    partitions=1,
+    cleanup_policy="compact",
+    dead_letter="recs-model-ready.dlq",
+)
 
 EVENT_TOPICS: tuple[TopicSpec, ...] = (
     UPLOAD_COMPLETE_TOPIC,
@@ -136,6 +148,7 @@ EVENT_TOPICS: tuple[TopicSpec, ...] = (
     TRANSCODE_FAILED_TOPIC,
     RENDITION_READY_TOPIC,
     PLAYBACK_EVENT_TOPIC,
+    RECS_MODEL_READY_TOPIC,
 )
 DEAD_LETTER_TOPICS: tuple[TopicSpec, ...] = tuple(_dead_letter(t.name) for t in EVENT_TOPICS if t.dead_letter)
 ALL_TOPICS: tuple[TopicSpec, ...] = EVENT_TOPICS + DEAD_LETTER_TOPICS

@@ -20,10 +20,12 @@ from urllib.parse import parse_qs, urlsplit
 
 from views.catalog import CatalogStore
 from views.playback import PlaybackStore
+from views.recs import RecsStore
 from views.search.model import SearchStore
 from views.search.sqlite import SqliteSearchStore
 from views.sqlite_catalog import SqliteCatalogStore
 from views.sqlite_playback import SqlitePlaybackStore
+from views.sqlite_recs import SqliteRecsStore
 
 __all__ = [
     "SEARCH_SCHEMES",
@@ -33,6 +35,7 @@ __all__ = [
     "migrate_store",
     "open_catalog_store",
     "open_playback_store",
+    "open_recs_store",
     "open_search_store",
 ]
 
@@ -64,6 +67,13 @@ def open_playback_store(url: str) -> PlaybackStore:
 
         return CassandraPlaybackStore(CassandraSettings.from_url(url))
     return SqlitePlaybackStore(_sqlite_path(url, "playback"))
+
+
+def open_recs_store(url: str) -> RecsStore:
+    """The recommendations interactions store ``url`` names: SQLite only so far (``ValueError`` else)."""
+    if _scheme(url) != "sqlite":
+        raise ValueError(f"recs URL {url!r}: only sqlite:///path.db is supported for the interactions view")
+    return SqliteRecsStore(_sqlite_path(url, "recs"))
 
 
 def check_store_url(url: str, *, view: str) -> None:

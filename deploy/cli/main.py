@@ -14,7 +14,7 @@ from collections.abc import Sequence
 from typing import NoReturn
 
 from blobs.errors import BlobError
-from deploy.cli import analytics, collector, estimate, log, search, servers, transcode, uploads, views
+from deploy.cli import analytics, collector, estimate, log, recs, search, servers, transcode, uploads, views
 from deploy.cli.parsing import Handler
 from deploy.errors import DeployError
 from deploy.settings import Settings
@@ -76,6 +76,6 @@ def build_parser() -> argparse.ArgumentParser:
         "KAFKA_BOOTSTRAP (see the README).",
     )
     sub = parser.add_subparsers(metavar="COMMAND")
-    for group in (servers, log, views, search, analytics, transcode, uploads, collector, estimate):
+    for group in (servers, log, views, search, analytics, recs, transcode, uploads, collector, estimate):
         group.register(sub)
     return parser

@@ -59,6 +59,8 @@ def _api(args: argparse.Namespace, settings: Settings) -> int:
         catalog_url=settings.catalog_url,
         playback_url=settings.playback_url,
         search_url=settings.search_url,
+        recs_url=settings.recs_url,
+        kafka=settings.kafka,
         media=blob_store_for(settings),
         host=settings.api_host,
         port=settings.api_port,

@@ -16,6 +16,7 @@ from topics.catalogue import (
     DEAD_LETTER_TOPICS,
     EVENT_TOPICS,
     PLAYBACK_EVENT_TOPIC,
+    RECS_MODEL_READY_TOPIC,
     TRANSCODE_PROGRESS_TOPIC,
     UPLOAD_COMPLETE_TOPIC,
     TopicSpec,
@@ -90,7 +91,7 @@ def test_domain_topics_keep_their_events_forever(spec: TopicSpec) -> None:
     """Views are rebuilt by replaying from offset 0, so nothing may expire."""
     configs = spec.configs()
     assert configs["retention.ms"] == "-1"
-    expected_policy = "compact" if spec is TRANSCODE_PROGRESS_TOPIC else "delete"
+    expected_policy = "compact" if spec in (TRANSCODE_PROGRESS_TOPIC, RECS_MODEL_READY_TOPIC) else "delete"
     assert configs["cleanup.policy"] == expected_policy
 
 
