@@ -1,4 +1,4 @@
-"""The SQLite interactions store: whole-row upserts keyed by (viewer, video, partition), reads, scan, errors."""
+"""The SQLite interactions store: whole-row upserts keyed by (viewer, video, partition), reads, scan."""
 
 from __future__ import annotations
 
