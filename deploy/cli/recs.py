@@ -33,10 +33,11 @@ def register(sub: Subparsers) -> None:
     train.add_argument(
         "--every", type=float, metavar="SECONDS", help="train again every SECONDS (one trainer)"
     )
-    train.add_argument("--factors", type=int, default=64)
-    train.add_argument("--regularization", type=float, default=0.05)
-    train.add_argument("--alpha", type=float, default=40.0)
-    train.add_argument("--iterations", type=int, default=15)
+    # unset: AlsParams' defaults (docs/recs.md says where they come from)
+    train.add_argument("--factors", type=int)
+    train.add_argument("--regularization", type=float)
+    train.add_argument("--alpha", type=float)
+    train.add_argument("--iterations", type=int)
     train.set_defaults(handler=_train)
 
 
@@ -72,12 +73,8 @@ def _train(args: argparse.Namespace, settings: Settings) -> int:
     from stream_apps.recs.errors import InvalidInteractionError
     from stream_apps.recs.model import AlsParams
 
-    params = AlsParams(
-        factors=args.factors,
-        regularization=args.regularization,
-        alpha=args.alpha,
-        iterations=args.iterations,
-    )
+    given = {name: getattr(args, name) for name in ("factors", "regularization", "alpha", "iterations")}
+    params = AlsParams(**{name: value for name, value in given.items() if value is not None})
     if args.every is None:
         print(_train_once(settings, params))
         return 0
