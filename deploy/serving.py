@@ -18,8 +18,10 @@ import hmac
 import logging
 import re
 import ssl
+import sys
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from aiohttp.abc import AbstractAccessLogger
 from aiohttp.web_request import BaseRequest
@@ -132,6 +134,19 @@ class _RedactingFormatter(logging.Formatter):
 
 def log_privately(level: int = logging.INFO) -> None:
     """Log to stderr as the services always have, every line through ``redact``."""
-    handler = logging.StreamHandler()
+    handler = _StderrHandler()
     handler.setFormatter(_RedactingFormatter(LOG_FORMAT))
     logging.basicConfig(level=level, handlers=[handler], force=True)
+
+
+class _StderrHandler(logging.StreamHandler):  # type: ignore[type-arg]
+    """Whatever ``sys.stderr`` is when a record is written, not when the handler was made: a command
+    run in-process (by a test) may have been handed a stream that is closed by the next record."""
+
+    @property  # type: ignore[override]
+    def stream(self) -> Any:
+        return sys.stderr
+
+    @stream.setter
+    def stream(self, value: Any) -> None:
+        pass
