@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import logging
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -54,6 +56,15 @@ BAD_INPUT: list[tuple[list[str], dict[str, str], str]] = [
     (["estimate", "--dau", "10M", "--peak-factor", "-1"], {}, "positive"),
     (["no-such-command"], {}, "invalid choice"),
 ]
+
+
+@pytest.fixture(autouse=True)
+def _root_logging_restored() -> Iterator[None]:
+    """Service commands configure the root logger for their process; here the process is the test run."""
+    root = logging.getLogger()
+    handlers, level = root.handlers[:], root.level
+    yield
+    root.handlers[:], root.level = handlers, level
 
 
 @pytest.mark.parametrize(("argv", "env", "says"), BAD_INPUT, ids=[" ".join(a) for a, _, _ in BAD_INPUT])
