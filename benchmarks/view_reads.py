@@ -1,6 +1,6 @@
 """Benchmark: the catalog's point read ``get(video_id)`` on SQLite against Cassandra, at equal concurrency.
 
-    python benchmarks/views.py [--videos 5000] [--concurrency 1,16] [--reads 4000] [--cassandra URL]
+    python benchmarks/view_reads.py [--videos 5000] [--concurrency 1,16] [--reads 4000] [--cassandra URL]
 
 Fills both stores with the same ``--videos`` catalog rows (a ready video with three renditions, about
 1.4 kB of JSON each), then, for each concurrency level, runs ``--reads`` ``get`` calls of random ids
@@ -15,24 +15,19 @@ figures compare the two stores' paths, not a cluster's capacity, and the load av
 beside them says how busy the machine was.
 """
 
-# ruff: noqa: E402
 from __future__ import annotations
-
-import sys
-from pathlib import Path
-
-# This file is named for the package it measures: its folder (sys.path[0]) must not shadow ``views``.
-sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != Path(__file__).resolve().parent]
 
 import argparse
 import asyncio
 import os
 import random
 import socket
+import sys
 import tempfile
 import time
 import uuid
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 from deploy.local_cassandra import LocalCassandra
 from deploy.settings import Settings
