@@ -14,7 +14,7 @@ from blobs.errors import BlobUnavailableError
 from blobs.local import LocalBlobStore
 from schemas import codec
 from topics.catalogue import TRANSCODE_PROGRESS_TOPIC, TRANSCODE_REQUESTED_TOPIC
-from topics.log import read_to_end
+from topics.log import LogRecord, read_to_end
 from topics.producer import EventProducer
 from transcoder.errors import DeadlineError, FfmpegError, SourceError
 from transcoder.worker import reason_for_users
@@ -146,14 +146,21 @@ def test_a_dead_letter_keeps_the_original_headers(transcoding: Platform) -> None
         )
 
     dlq = transcoding.kafka.topic("transcode-requested.dlq")
+
+    def the_transcoders_letter() -> LogRecord | None:  # the catalog dead-letters it too, with its own
+        letters = read_to_end(transcoding.kafka, [dlq])
+        return next((r for r in letters if r.key == video_id.encode() and _app(r) == b"transcoder"), None)
+
     letter = transcoding.wait_for(
-        lambda: next((r for r in read_to_end(transcoding.kafka, [dlq]) if r.key == video_id.encode()), None),
-        timeout_s=30,
-        what="the undecodable request in the dead-letter topic",
+        the_transcoders_letter, timeout_s=30, what="the transcoder's dead letter of the undecodable request"
     )
     headers = list(letter.headers)
     assert headers[:2] == original  # first, as they came
     assert dict(headers)["dlq.error"] == b"rejected"
+
+
+def _app(record: LogRecord) -> bytes | None:
+    return dict(record.headers).get("dlq.app")
 
 
 def test_a_worker_killed_mid_job_leaves_the_job_to_the_next_one(transcoding: Platform) -> None:
