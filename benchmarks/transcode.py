@@ -103,6 +103,7 @@ def main() -> int:
             speed=speed,
             display_width=probed.width,
             display_height=probed.height,
+            source_format=probed.demuxer,
         )
         ladder = ", ".join(f"{r.name} {r.bitrate_kbps}k" for r in rungs)
         print(

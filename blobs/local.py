@@ -4,7 +4,9 @@ Writes go to a temporary file in the destination folder and are renamed
 into place, so a reader (the media server, a player) sees the old object or
 the new one, never a partial file. Multipart uploads keep their parts under
 ``.multipart/<upload id>/`` until completed; their pre-signed URLs point at
-the upload service's own endpoints, signed with HMAC (``signed_urls``).
+the upload service's own endpoints, signed with HMAC (``signed_urls``) over
+the part's length too: a part writer refuses a byte past it, and a body that
+ends short of it, and keeps nothing of either.
 """
 
 from __future__ import annotations
@@ -21,7 +23,13 @@ from datetime import UTC, datetime
 from pathlib import Path, PurePosixPath
 from typing import BinaryIO
 
-from blobs.errors import BlobNotFoundError, BlobUnavailableError, InvalidKeyError
+from blobs.errors import (
+    BlobNotFoundError,
+    BlobUnavailableError,
+    InvalidKeyError,
+    PartTooLargeError,
+    PartTooShortError,
+)
 from blobs.multipart import StoredPart
 from blobs.signed_urls import UrlSigner
 from blobs.store import check_key
@@ -135,20 +143,26 @@ class LocalBlobStore:
             raise BlobNotFoundError(f"upload {upload_id!r} is not for {key!r}")
         return folder
 
-    def part_url(self, key: str, upload_id: str, part_number: int, *, expires_s: int) -> str:
-        params = {"key": key, "upload_id": upload_id, "part": str(part_number)}
+    def part_url(self, key: str, upload_id: str, part_number: int, *, size: int, expires_s: int) -> str:
+        params = {"key": key, "upload_id": upload_id, "part": str(part_number), "length": str(size)}
         return self._signer().sign("PUT", PARTS_PATH, params, expires_s=expires_s)
 
-    def write_part(self, key: str, upload_id: str, part_number: int, chunks: Iterable[bytes]) -> StoredPart:
+    def write_part(
+        self, key: str, upload_id: str, part_number: int, chunks: Iterable[bytes], *, size: int
+    ) -> StoredPart:
         """Called by the upload service once it has checked the URL's signature."""
-        writer = self.open_part(key, upload_id, part_number)
-        for chunk in chunks:
-            writer.write(chunk)
+        writer = self.open_part(key, upload_id, part_number, size=size)
+        try:
+            for chunk in chunks:
+                writer.write(chunk)
+        except BaseException:
+            writer.discard()
+            raise
         return writer.close()
 
-    def open_part(self, key: str, upload_id: str, part_number: int) -> PartWriter:
-        """A part written chunk by chunk (a request body streamed from the network)."""
-        return PartWriter(self._check_upload(key, upload_id), part_number)
+    def open_part(self, key: str, upload_id: str, part_number: int, *, size: int) -> PartWriter:
+        """A part of exactly ``size`` bytes written chunk by chunk (a request body from the network)."""
+        return PartWriter(self._check_upload(key, upload_id), part_number, size)
 
     def list_parts(self, key: str, upload_id: str) -> builtins.list[StoredPart]:
         folder = self._check_upload(key, upload_id)
@@ -201,20 +215,29 @@ class LocalBlobStore:
 
 
 class PartWriter:
-    def __init__(self, folder: Path, number: int) -> None:
-        self._folder, self._number = folder, number
+    """One part on its way in: a temporary file that becomes the part only if it is exactly ``size`` bytes."""
+
+    def __init__(self, folder: Path, number: int, size: int) -> None:
+        self._folder, self._number, self._expected = folder, number, size
         self._digest = hashlib.md5(usedforsecurity=False)  # S3's ETag of a part is its MD5
         self._size = 0
         fd, self._temp = tempfile.mkstemp(dir=folder, prefix=".tmp-")
         self._out = os.fdopen(fd, "wb")
 
     def write(self, chunk: bytes) -> None:
+        """``PartTooLargeError`` (the temporary file gone) before a byte past the part's length is kept."""
+        if self._size + len(chunk) > self._expected:
+            self.discard()
+            raise PartTooLargeError(f"part {self._number} is {self._expected} bytes; more were sent")
         self._digest.update(chunk)
         self._size += len(chunk)
         self._out.write(chunk)
 
     def close(self) -> StoredPart:
-        """The part becomes visible (with its ETag) only now, whole."""
+        """The part becomes visible (with its ETag) only now, whole; ``PartTooShortError`` if it is not."""
+        if self._size != self._expected:
+            self.discard()
+            raise PartTooShortError(f"part {self._number} is {self._expected} bytes; {self._size} were sent")
         self._out.close()
         name = f"part-{self._number:05d}"
         os.replace(self._temp, self._folder / name)

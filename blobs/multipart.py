@@ -3,7 +3,8 @@
 The client never streams media through our services: it PUTs each part to a
 pre-signed URL (S3's, or for the local store our own HMAC-signed one with
 the same protocol: PUT the bytes, get an ``ETag`` back), asks which parts
-are stored to resume, and the service completes the upload.
+are stored to resume, and the service completes the upload. A part URL is
+signed for the part's exact length, so storage refuses any other body.
 """
 
 from __future__ import annotations
@@ -29,8 +30,8 @@ class MultipartBlobStore(BlobStore, Protocol):
     def create_multipart(self, key: str, *, content_type: str) -> str:
         """Start an upload of ``key``; returns the storage's upload id."""
 
-    def part_url(self, key: str, upload_id: str, part_number: int, *, expires_s: int) -> str:
-        """A URL the client PUTs part ``part_number`` to, valid for ``expires_s`` seconds."""
+    def part_url(self, key: str, upload_id: str, part_number: int, *, size: int, expires_s: int) -> str:
+        """A URL to PUT part ``part_number`` to: exactly ``size`` bytes, within ``expires_s`` seconds."""
 
     def list_parts(self, key: str, upload_id: str) -> list[StoredPart]: ...
 

@@ -114,12 +114,14 @@ class S3BlobStore:
             )
             return made["UploadId"]
 
-    def part_url(self, key: str, upload_id: str, part_number: int, *, expires_s: int) -> str:
+    def part_url(self, key: str, upload_id: str, part_number: int, *, size: int, expires_s: int) -> str:
+        """Content-Length is one of the signed headers: S3 refuses a body of any other length (403)."""
         params = {
             "Bucket": self.bucket,
             "Key": check_key(key),
             "UploadId": upload_id,
             "PartNumber": part_number,
+            "ContentLength": size,
         }
         return self._signing.generate_presigned_url("upload_part", Params=params, ExpiresIn=expires_s)
 

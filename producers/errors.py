@@ -16,6 +16,7 @@ Kafka's delivery errors stay the log's (``topics.errors``); storage errors stay
 from __future__ import annotations
 
 __all__ = [
+    "InvalidMetadataError",
     "InvalidPlaybackError",
     "InvalidPlayerTokenError",
     "InvalidTicketError",
@@ -40,7 +41,11 @@ class InvalidUploaderTokenError(ProducerError):
 
 
 class InvalidTicketError(ProducerError):
-    """A local-store part URL that is not ours, or no longer valid."""
+    """An upload id that is not ours, or no longer valid."""
+
+
+class InvalidMetadataError(ProducerError, ValueError):
+    """The message names the field first (``title ...``, ``tag 3 ...``), for a 400."""
 
 
 class InvalidPlayerTokenError(ProducerError):

@@ -7,7 +7,9 @@ hands everything to the DASH muxer, which writes fragmented-MP4 (CMAF)
 segments once plus the MPD and, with ``hls_playlist``, one HLS media
 playlist per stream over the *same* segments. Keyframes are forced at every
 segment boundary in every rendition (``force_key_frames``), so the segments
-of all renditions start at the same timestamps.
+of all renditions start at the same timestamps. The source is read as the
+container its probe found (``-f``, no format guessing a second time) from a
+local file only (``-protocol_whitelist file``).
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ from pathlib import Path
 import ffmpeg
 
 from transcoder.ladder import Rung
+from transcoder.probe import FILE_PROTOCOLS, READ_TIMEOUT_S, input_url
 from transcoder.profiles import Speed, audio_options, video_options
 from transcoder.thumbnails import StoryboardPlan
 
@@ -55,6 +58,7 @@ class PackagingPlan:
     thumbnails: ThumbnailPlan | None = None  # made by the same process: no second decode
     display_width: int  # the source's picture as displayed: its aspect ratio is every rendition's
     display_height: int
+    source_format: str  # the demuxer the probe found (``ProbedSource.demuxer``): forced, never guessed
     speed: Speed = "balanced"
 
 
@@ -128,7 +132,12 @@ class _Graph:
 
 def _graph(source: Path, plan: PackagingPlan) -> _Graph:
     """The one decode of the source, split into a branch per rung (and two for thumbnails)."""
-    src = ffmpeg.input(str(source))
+    src = ffmpeg.input(
+        input_url(source),
+        f=plan.source_format,
+        protocol_whitelist=",".join(FILE_PROTOCOLS),
+        rw_timeout=str(round(READ_TIMEOUT_S * 1_000_000)),
+    )
     video = src.video.filter("fps", fps=plan.rungs[0].frame_rate)  # constant rate: exact GOPs
     count = len(plan.rungs) + (2 if plan.thumbnails is not None else 0)
     split = video.filter_multi_output("split", count) if count > 1 else None

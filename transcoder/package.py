@@ -39,7 +39,14 @@ from transcoder.profiles import Speed
 from transcoder.runner import run_ffmpeg
 from transcoder.thumbnails import plan_storyboard, storyboard_cues
 
-__all__ = ["HLS_MASTER", "PackageResult", "PackagedRendition", "check_complete", "package_source"]
+__all__ = [
+    "HLS_MASTER",
+    "PackageResult",
+    "PackagedRendition",
+    "check_complete",
+    "encode_deadline_s",
+    "package_source",
+]
 
 HLS_MASTER = "master.m3u8"
 POSTER = "poster.jpg"
@@ -87,6 +94,15 @@ class PackageResult:
     segment_duration_s: float
 
 
+def encode_deadline_s(duration_s: float) -> float:
+    """How long the encode of a source may take before it is killed: 10 minutes plus 30x its length.
+
+    Far beyond any honest encode on a CPU; it exists so that a process stuck on
+    a stalled read or on a source built to be slow frees its worker.
+    """
+    return 600.0 + 30.0 * duration_s
+
+
 def package_source(
     source_path: Path,
     out: Path,
@@ -124,6 +140,7 @@ def package_source(
         speed=speed,
         display_width=source.width,
         display_height=source.height,
+        source_format=source.demuxer,
     )
     out.mkdir(parents=True, exist_ok=True)
     _remove_previous_package(out)
@@ -133,6 +150,7 @@ def package_source(
         duration_s=source.duration_s,
         on_progress=lambda pct: report(pct * ENCODE_SHARE / 100),
         cancel=cancel,
+        deadline_s=encode_deadline_s(source.duration_s),
         what="the ladder encode",
     )
     packaged_s = media_playlist_duration_s((out / media_playlist(0)).read_text())
@@ -192,10 +210,10 @@ def check_complete(packaged_s: float, duration_s: float, stderr_tail: str, *, to
     """
     if duration_s - packaged_s <= tolerance_s:
         return
-    reason = stderr_tail or "FFmpeg reported no error"
     raise SourceError(
         f"the source ends after {packaged_s:.1f} s of the {duration_s:.1f} s its header promises"
-        f" (truncated or corrupt): {reason}"
+        " (truncated or corrupt)",
+        detail=stderr_tail or "FFmpeg reported no error",
     )
 
 

@@ -1,4 +1,4 @@
-"""The one place that runs FFmpeg: progress out, stderr kept for the error, cancellable.
+"""The one place that runs FFmpeg: progress out, stderr kept for the error, cancellable, a deadline.
 
 Progress arrives as FFmpeg writes it: one ``-progress`` block every
 ``stats_period`` (0.5 s by default), so the callback is called at most twice
@@ -11,11 +11,12 @@ import logging
 import shlex
 import subprocess
 import threading
+import time
 from collections import deque
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
-from transcoder.errors import FfmpegError, JobCancelledError
+from transcoder.errors import DeadlineError, FfmpegError, JobCancelledError
 from transcoder.progress import ProgressParser
 
 __all__ = ["FfmpegRun", "run_ffmpeg"]
@@ -40,12 +41,15 @@ def run_ffmpeg(
     duration_s: float,
     on_progress: Callable[[float], None] | None = None,
     cancel: threading.Event | None = None,
+    deadline_s: float | None = None,
     what: str = "ffmpeg",
 ) -> FfmpegRun:
     """Run ``ffmpeg *args`` (which must include ``-progress pipe:1``).
 
     ``FfmpegError`` with the tail of stderr if it exits non-zero,
-    ``JobCancelledError`` if ``cancel`` was set (the process is killed).
+    ``JobCancelledError`` if ``cancel`` was set, ``DeadlineError`` if it
+    was still running ``deadline_s`` seconds after its start (killed in
+    both cases: a stalled input or a source built to be slow holds no worker).
     """
     command = ["ffmpeg", "-hide_banner", *args]
     log.debug("%s: %s", what, shlex.join(command))
@@ -62,8 +66,11 @@ def run_ffmpeg(
         errors = proc.stderr
         drain = threading.Thread(target=lambda: stderr.extend(errors), daemon=True)
         drain.start()
-        if cancel is not None:
-            threading.Thread(target=_kill_on, args=(cancel, proc), daemon=True).start()
+        overdue = threading.Event()
+        deadline = None if deadline_s is None else time.monotonic() + deadline_s
+        if cancel is not None or deadline is not None:
+            stop = cancel or threading.Event()
+            threading.Thread(target=_kill_on, args=(stop, deadline, overdue, proc), daemon=True).start()
         for line in proc.stdout:
             percent = parser.feed(line)
             if percent is not None and on_progress is not None:
@@ -73,13 +80,21 @@ def run_ffmpeg(
     tail = " | ".join(line.strip() for line in stderr if line.strip())[-STDERR_CHARS:]
     if cancel is not None and cancel.is_set():
         raise JobCancelledError(f"{what} was cancelled")
+    if overdue.is_set():
+        raise DeadlineError(f"{what} ran past its deadline of {deadline_s:g} s")
     if returncode != 0:
         raise FfmpegError(f"{what} failed", returncode=returncode, stderr_tail=tail)
     return FfmpegRun(encoded_s=parser.out_time_s, stderr_tail=tail)
 
 
-def _kill_on(cancel: threading.Event, proc: subprocess.Popen[str]) -> None:
+def _kill_on(
+    cancel: threading.Event, deadline: float | None, overdue: threading.Event, proc: subprocess.Popen[str]
+) -> None:
     while proc.poll() is None:
         if cancel.wait(0.2):
+            proc.kill()
+            return
+        if deadline is not None and time.monotonic() > deadline:
+            overdue.set()
             proc.kill()
             return

@@ -8,14 +8,20 @@ the job to the next owner, whose output overwrites the same keys.
 
 One ``except`` per outcome, as the consumer examples do it:
 - ``SourceError``: the source is not a video. Permanent: ``transcode-failed``
-  with FFmpeg's reason, commit, go on.
+  with the reason, commit, go on.
 - anything else (FFmpeg crashed, storage down): retried with backoff; after
-  ``max_attempts`` a ``transcode-failed`` and the request to the dead-letter topic.
+  ``max_attempts`` a ``transcode-failed`` and the request to the dead-letter topic
+  (with its original headers).
+
+A failed video's reason is shown to its uploader, so ``transcode-failed``
+carries a short line (``reason_for_users``); FFmpeg's stderr and the traceback
+go to the log and the dead letter, where operators look.
 """
 
 from __future__ import annotations
 
 import logging
+import re
 import threading
 import time
 import traceback
@@ -28,6 +34,7 @@ from pathlib import Path
 
 from confluent_kafka import Consumer, KafkaError, KafkaException, Message, TopicPartition
 
+from blobs.errors import BlobError, BlobNotFoundError
 from blobs.store import BlobStore
 from schemas import codec
 from schemas.errors import EventDecodeError
@@ -42,17 +49,19 @@ from topics.dead_letter import dead_letter_headers
 from topics.errors import BrokerUnavailableError
 from topics.producer import EventProducer
 from transcoder.encoders import choose_encoder
-from transcoder.errors import JobCancelledError, SourceError
+from transcoder.errors import DeadlineError, FfmpegError, JobCancelledError, SourceError
 from transcoder.job import JobResult, run_job
 from transcoder.ladder import LadderConfig, Rung
 from transcoder.profiles import Speed
 
-__all__ = ["TRANSCODER_GROUP", "WorkerOptions", "run_transcode_worker"]
+__all__ = ["TRANSCODER_GROUP", "WorkerOptions", "reason_for_users", "run_transcode_worker"]
 
 log = logging.getLogger(__name__)
 
 TRANSCODER_GROUP = "tubestream-transcoder"
 DEAD_LETTERS = topic_for(TRANSCODE_REQUESTED_TOPIC.dead_letter or "")
+REASON_CHARS = 300
+_ADDRESS = re.compile(r"\s*@?\s*0x[0-9a-fA-F]{6,}")
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -126,7 +135,7 @@ def _handle(
             return False
         except SourceError as exc:
             log.warning("transcode %s: the source is not usable: %s", request.job_id, exc)
-            producer.publish(_failed(request, str(exc), permanent=True, attempts=attempt))
+            producer.publish(_failed(request, reason_for_users(exc), permanent=True, attempts=attempt))
             producer.flush()
             return True
         except Exception as exc:  # transient or unknown: retry, then give up loudly
@@ -142,7 +151,8 @@ def _handle(
                 continue
             if stop.is_set():
                 return False
-            producer.publish(_failed(request, last_error, permanent=False, attempts=attempt))
+            reason = f"{reason_for_users(exc)} (gave up after {attempt} attempts)"
+            producer.publish(_failed(request, reason, permanent=False, attempts=attempt))
             _dead_letter(producer, message, f"{last_error}\n{traceback.format_exc(limit=3)}", "gave-up")
             producer.flush()
             return True
@@ -251,6 +261,23 @@ def _renditions_ready(request: TranscodeRequested, result: JobResult) -> list[Re
     ]
 
 
+def reason_for_users(exc: BaseException) -> str:
+    """Why a video failed, in a line its uploader can read: no stderr dump, address or path of ours."""
+    if isinstance(exc, SourceError):
+        text = exc.reason
+    elif isinstance(exc, BlobNotFoundError):
+        text = "the uploaded source is missing from storage"
+    elif isinstance(exc, BlobError):
+        text = "storage could not be reached"
+    elif isinstance(exc, DeadlineError):
+        text = "transcoding took too long"
+    elif isinstance(exc, FfmpegError):
+        text = "the encoder failed"
+    else:
+        text = "an internal error"
+    return _ADDRESS.sub("", text)[:REASON_CHARS]
+
+
 def _failed(request: TranscodeRequested, reason: str, *, permanent: bool, attempts: int) -> TranscodeFailed:
     return TranscodeFailed(
         event_id=str(uuid.uuid4()),
@@ -265,7 +292,7 @@ def _failed(request: TranscodeRequested, reason: str, *, permanent: bool, attemp
 
 def _dead_letter(producer: EventProducer, message: Message, reason: str, error: str) -> None:
     headers = dead_letter_headers(
-        original=[],
+        original=_original_headers(message),
         reason=reason,
         error=error,
         topic=str(message.topic()),
@@ -275,6 +302,11 @@ def _dead_letter(producer: EventProducer, message: Message, reason: str, error: 
         failed_at=datetime.now(UTC),
     )
     producer.send(DEAD_LETTERS, message.value() or b"", key=message.key(), headers=headers)
+
+
+def _original_headers(message: Message) -> list[tuple[str, bytes]]:
+    raw: list[tuple[str, bytes | str | None]] = list(message.headers() or [])  # type: ignore[arg-type]
+    return [(k, v.encode() if isinstance(v, str) else v or b"") for k, v in raw]
 
 
 def _commit(consumer: Consumer, message: Message) -> None:

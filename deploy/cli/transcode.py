@@ -36,6 +36,7 @@ def _transcode(args: argparse.Namespace, settings: Settings) -> int:
     from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
     from schemas.transcode_requested import VideoCodec
+    from transcoder.errors import SourceError
     from transcoder.ladder import LadderConfig
     from transcoder.package import package_source
 
@@ -67,6 +68,8 @@ def _transcode(args: argparse.Namespace, settings: Settings) -> int:
             speed=args.speed,
             on_progress=on_progress,
         )
+    except SourceError as exc:  # the refusal leaves out the path (a server's own); here it is the user's
+        raise SourceError(f"{args.source}: {exc.reason}", detail=exc.detail) from exc
     finally:
         bar.stop()
     for r in result.renditions:

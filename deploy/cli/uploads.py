@@ -27,7 +27,9 @@ def register(sub: Subparsers) -> None:
     service = sub.add_parser("upload-service", help="run the upload service (pre-signed multipart uploads)")
     service.set_defaults(handler=_upload_service)
 
-    clean = sub.add_parser("uploads-clean", help="abort multipart uploads abandoned for a while")
+    clean = sub.add_parser(
+        "uploads-clean", help="abort multipart uploads abandoned for a while (and drop their metadata)"
+    )
     clean.add_argument("--older-than-hours", type=float, default=24.0)
     clean.set_defaults(handler=_uploads_clean)
 
@@ -71,6 +73,7 @@ def _upload(args: argparse.Namespace, settings: Settings) -> int:
                     state_dir=settings.home / "uploads",
                     concurrency=args.parallel,
                     on_progress=lambda done, total: bar.update(task, completed=done),
+                    on_notice=lambda text: bar.console.print(f"note: {text}", markup=False),
                 )
             )
         except UploadError as exc:
@@ -105,11 +108,16 @@ def _upload_service(args: argparse.Namespace, settings: Settings) -> int:
 def _uploads_clean(args: argparse.Namespace, settings: Settings) -> int:
     from datetime import UTC, datetime, timedelta
 
+    from producers.uploads.tickets import metadata_key, video_id_of
+
     blobs = blob_store_for(settings)
     cutoff = datetime.now(UTC) - timedelta(hours=args.older_than_hours)
     abandoned = blobs.open_uploads(started_before=cutoff)
     for key, upload_id in abandoned:
         blobs.abort_multipart(key, upload_id)
+        video_id = video_id_of(key)
+        if video_id is not None:
+            blobs.delete(metadata_key(video_id))
     print(f"aborted {len(abandoned)} upload(s) started before {cutoff.isoformat(timespec='seconds')}")
     return 0
 

@@ -4,6 +4,9 @@ The upload id of a file in progress is kept in a small state file named
 after the file's path, size and modification time; running the same command
 again asks the service which parts storage already has and sends only the
 others, with fresh URLs. Each part is retried with backoff before giving up.
+A state file that cannot be used (unreadable, an upload the service does not
+know, one that is finished or another uploader's) is dropped, the user is
+told why (``on_notice``), and the upload starts over.
 """
 
 from __future__ import annotations
@@ -12,6 +15,7 @@ import asyncio
 import hashlib
 import io
 import json
+import logging
 import mimetypes
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -23,6 +27,8 @@ import aiohttp
 from producers.errors import UploadError
 
 __all__ = ["UploadError", "UploadOutcome", "upload_file"]
+
+log = logging.getLogger(__name__)
 
 PART_ATTEMPTS = 4
 URL_BATCH = 500
@@ -47,16 +53,20 @@ async def upload_file(
     state_dir: Path,
     concurrency: int = 4,
     on_progress: Callable[[int, int], None] | None = None,
+    on_notice: Callable[[str], None] | None = None,
     stop_after_parts: int | None = None,
 ) -> UploadOutcome:
-    """Upload ``path``; ``stop_after_parts`` interrupts on purpose (tests of resuming)."""
+    """Upload ``path``; ``on_notice`` hears what the user should know (a dropped resume state, why).
+
+    ``stop_after_parts`` interrupts on purpose (tests of resuming).
+    """
     size = _size(path)
     state = _StateFile(state_dir / f"{_fingerprint(path)}.json")
     headers = {"Authorization": f"Bearer {token}"}
     base = service_url.rstrip("/")
     timeout = aiohttp.ClientTimeout(total=None, sock_read=300)
     async with aiohttp.ClientSession(headers=headers, timeout=timeout) as http:
-        upload_id, stored, resumed = await _resume(http, base, state)
+        upload_id, stored, resumed = await _resume(http, base, state, on_notice or log.warning)
         if upload_id is None:
             created = await _call(http, "POST", f"{base}/v1/uploads", {
                 "size_bytes": size,
@@ -99,17 +109,34 @@ async def upload_file(
         return UploadOutcome(completed["video_id"], resumed, sent, completed.get("probe", {}))
 
 
+_UNUSABLE = {  # the service's answer about a saved upload → what that means for the user
+    400: "the service cannot use the saved upload",
+    403: "the saved upload belongs to another uploader",
+    404: "the service does not know the saved upload",
+    410: "the saved upload is no longer open",
+    414: "the service cannot use the saved upload",
+}
+
+
 async def _resume(
-    http: aiohttp.ClientSession, base: str, state: _StateFile
+    http: aiohttp.ClientSession, base: str, state: _StateFile, notice: Callable[[str], None]
 ) -> tuple[str | None, set[int], bool]:
-    upload_id = state.load()
+    """The saved upload and its stored parts; a state that cannot be used is dropped, saying why."""
+    try:
+        upload_id = state.load()
+    except (OSError, ValueError, KeyError, TypeError) as exc:
+        notice(f"cannot read the saved upload state {state.path} ({exc}); starting over")
+        state.clear()
+        return None, set(), False
     if upload_id is None:
         return None, set(), False
     async with http.get(f"{base}/v1/uploads/{upload_id}") as response:
-        if response.status in (404, 410):  # expired ticket or finished upload: start over
+        if response.status in _UNUSABLE:
+            said = (await _checked_quietly(response))[:200]
+            notice(f"{_UNUSABLE[response.status]} ({response.status}: {said}); starting over")
             state.clear()
             return None, set(), False
-        body = await _checked(response)
+        body = await _checked(response)  # any other failure keeps the state for the next try
     return upload_id, set(body["parts_stored"]), True
 
 
@@ -152,6 +179,15 @@ async def _checked(response: aiohttp.ClientResponse) -> dict[str, Any]:
     return body if isinstance(body, dict) else {}
 
 
+async def _checked_quietly(response: aiohttp.ClientResponse) -> str:
+    """The service's error message, or the HTTP reason when it sent none."""
+    try:
+        await _checked(response)
+    except UploadError as exc:
+        return str(exc).split(": ", 1)[-1]
+    return str(response.reason)
+
+
 class _StateFile:
     """Where the upload id of a file in progress waits for the next run."""
 
@@ -159,9 +195,13 @@ class _StateFile:
         self.path = path
 
     def load(self) -> str | None:
+        """The saved upload id; ``ValueError``/``KeyError``/``TypeError`` for a file that is not a state."""
         if not self.path.exists():
             return None
-        return str(json.loads(self.path.read_text())["upload_id"])
+        upload_id = json.loads(self.path.read_text())["upload_id"]
+        if not isinstance(upload_id, str) or not upload_id:
+            raise ValueError("no upload id in it")
+        return upload_id
 
     def save(self, upload_id: str, source: Path) -> None:
         self.path.parent.mkdir(parents=True, exist_ok=True)

@@ -3,11 +3,19 @@ from __future__ import annotations
 import shutil
 from pathlib import Path
 from typing import BinaryIO
+from urllib.parse import parse_qsl, urlsplit
 
 import pytest
 
-from blobs.errors import BlobNotFoundError, BlobUnavailableError, InvalidKeyError
-from blobs.local import LocalBlobStore
+from blobs.errors import (
+    BlobNotFoundError,
+    BlobUnavailableError,
+    InvalidKeyError,
+    PartTooLargeError,
+    PartTooShortError,
+)
+from blobs.local import PARTS_PATH, LocalBlobStore
+from blobs.signed_urls import TamperedUrlError, UrlSigner
 
 
 def test_put_get_list_delete(tmp_path: Path) -> None:
@@ -81,3 +89,37 @@ def test_temporary_files_of_a_write_in_progress_are_not_listed(tmp_path: Path) -
     store.put_bytes("videos/v1/seg-1.m4s", b"x")
     (tmp_path / "videos" / "v1" / ".tmp-seg-2.m4s.abc").write_bytes(b"half")
     assert store.list("videos/") == ["videos/v1/seg-1.m4s"]
+
+
+def _multipart(tmp_path: Path) -> tuple[LocalBlobStore, str]:
+    store = LocalBlobStore(tmp_path / "blobs", signer=UrlSigner(b"k" * 32, "http://127.0.0.1:1"))
+    return store, store.create_multipart("uploads/v/source", content_type="video/mp4")
+
+
+def _left_in(store: LocalBlobStore, upload: str) -> list[str]:
+    return sorted(p.name for p in (store.root / ".multipart" / upload).iterdir())
+
+
+def test_a_part_url_is_signed_for_the_parts_length(tmp_path: Path) -> None:
+    store, upload = _multipart(tmp_path)
+    url = store.part_url("uploads/v/source", upload, 1, size=1234, expires_s=60)
+    query = dict(parse_qsl(urlsplit(url).query))
+    assert query["length"] == "1234"
+    assert store.signer is not None
+    store.signer.verify("PUT", PARTS_PATH, query)
+    with pytest.raises(TamperedUrlError):
+        store.signer.verify("PUT", PARTS_PATH, query | {"length": "999999999"})
+
+
+def test_a_part_is_kept_only_when_it_is_exactly_its_length(tmp_path: Path) -> None:
+    store, upload = _multipart(tmp_path)
+    with pytest.raises(PartTooLargeError):
+        store.write_part("uploads/v/source", upload, 1, [b"x" * 600, b"x" * 600], size=1000)
+    assert _left_in(store, upload) == ["upload.json"]  # not the first 600 bytes either
+    with pytest.raises(PartTooShortError):
+        store.write_part("uploads/v/source", upload, 1, [b"x" * 999], size=1000)
+    assert _left_in(store, upload) == ["upload.json"]
+    assert store.list_parts("uploads/v/source", upload) == []
+
+    stored = store.write_part("uploads/v/source", upload, 1, [b"x" * 400, b"x" * 600], size=1000)
+    assert stored.size == 1000 and store.list_parts("uploads/v/source", upload) == [stored]

@@ -8,6 +8,7 @@ import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
 import urllib.error
 import urllib.request
@@ -22,6 +23,7 @@ from topics.config import KafkaConfig
 __all__ = [
     "REPO",
     "CassandraKeyspace",
+    "ConnectionSpy",
     "Platform",
     "Process",
     "free_port",
@@ -75,6 +77,52 @@ def free_port_pair() -> int:
             except OSError:
                 continue
         return port
+
+
+class ConnectionSpy:
+    """A listener on 127.0.0.1 that counts who connects: proof that nothing did.
+
+    It hangs up at once, or with ``silent`` keeps the connection open and
+    never answers (a server that stalls mid-read).
+    """
+
+    def __init__(self, *, silent: bool = False) -> None:
+        self._silent = silent
+        self._held: list[socket.socket] = []
+        self._sock = socket.socket()
+        self._sock.bind(("127.0.0.1", 0))
+        self._sock.listen(16)
+        self._sock.settimeout(0.1)
+        self.port = int(self._sock.getsockname()[1])
+        self.connections = 0
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._accept, daemon=True)
+        self._thread.start()
+
+    def url(self, path: str = "/x.ts") -> str:
+        return f"http://127.0.0.1:{self.port}{path}"
+
+    def _accept(self) -> None:
+        while not self._stop.is_set():
+            try:
+                conn, _ = self._sock.accept()
+            except TimeoutError:
+                continue
+            self.connections += 1
+            if self._silent:
+                self._held.append(conn)
+            else:
+                conn.close()
+
+    def __enter__(self) -> ConnectionSpy:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self._thread.join()
+        for conn in self._held:
+            conn.close()
+        self._sock.close()
 
 
 def http_json(url: str, *, method: str = "GET", body: Any = None) -> tuple[int, Any]:

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
 
@@ -16,6 +17,8 @@ from transcoder.command import (
 from transcoder.encoders import CPU_ENCODERS
 from transcoder.ladder import Rung
 from transcoder.thumbnails import plan_storyboard
+
+Builder = Callable[[Path, Path, PackagingPlan], list[str]]
 
 
 def plan(*codecs: VideoCodec, audio: bool = True) -> PackagingPlan:
@@ -38,6 +41,7 @@ def plan(*codecs: VideoCodec, audio: bool = True) -> PackagingPlan:
         segment_duration_s=4.0,
         display_width=1920,
         display_height=1080,
+        source_format="mov",
     )
 
 
@@ -47,7 +51,8 @@ def test_one_input_one_split_every_rung_and_the_audio_once() -> None:
     graph = args[args.index("-filter_complex") + 1]
     assert "split=2" in graph and graph.count("scale=") == 2 and "setdar=1920/1080" in graph
     assert args.count("-map") == 3 and "0:a" in args
-    assert args[args.index("-f") + 1] == "dash" and args[-1] == "-y"
+    output = args[args.index("-i") :]
+    assert output[output.index("-f") + 1] == "dash" and args[-1] == "-y"
     assert args[args.index("-dash_segment_type") + 1] == "mp4"  # CMAF for every codec, VP9 included
     assert args[args.index("-hls_playlist") + 1] == "1"  # HLS playlists over the same segments
 
@@ -106,6 +111,17 @@ def test_the_benchmarks_plain_command_is_the_same_encode_without_packaging() -> 
     args = build_plain_command(Path("in.mp4"), Path("out"), plan(VideoCodec.H264))
     assert "dash" not in args and "-hls_playlist" not in args
     assert [a for a in args if a.endswith((".mp4", ".m4a"))] == [
-        "in.mp4", "out/plain-0.mp4", "out/plain-1.mp4", "out/plain-audio.m4a",
+        "file:in.mp4", "out/plain-0.mp4", "out/plain-1.mp4", "out/plain-audio.m4a",
     ]  # fmt: skip
     assert args.count("-force_key_frames:v") == 2
+
+
+@pytest.mark.parametrize("build", [build_package_command, build_plain_command])
+def test_the_source_is_read_as_its_probed_container_from_a_local_file_only(build: Builder) -> None:
+    args = build(Path("in.mp4"), Path("out"), plan(VideoCodec.H264))
+    assert args.count("-i") == 1
+    source = args[: args.index("-i") + 2]
+    assert source[-1] == "file:in.mp4"  # never read as another protocol's URL
+    assert source[source.index("-f") + 1] == "mov"  # the demuxer the probe found: no other is tried
+    assert source[source.index("-protocol_whitelist") + 1] == "file"  # nothing it names over the network
+    assert source[source.index("-rw_timeout") + 1] == "30000000"

@@ -18,6 +18,8 @@ from transcoder.errors import SourceError
 from transcoder.ladder import LadderConfig, Rung
 from transcoder.package import PackageResult, package_source
 
+from harness import ConnectionSpy
+
 SEGMENT_S = 1.0
 ONE_SECOND = LadderConfig(segment_duration_s=SEGMENT_S)
 Packaged = tuple[Path, Path, PackageResult]
@@ -377,3 +379,24 @@ def test_an_audio_only_file_is_refused(tmp_path: Path) -> None:
     )
     with pytest.raises(SourceError, match="no video stream"):
         package_source(audio, tmp_path / "out", speed="fast")
+
+
+def test_a_playlist_handed_to_the_transcoder_is_refused_and_nothing_it_names_is_read(tmp_path: Path) -> None:
+    secret = make_source(
+        tmp_path / "secret.ts", size="160x90", seconds=1, audio=False,
+        extra=("-c:v", "libx264", "-preset", "ultrafast", "-f", "mpegts"),
+    )  # fmt: skip
+    out = tmp_path / "out"
+    with ConnectionSpy() as spy:
+        playlist = tmp_path / "source"  # the worker's copy of the upload: no extension to go by
+        playlist.write_text(
+            f"#EXTM3U\n#EXT-X-TARGETDURATION:1\n#EXTINF:1,\n{secret}\n#EXTINF:1,\n{spy.url()}\n#EXT-X-ENDLIST\n"
+        )
+        with pytest.raises(SourceError, match=r"an HLS playlist \(hls\)"):
+            package_source(playlist, out, speed="fast")
+        listing = tmp_path / "listing"
+        listing.write_text(f"ffconcat version 1.0\nfile '{secret}'\nfile '{spy.url()}'\n")
+        with pytest.raises(SourceError, match=r"a concat list \(concat\)"):
+            package_source(listing, out, speed="fast")
+        assert spy.connections == 0
+    assert not out.exists() or not any(out.iterdir())  # not a frame of the named files was encoded

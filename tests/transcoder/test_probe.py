@@ -2,15 +2,27 @@
 
 from __future__ import annotations
 
+import asyncio
+import os
 import socket
 import subprocess
+import time
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from transcoder.errors import SourceError
-from transcoder.probe import probe_source, source_from_ffprobe
+from transcoder.errors import DeadlineError, SourceError
+from transcoder.probe import (
+    ACCEPTED_DEMUXERS,
+    ffprobe_reason,
+    probe_command,
+    probe_source,
+    probe_source_async,
+    source_from_ffprobe,
+)
+
+from harness import ConnectionSpy
 
 
 def info(
@@ -124,5 +136,115 @@ def test_a_refused_url_is_named_without_its_query() -> None:
     url = f"http://127.0.0.1:{port}/v1/blobs/objects?key=uploads/v/source&expires=9&signature=s3cr3t"
     with pytest.raises(SourceError) as refused:
         probe_source(url)
-    assert f"http://127.0.0.1:{port}/v1/blobs/objects" in str(refused.value)
+    assert "Connection refused" in str(refused.value)  # the reason stays; the URL is named <url>
     assert "s3cr3t" not in str(refused.value) and "signature" not in str(refused.value)
+
+
+@pytest.mark.parametrize(
+    "container",
+    ["mov,mp4,m4a,3gp,3g2,mj2", "matroska,webm", "avi", "mpegts", "flv", "ogg", "mpeg", "mpegvideo", "asf"],
+)
+def test_real_media_containers_are_accepted(container: str) -> None:
+    probed = info({}) | {"format": {"duration": "10.0", "format_name": container}}
+    assert source_from_ffprobe(probed).container == container
+
+
+@pytest.mark.parametrize(
+    ("container", "reason"),
+    [
+        ("hls", r"an HLS playlist \(hls\)"),
+        ("concat", r"a concat list \(concat\)"),
+        ("image2", r"still image \(image2\)"),
+        ("png_pipe", r"still image \(png_pipe\)"),
+        ("tty", "text file"),
+        ("dash", r"a DASH manifest \(dash\)"),
+        ("wav", r"format \(wav\) is not a video container"),
+        ("", "format"),
+    ],
+)
+def test_anything_but_an_accepted_container_is_refused(container: str, reason: str) -> None:
+    probed = info({}) | {"format": {"duration": "10.0", "format_name": container}}
+    with pytest.raises(SourceError, match=reason):
+        source_from_ffprobe(probed)
+
+
+def test_the_probe_allows_only_the_demuxers_and_protocols_its_source_needs(tmp_path: Path) -> None:
+    local = probe_command(tmp_path / "source", rw_timeout_s=5)
+    assert _option(local, "-protocol_whitelist") == "file"
+    assert local[-1] == f"file:{tmp_path / 'source'}"
+    remote = probe_command("https://s3.example/b/k?X-Amz-Signature=abc", rw_timeout_s=5)
+    assert _option(remote, "-protocol_whitelist") == "https,http,tcp,tls"
+    for command in (local, remote):
+        assert _option(command, "-format_whitelist") == ",".join(ACCEPTED_DEMUXERS)
+        assert _option(command, "-rw_timeout") == "5000000"  # microseconds
+    assert "hls" not in ACCEPTED_DEMUXERS and "concat" not in ACCEPTED_DEMUXERS
+    with pytest.raises(ValueError, match="ftp"):
+        probe_command("ftp://example/x", rw_timeout_s=5)
+
+
+def _option(command: list[str], name: str) -> str:
+    return command[command.index(name) + 1]
+
+
+def _mpegts(path: Path) -> Path:
+    ffmpeg("-f", "lavfi", "-i", "testsrc2=size=160x90:rate=25:duration=1", "-c:v", "libx264",
+           "-preset", "ultrafast", "-f", "mpegts", str(path))  # fmt: skip
+    return path
+
+
+def test_a_playlist_is_refused_without_reading_what_it_names(tmp_path: Path) -> None:
+    secret = _mpegts(tmp_path / "secret.ts")
+    with ConnectionSpy() as spy:
+        playlist = tmp_path / "source"  # what the worker downloads: no extension to go by
+        playlist.write_text(
+            f"#EXTM3U\n#EXT-X-TARGETDURATION:1\n#EXTINF:1,\n{spy.url()}\n#EXTINF:1,\n{secret}\n#EXT-X-ENDLIST\n"
+        )
+        with pytest.raises(SourceError, match=r"an HLS playlist \(hls\).*refused"):
+            probe_source(playlist)
+        concat = tmp_path / "list"
+        concat.write_text(f"ffconcat version 1.0\nfile '{secret}'\nfile '{spy.url()}'\n")
+        with pytest.raises(SourceError, match=r"a concat list \(concat\)"):
+            probe_source(concat)
+        assert spy.connections == 0
+
+
+def test_a_stalled_network_read_times_out() -> None:
+    with ConnectionSpy(silent=True) as stalled:
+        started = time.monotonic()
+        with pytest.raises(SourceError, match="timed out"):
+            probe_source(stalled.url("/v.mp4"), rw_timeout_s=1, deadline_s=60)
+        assert time.monotonic() - started < 15
+        assert stalled.connections == 1
+
+
+def test_a_probe_past_its_deadline_is_killed(tmp_path: Path) -> None:
+    fifo = tmp_path / "never-written"
+    os.mkfifo(fifo)  # opening it blocks until a writer comes: no read timeout can help
+    started = time.monotonic()
+    with pytest.raises(DeadlineError, match="1 s"):
+        probe_source(fifo, deadline_s=1)
+    assert time.monotonic() - started < 10
+
+
+async def test_the_async_probe_reads_a_real_file_and_has_the_same_deadline(tmp_path: Path) -> None:
+    video = tmp_path / "v.ts"
+    await asyncio.to_thread(_mpegts, video)
+    source = await probe_source_async(video)
+    assert (source.width, source.height, source.demuxer) == (160, 90, "mpegts")
+    fifo = tmp_path / "never-written"
+    os.mkfifo(fifo)
+    with pytest.raises(DeadlineError):
+        await probe_source_async(fifo, deadline_s=1)
+
+
+def test_ffprobes_reason_is_kept_without_the_url_or_memory_addresses() -> None:
+    url = "http://127.0.0.1:8082/v1/blobs/objects?key=uploads%2Fv%2Fsource&signature=abc123"
+    stderr = (
+        "[mov,mp4,m4a,3gp,3g2,mj2 @ 0x55d1c2a0b280] moov atom not found\n"
+        f"{url}: Invalid data found when processing input\n"
+    )
+    reason = ffprobe_reason(stderr, url)
+    assert reason == "moov atom not found; Invalid data found when processing input"
+    assert ffprobe_reason("", url) == "no reason given"
+    other = ffprobe_reason("Opening 'https://evil.example/x.ts?sig=1' for reading\n", url)
+    assert "evil" not in other and "<url>" in other

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import threading
+import time
 from pathlib import Path
 
 import pytest
 
-from transcoder.errors import FfmpegError, JobCancelledError
+from transcoder.errors import DeadlineError, FfmpegError, JobCancelledError
 from transcoder.runner import run_ffmpeg
 
 PROGRESS = ["-nostats", "-progress", "pipe:1", "-loglevel", "error"]
@@ -69,3 +70,11 @@ def test_no_ffmpeg_on_the_path_is_an_ffmpeg_error(monkeypatch: pytest.MonkeyPatc
     monkeypatch.setenv("PATH", "/nonexistent")
     with pytest.raises(FfmpegError, match="could not start"):
         run_ffmpeg(["-version"], duration_s=1.0)
+
+
+def test_a_run_past_its_deadline_is_killed() -> None:
+    endless = [*PROGRESS, "-re", "-f", "lavfi", "-i", "testsrc2=size=160x90:rate=25", "-f", "null", "-"]
+    started = time.monotonic()
+    with pytest.raises(DeadlineError, match="the test encode ran past its deadline of 1 s"):
+        run_ffmpeg(endless, duration_s=60.0, deadline_s=1, what="the test encode")
+    assert time.monotonic() - started < 10

@@ -10,10 +10,14 @@ from typing import Any
 
 import pytest
 
+from blobs.errors import BlobUnavailableError
 from blobs.local import LocalBlobStore
 from schemas import codec
-from topics.catalogue import TRANSCODE_PROGRESS_TOPIC
-from topics.log import read_to_end
+from topics.catalogue import TRANSCODE_PROGRESS_TOPIC, TRANSCODE_REQUESTED_TOPIC
+from topics.log import LogRecord, read_to_end
+from topics.producer import EventProducer
+from transcoder.errors import DeadlineError, FfmpegError, SourceError
+from transcoder.worker import reason_for_users
 
 from harness import Platform, http_json
 
@@ -77,7 +81,9 @@ def test_a_corrupt_source_fails_the_video_and_the_next_job_is_transcoded(transco
         timeout_s=60,
         what="the corrupt upload to fail",
     )
-    assert "ffprobe cannot read the source" in failed["failure_reason"]
+    assert failed["failure_reason"] == (
+        "ffprobe cannot read the source: Invalid data found when processing input"
+    )  # short, for users: no scratch path, no memory address, no FFmpeg dump
 
     ready = transcoding.wait_for(
         lambda: (v := _video(transcoding, good_id)) and v["status"] == "ready" and v,
@@ -114,15 +120,47 @@ def test_a_job_that_keeps_failing_is_retried_then_failed_and_dead_lettered(trans
         timeout_s=60,
         what="the job with a missing source to give up",
     )
-    assert "BlobNotFoundError" in failed["failure_reason"]
+    assert (
+        failed["failure_reason"] == "the uploaded source is missing from storage (gave up after 3 attempts)"
+    )
     dlq = transcoding.kafka.topic("transcode-requested.dlq")
     letters = [r for r in read_to_end(transcoding.kafka, [dlq]) if r.key == video_id.encode()]
     assert len(letters) == 1
     assert dict(letters[0].headers)["dlq.error"] == b"gave-up"
+    assert b"BlobNotFoundError" in dict(letters[0].headers)["dlq.reason"]  # the whole story, for operators
     log = transcoding.processes["transcoder"].log_tail(400)
     assert (
         "job-lost attempt 1/3 failed" in log and "job-lost attempt 3/3 failed" in log
     )  # retried, then gave up
+
+
+def test_a_dead_letter_keeps_the_original_headers(transcoding: Platform) -> None:
+    video_id = f"vid-{uuid.uuid4().hex[:8]}"
+    original = [
+        ("traceparent", b"00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"),
+        ("origin", b"test"),
+    ]
+    with EventProducer(transcoding.kafka) as producer:
+        producer.send(
+            TRANSCODE_REQUESTED_TOPIC, b"\x00 not an event", key=video_id.encode(), headers=original
+        )
+
+    dlq = transcoding.kafka.topic("transcode-requested.dlq")
+
+    def the_transcoders_letter() -> LogRecord | None:  # the catalog dead-letters it too, with its own
+        letters = read_to_end(transcoding.kafka, [dlq])
+        return next((r for r in letters if r.key == video_id.encode() and _app(r) == b"transcoder"), None)
+
+    letter = transcoding.wait_for(
+        the_transcoders_letter, timeout_s=30, what="the transcoder's dead letter of the undecodable request"
+    )
+    headers = list(letter.headers)
+    assert headers[:2] == original  # first, as they came
+    assert dict(headers)["dlq.error"] == b"rejected"
+
+
+def _app(record: LogRecord) -> bytes | None:
+    return dict(record.headers).get("dlq.app")
 
 
 def test_a_worker_killed_mid_job_leaves_the_job_to_the_next_one(transcoding: Platform) -> None:
@@ -160,3 +198,21 @@ def test_a_worker_killed_mid_job_leaves_the_job_to_the_next_one(transcoding: Pla
         what="the second worker to redo the job",
     )
     assert [r["name"] for r in ready["renditions"]] == ["360p", "480p"]
+
+
+def test_a_failed_videos_reason_is_one_line_for_its_uploader() -> None:
+    dump = "[h264 @ 0x5581d2b3c4d0] error while decoding MB 3 4, bytestream -7 | " * 40
+    truncated = SourceError("the source ends after 1.0 s of the 4.0 s its header promises", detail=dump)
+    assert reason_for_users(truncated) == "the source ends after 1.0 s of the 4.0 s its header promises"
+    assert str(truncated).endswith(dump[-50:])  # the whole story stays on the error, for the log
+    assert reason_for_users(FfmpegError("the ladder encode failed", returncode=1, stderr_tail=dump)) == (
+        "the encoder failed"
+    )
+    assert reason_for_users(SourceError("[mov,mp4 @ 0x55d1c2a0b280] odd")) == "[mov,mp4] odd"
+    assert (
+        reason_for_users(DeadlineError("the ladder encode ran past its deadline"))
+        == "transcoding took too long"
+    )
+    assert reason_for_users(BlobUnavailableError("s3 down: <html>...")) == "storage could not be reached"
+    assert reason_for_users(RuntimeError("secret internals")) == "an internal error"
+    assert len(reason_for_users(SourceError("x" * 5000))) == 300

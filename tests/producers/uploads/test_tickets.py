@@ -1,8 +1,18 @@
 from __future__ import annotations
 
+from dataclasses import replace
+
 import pytest
 
-from producers.uploads.tickets import InvalidTicketError, TicketSigner, UploadTicket, part_size_for
+from producers.uploads.tickets import (
+    InvalidTicketError,
+    TicketSigner,
+    UploadTicket,
+    part_size_for,
+    sha256_of,
+    source_key,
+    video_id_of,
+)
 
 MiB = 1024 * 1024
 
@@ -16,9 +26,7 @@ def ticket(size: int) -> UploadTicket:
         size_bytes=size,
         part_size=part_size_for(size),
         content_type="video/mp4",
-        title="t",
-        description="",
-        tags=("a",),
+        metadata_sha256=sha256_of(b"{}"),
     )
 
 
@@ -43,3 +51,16 @@ def test_a_ticket_round_trips_and_a_forged_one_is_refused() -> None:
         TicketSigner("another-ticket-secret-of-32-bytes!!!").decode(token)
     with pytest.raises(InvalidTicketError):
         signer.decode(token[:-2] + "xx")
+
+
+def test_the_upload_id_is_the_same_size_whatever_the_metadata() -> None:
+    signer = TicketSigner("a-ticket-secret-of-at-least-32-bytes")
+    small = signer.encode(ticket(10))
+    large = signer.encode(replace(ticket(10), metadata_sha256=sha256_of(b"x" * 100_000)))
+    assert len(small) == len(large) < 1000
+
+
+def test_a_video_id_comes_back_from_its_source_key_only() -> None:
+    assert video_id_of(source_key("vid-1")) == "vid-1"
+    assert video_id_of("uploads/vid-1/metadata.json") is None
+    assert video_id_of("videos/vid-1/source") is None
