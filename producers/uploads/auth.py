@@ -12,9 +12,10 @@ import jwt
 
 from producers.errors import InvalidUploaderTokenError
 
-__all__ = ["UPLOAD_AUDIENCE", "InvalidUploaderTokenError", "UploaderAuth"]
+__all__ = ["MAX_LIFETIME_S", "UPLOAD_AUDIENCE", "InvalidUploaderTokenError", "UploaderAuth"]
 
 UPLOAD_AUDIENCE = "tubestream-upload"
+MAX_LIFETIME_S = 7 * 24 * 3600  # a token expiring later than this from now was made to be stolen
 
 
 class UploaderAuth:
@@ -39,10 +40,21 @@ class UploaderAuth:
             raise InvalidUploaderTokenError("the token has expired") from exc
         except jwt.InvalidTokenError as exc:
             raise InvalidUploaderTokenError(f"invalid token: {exc}") from exc
-        return str(claims["sub"])
+        subject = claims["sub"]
+        if not isinstance(subject, str) or not subject.strip():
+            raise InvalidUploaderTokenError("invalid token: its sub (the uploader) is empty")
+        if not isinstance(claims["exp"], int) or claims["exp"] > time.time() + MAX_LIFETIME_S:
+            raise InvalidUploaderTokenError(
+                f"invalid token: it expires more than {MAX_LIFETIME_S // 86_400} days from now"
+            )
+        return subject
 
     def issue(self, uploader_id: str, *, ttl_s: int = 24 * 3600, now: float | None = None) -> str:
         """For the embedded setup and tests (HS256 only: the private RS256 key is not ours)."""
+        if not uploader_id.strip() or not 0 < ttl_s <= MAX_LIFETIME_S:
+            raise ValueError(
+                f"an uploader token names someone and lasts at most {MAX_LIFETIME_S // 86_400} days"
+            )
         if self._algorithm != "HS256":
             raise ValueError("tokens are issued by the identity service when RS256 is configured")
         issued = int(time.time() if now is None else now)

@@ -9,6 +9,8 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 
 from producers.uploads.auth import UPLOAD_AUDIENCE, InvalidUploaderTokenError, UploaderAuth
 
+SECRET = "a-shared-secret-of-at-least-32-bytes"
+
 
 def test_hs256_tokens_name_the_uploader_and_expire() -> None:
     auth = UploaderAuth(hs256_secret="a-shared-secret-of-at-least-32-bytes")
@@ -51,3 +53,22 @@ def test_a_token_for_another_audience_is_refused() -> None:
 def test_exactly_one_key_must_be_configured() -> None:
     with pytest.raises(ValueError, match="exactly one"):
         UploaderAuth()
+
+
+@pytest.mark.parametrize(
+    ("claims", "says"),
+    [
+        ({"sub": ""}, "sub"),
+        ({"sub": "   "}, "sub"),
+        ({"exp": int(time.time()) + 30 * 24 * 3600}, "days from now"),
+    ],
+)
+def test_a_token_with_an_empty_uploader_or_too_long_a_life_is_refused(
+    claims: dict[str, object], says: str
+) -> None:
+    base = {"sub": "u1", "aud": UPLOAD_AUDIENCE, "exp": int(time.time()) + 60}
+    token = jwt.encode(base | claims, SECRET, algorithm="HS256")
+    with pytest.raises(InvalidUploaderTokenError, match=says):
+        UploaderAuth(hs256_secret=SECRET).verify(token)
+    with pytest.raises(ValueError):
+        UploaderAuth(hs256_secret=SECRET).issue("", ttl_s=60)
