@@ -44,10 +44,15 @@ class UrlSigner:
     def verify(self, method: str, path: str, query: Mapping[str, str], *, now: float | None = None) -> None:
         given = query.get("signature", "")
         unsigned = {k: v for k, v in query.items() if k != "signature"}
-        if not given or not hmac.compare_digest(given, self._mac(method, path, unsigned)):
+        # bytes: compare_digest refuses a str with non-ASCII characters (a TypeError, not a mismatch)
+        expected = self._mac(method, path, unsigned).encode()
+        if not given or not hmac.compare_digest(given.encode("utf-8", "surrogatepass"), expected):
             raise TamperedUrlError("the URL's signature does not match: it was changed or not signed by us")
         expires = unsigned.get("expires", "")
-        if not expires.isdigit() or int(expires) < (time.time() if now is None else now):
+        # ASCII digits only: "²".isdigit() is true and int("²") raises
+        if not (expires.isascii() and expires.isdigit()) or int(expires) < (
+            time.time() if now is None else now
+        ):
             raise ExpiredUrlError("the URL has expired: ask for a new one")
 
     def _mac(self, method: str, path: str, query: Mapping[str, str]) -> str:

@@ -34,8 +34,10 @@ from blobs.errors import BlobError, BlobNotFoundError, PartTooLargeError, PartTo
 from blobs.local import OBJECTS_PATH, PARTS_PATH, LocalBlobStore
 from blobs.multipart import MultipartBlobStore, StoredPart
 from blobs.signed_urls import ExpiredUrlError, TamperedUrlError
+from producers.http_headers import plain_headers
 from producers.uploads.auth import InvalidUploaderTokenError, UploaderAuth
 from producers.uploads.metadata import InvalidMetadataError, VideoMetadata, check_metadata
+from producers.uploads.openapi import openapi_document
 from producers.uploads.probes import ProbeSlots, probe_target
 from producers.uploads.tickets import (
     MAX_PARTS,
@@ -127,7 +129,13 @@ def create_upload_app(
         app.router.add_put(PARTS_PATH, put_part)
         app.router.add_get(OBJECTS_PATH, get_object)
     app.router.add_get("/healthz", healthz)
+    app.router.add_get("/openapi.json", openapi)
+    app.on_response_prepare.append(plain_headers)
     return app
+
+
+async def openapi(request: web.Request) -> web.Response:
+    return _json(openapi_document(local_store=isinstance(request.app[BLOBS], LocalBlobStore)))
 
 
 # -- the client's API -------------------------------------------------------------------------------
@@ -477,8 +485,10 @@ def _verify(store: LocalBlobStore, method: str, path: str, query: dict[str, str]
 async def _body(request: web.Request) -> dict[str, Any]:
     try:
         body = await request.json(loads=json.loads)
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-        raise _Refused(400, f"the body is not JSON: {exc}") from exc
+    except (ValueError, UnicodeDecodeError) as exc:  # ValueError: JSON's own, and a 5000-digit number's
+        raise _Refused(400, f"the body is not JSON: {str(exc)[:200]}") from exc
+    except RecursionError as exc:
+        raise _Refused(400, "the body is not JSON this service reads: nested too deeply") from exc
     if not isinstance(body, dict):
         raise _Refused(400, "the body must be a JSON object")
     return body
@@ -531,6 +541,10 @@ async def _json_errors(request: web.Request, handler: Handler) -> web.StreamResp
     except BlobError as exc:
         log.warning("storage error on %s %s: %s", request.method, request.path, exc)
         return web.json_response({"error": {"status": 503, "message": f"storage: {exc}"}}, status=503)
+    except Exception:  # a bug: the client gets the JSON shape and no detail, the log gets the traceback
+        log.exception("unhandled error on %s %s", request.method, request.path)
+        body = {"error": {"status": 500, "message": "internal error; the server log has the details"}}
+        return web.json_response(body, status=500)
 
 
 async def _hang_up(request: web.Request, response: web.Response) -> web.Response:
