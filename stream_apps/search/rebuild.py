@@ -13,12 +13,10 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from stream_apps.catalog.builder import CATALOG_SOURCES, CatalogBuilder
-from stream_apps.errors import RejectedMessageError
+from stream_apps.catalog.rebuild import rebuild_catalog
 from stream_apps.playback.rows import live_buckets
 from stream_apps.search.projection import POPULARITY_WINDOWS, Popularity, popularity_by_video, search_document
 from topics.config import KafkaConfig
-from topics.log import read_to_end
 from views.catalog import CatalogStore, VideoRecord
 from views.playback import PlaybackView
 from views.search.model import SearchDocument, SearchStore
@@ -50,16 +48,8 @@ async def rebuild_search(
     live_catalog: CatalogStore | None = None,
 ) -> SearchRebuildReport:
     scratch = SqliteCatalogStore(":memory:")
-    try:
-        by_name = {kafka.topic(spec.name): spec for spec in CATALOG_SOURCES}
-        builder = CatalogBuilder(scratch)
-        messages = rejected = 0
-        for record in read_to_end(kafka, list(by_name)):
-            messages += 1
-            try:
-                await builder.apply(by_name[record.topic], record.key, record.value)
-            except RejectedMessageError:
-                rejected += 1
+    try:  # the catalog's own replay, into a catalog nobody reads
+        replay = await rebuild_catalog(kafka, scratch)
         replayed = await scratch.scan()
     finally:
         await scratch.close()
@@ -85,4 +75,6 @@ async def rebuild_search(
         if later:
             await search.put_many(later)
         caught_up = len(later)
-    return SearchRebuildReport(messages=messages, rejected=rejected, documents=len(docs), caught_up=caught_up)
+    return SearchRebuildReport(
+        messages=replay.messages, rejected=replay.rejected, documents=len(docs), caught_up=caught_up
+    )
