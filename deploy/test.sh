@@ -12,6 +12,8 @@ if [ ! -x "${TUBESTREAM_HOME:-.local}/minio/bin/minio" ]; then
   echo "== building MinIO from source with go install (a few minutes, once)"
 fi
 tubestream minio build
+# The search contract tests run against a real Elasticsearch: Maven Central's test distribution, once.
+tubestream elasticsearch fetch
 echo "== ruff"
 ruff check .
 ruff format --check .
