@@ -192,8 +192,7 @@ class LocalKafka:
                 *self._java(),
                 "kafka.tools.StorageTool",
                 "format",
-                "-t",
-                cluster_id,
+                f"--cluster-id={cluster_id}",  # as "-t ID", an id starting with "-" (1 in 64) read as an option
                 "-c",
                 str(self.config_file),
                 "--ignore-formatted",

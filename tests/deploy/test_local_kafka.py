@@ -9,12 +9,14 @@ from __future__ import annotations
 import dataclasses
 import subprocess
 import sys
+import uuid
 from pathlib import Path
 
 import pytest
 
 from deploy.errors import ServerStartError
 from deploy.local_kafka import ListenerSecurity, LocalKafka
+from deploy.settings import Settings
 from topics.admin import wait_for_broker
 from topics.config import KafkaConfig
 
@@ -191,3 +193,17 @@ def test_listener_security_refuses_what_would_break_its_config_lines(tmp_path: P
         dataclasses.replace(good, broker_user="nobody")
     with pytest.raises(ValueError, match=r"\[A-Za-z0-9\._-\]\+"):
         dataclasses.replace(good, users={"broker": 'pw",x'})
+
+
+def test_storage_is_formatted_whatever_the_cluster_id_starts_with(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A random id starts with "-" one time in 64; as a separate argument it was read as an option."""
+    shared = LocalKafka(Settings.from_env().kafka_home)
+    kafka = LocalKafka(tmp_path, port=free_port(), libs=shared.libs)
+    dash_first = uuid.UUID(bytes=bytes([0xF8]) + bytes(15))  # urlsafe base64 of 0xF8... starts with "-"
+    monkeypatch.setattr(uuid, "uuid4", lambda: dash_first)
+
+    kafka.prepare()  # fetches nothing: the jars are the session's
+
+    assert "cluster.id=-" in (kafka.data / "meta.properties").read_text()
