@@ -192,7 +192,7 @@ class LocalKafka:
                 *self._java(),
                 "kafka.tools.StorageTool",
                 "format",
-                f"--cluster-id={cluster_id}",  # as "-t ID", an id starting with "-" (1 in 64) read as an option
+                f"--cluster-id={cluster_id}",  # as "-t ID", an id starting with "-" read as an option
                 "-c",
                 str(self.config_file),
                 "--ignore-formatted",
