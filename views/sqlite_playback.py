@@ -2,16 +2,14 @@
 
 from __future__ import annotations
 
-import asyncio
 import sqlite3
-import threading
 from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TypeVar
 
-from views.errors import StoreUnavailableError, ViewStoreError
 from views.playback import BoardRow, MinuteRow
+from views.sqlite_file import SqliteFile
 
 __all__ = ["SqlitePlaybackStore"]
 
@@ -39,21 +37,7 @@ CREATE TABLE IF NOT EXISTS playback_offsets (
 
 class SqlitePlaybackStore:
     def __init__(self, path: Path | str) -> None:
-        self._path = str(path)
-        self._lock = threading.Lock()
-        self._conn: sqlite3.Connection | None = None
-        try:
-            if self._path != ":memory:":
-                Path(self._path).parent.mkdir(parents=True, exist_ok=True)
-            conn = sqlite3.connect(self._path, check_same_thread=False, isolation_level=None)
-            conn.execute("PRAGMA busy_timeout = 10000")
-            if self._path != ":memory:":
-                conn.execute("PRAGMA journal_mode = WAL")
-            conn.execute("PRAGMA synchronous = NORMAL")
-            conn.executescript(_SCHEMA)
-        except (sqlite3.Error, OSError) as exc:
-            raise StoreUnavailableError(f"cannot open the playback database {self._path}: {exc}") from exc
-        self._conn = conn
+        self._file = SqliteFile(path, view="playback", schema=_SCHEMA)
 
     async def write(self, rows: list[MinuteRow], *, offsets: dict[int, int]) -> None:
         def work(conn: sqlite3.Connection) -> None:
@@ -129,24 +113,10 @@ class SqlitePlaybackStore:
         await self._run(lambda conn: conn.execute("SELECT 1 FROM playback_offsets LIMIT 1").fetchall())
 
     async def close(self) -> None:
-        with self._lock:
-            if self._conn is not None:
-                self._conn.close()
-                self._conn = None
+        self._file.close()
 
     async def _run(self, work: Callable[[sqlite3.Connection], T]) -> T:
-        return await asyncio.to_thread(self._locked, work)
-
-    def _locked(self, work: Callable[[sqlite3.Connection], T]) -> T:
-        with self._lock:
-            if self._conn is None:
-                raise StoreUnavailableError(f"the playback store {self._path} is closed")
-            try:
-                return work(self._conn)
-            except (sqlite3.IntegrityError, sqlite3.ProgrammingError, sqlite3.InterfaceError) as exc:
-                raise ViewStoreError(f"playback database {self._path}: {exc}") from exc
-            except sqlite3.Error as exc:
-                raise StoreUnavailableError(f"playback database {self._path}: {exc}") from exc
+        return await self._file.run(work)
 
 
 def _ms(value: datetime) -> int:
