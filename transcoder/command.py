@@ -23,7 +23,7 @@ import ffmpeg
 from transcoder.ladder import Rung
 from transcoder.probe import FILE_PROTOCOLS, READ_TIMEOUT_S, input_url
 from transcoder.profiles import Speed, audio_options, video_options
-from transcoder.thumbnails import StoryboardPlan
+from transcoder.thumbnails import SheetLayout, StoryboardPlan
 
 __all__ = [
     "DASH_MANIFEST",
@@ -32,6 +32,7 @@ __all__ = [
     "adaptation_sets",
     "build_package_command",
     "build_plain_command",
+    "build_sheet_command",
     "init_segment",
     "media_playlist",
 ]
@@ -45,7 +46,7 @@ class ThumbnailPlan:
     poster: str  # file names in the output folder
     poster_at_s: float
     poster_width: int
-    storyboard_pattern: str  # e.g. storyboard-%d.jpg
+    tile_pattern: str  # one image per storyboard tile, e.g. tiles/tile-%04d.png; laid out into sheets after
     storyboard: StoryboardPlan
 
 
@@ -91,7 +92,9 @@ def build_package_command(source: Path, outdir: Path, plan: PackagingPlan) -> li
         "dash_segment_type": "mp4",  # fMP4 (CMAF) for all: "auto" puts VP9 in WebM, which HLS cannot play
         "seg_duration": _seconds(plan.segment_duration_s),
         "use_template": "1",
-        "use_timeline": "0",  # fixed-duration segments: $Number$ addressing, no timeline
+        # a timeline lists every segment's real duration: the last one is not a nominal 4 s, and the
+        # muxer then cuts audio where its frames end instead of leaving a one-frame (23 ms) last segment
+        "use_timeline": "1",
         "hls_playlist": "1",  # HLS media playlists over the same fMP4 segments
         "adaptation_sets": adaptation_sets(plan),
         "init_seg_name": "init-$RepresentationID$.m4s",
@@ -101,9 +104,11 @@ def build_package_command(source: Path, outdir: Path, plan: PackagingPlan) -> li
     outputs = [ffmpeg.output(*streams, str(outdir / DASH_MANIFEST), **options)]
     if plan.thumbnails is not None and graph.poster is not None and graph.sprites is not None:
         poster = str(outdir / plan.thumbnails.poster)
-        outputs.append(ffmpeg.output(graph.poster, poster, vframes=1, **{"q:v": "3"}))
-        pattern = str(outdir / plan.thumbnails.storyboard_pattern)
-        outputs.append(ffmpeg.output(graph.sprites, pattern, **{"q:v": "5", "start_number": "1"}))
+        # two frames, the first one at once (see _graph), each replacing the file: the poster is the last
+        poster_options = {"q:v": "3", "update": "1", "fps_mode": "passthrough"}
+        outputs.append(ffmpeg.output(graph.poster, poster, **poster_options))
+        tiles = str(outdir / plan.thumbnails.tile_pattern)
+        outputs.append(ffmpeg.output(graph.sprites, tiles, start_number="0"))
     merged = ffmpeg.merge_outputs(*outputs)
     return list(merged.global_args(*PROGRESS_ARGS).overwrite_output().get_args())
 
@@ -158,20 +163,29 @@ def _graph(source: Path, plan: PackagingPlan) -> _Graph:
     if thumbs is not None:
         first = len(plan.rungs)
         frame = round(thumbs.poster_at_s * plan.rungs[0].frame_rate)  # the rate is constant after fps
+        # FFmpeg reports no progress until every output has written its header, which an image output
+        # does on its first frame: the poster branch passes the first frame too (overwritten by the
+        # poster frame later), and the storyboard writes each tile as it comes, not whole sheets (a
+        # ``tile`` filter would hold everything back until a sheet is full or the input ends). Only
+        # the selected frames reach the scalers.
         poster = (
-            branch(first)
-            .trim(start_frame=frame, end_frame=frame + 1)  # one frame reaches the scaler, not the others
-            .setpts("PTS-STARTPTS")
-            .filter("scale", thumbs.poster_width, -2)
+            branch(first).filter("select", f"eq(n,0)+eq(n,{frame})").filter("scale", thumbs.poster_width, -2)
         )
         board = thumbs.storyboard
         sprites = (
             branch(first + 1)
             .filter("fps", fps=f"1/{board.interval_s:g}")
             .filter("scale", board.tile_width, board.tile_height)
-            .filter("tile", f"{board.columns}x{board.rows}")
         )
     return _Graph(renditions, src.audio if plan.has_audio else None, poster, sprites)
+
+
+def build_sheet_command(tile_pattern: Path, sheet: SheetLayout, target: Path) -> list[str]:
+    """Lay tiles ``sheet.first`` .. out as one sprite sheet of ``sheet.columns`` x ``sheet.rows``."""
+    tiles = ffmpeg.input(str(tile_pattern), f="image2", start_number=str(sheet.first), framerate="1")
+    laid = tiles.filter("tile", f"{sheet.columns}x{sheet.rows}")
+    output = ffmpeg.output(laid, str(target), update="1", **{"q:v": "5", "frames:v": "1"})
+    return list(output.global_args(*PROGRESS_ARGS).overwrite_output().get_args())
 
 
 def _encoding_options(plan: PackagingPlan) -> dict[str, str]:

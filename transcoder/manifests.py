@@ -9,20 +9,33 @@ rendition group, as Apple's HLS authoring spec asks.
 
 from __future__ import annotations
 
+import math
 import re
 import xml.etree.ElementTree as ET
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 
 __all__ = [
     "AudioTrack",
+    "FoldedTail",
+    "MediaSegment",
     "Thumbnail",
     "Variant",
+    "fold_mpd_tail",
+    "fold_short_tail",
     "hls_master_playlist",
     "media_playlist_duration_s",
+    "media_segments",
     "mpd_codecs",
+    "mpd_max_segment_s",
+    "segment_bitrates",
+    "set_mpd_bandwidths",
     "set_mpd_codecs",
+    "set_mpd_max_segment",
+    "tail_threshold_s",
+    "target_duration_s",
     "thumbnails_vtt",
+    "without_bitstream_switching",
 ]
 
 AUDIO_GROUP = "audio"
@@ -85,14 +98,7 @@ def mpd_codecs(mpd_xml: str) -> dict[str, str]:
 
 def set_mpd_codecs(mpd_xml: str, codecs: Mapping[str, str]) -> str:
     """The MPD with the ``codecs`` of the given representation ids replaced, the rest byte for byte."""
-
-    def replace(match: re.Match[str]) -> str:
-        tag, rid = match[0], match[1]
-        if rid not in codecs:
-            return tag
-        return re.sub(r'\bcodecs="[^"]*"', f'codecs="{codecs[rid]}"', tag, count=1)
-
-    return re.sub(r'<Representation\b[^>]*?\bid="([^"]*)"[^>]*>', replace, mpd_xml)
+    return _set_representation_attribute(mpd_xml, "codecs", codecs)
 
 
 def media_playlist_duration_s(playlist: str) -> float:
@@ -136,3 +142,213 @@ def _vtt_time(seconds: float) -> str:
     minutes, rest = divmod(rest, 60_000)
     secs, ms = divmod(rest, 1000)
     return f"{hours:02d}:{minutes:02d}:{secs:02d}.{ms:03d}"
+
+
+# -- what the DASH muxer wrote, measured and corrected -----------------------------------------------
+
+
+@dataclass(frozen=True, kw_only=True)
+class MediaSegment:
+    uri: str
+    duration_s: float
+
+
+def media_segments(playlist: str) -> list[MediaSegment]:
+    """The segments of an HLS media playlist, in order, each with its ``#EXTINF`` duration."""
+    segments = []
+    duration: float | None = None
+    for line in playlist.splitlines():
+        line = line.strip()
+        if line.startswith("#EXTINF:"):
+            duration = float(line[len("#EXTINF:") :].split(",", 1)[0])
+        elif line and not line.startswith("#") and duration is not None:
+            segments.append(MediaSegment(uri=line, duration_s=duration))
+            duration = None
+    return segments
+
+
+@dataclass(frozen=True, kw_only=True)
+class FoldedTail:
+    """A media playlist whose last segment (``tail``) was folded into the one before (``into``)."""
+
+    playlist: str
+    tail: str
+    into: str
+
+
+def tail_threshold_s(segment_duration_s: float) -> float:
+    """The shortest last segment left on its own: shorter ones are folded into the one before.
+
+    hls.js stalls at a last segment of one audio frame (23 ms) or one video frame; half a second
+    is well clear of that, and a quarter of a segment at most keeps the folded segment's
+    duration rounding to the target duration (4.0 + 0.49 → 4), so EXT-X-TARGETDURATION holds.
+    """
+    return min(0.5, segment_duration_s / 4)
+
+
+def fold_short_tail(playlist: str, *, min_tail_s: float) -> FoldedTail | None:
+    """The playlist with a last segment shorter than ``min_tail_s`` merged into the previous one.
+
+    ``None`` when there is nothing to fold (one segment only, or a long enough tail). The
+    segment files themselves are joined by the caller (``mp4.join_fragments``).
+    """
+    lines = playlist.splitlines()
+    entries = [i for i, line in enumerate(lines) if line.startswith("#EXTINF:")]
+    if len(entries) < 2:
+        return None
+    before, last = entries[-2:]
+    before_s, last_s = (_extinf(lines[i]) for i in (before, last))
+    if last_s >= min_tail_s:
+        return None
+    into = _uri_after(lines, before)
+    tail = _uri_after(lines, last)
+    if into is None or tail is None:
+        return None
+    kept = lines[:last] + lines[tail + 1 :]
+    kept[before] = f"#EXTINF:{before_s + last_s:.6f},"
+    longest = max(round(_extinf(line)) for line in kept if line.startswith("#EXTINF:"))
+    kept = [
+        f"#EXT-X-TARGETDURATION:{max(longest, int(line.split(':', 1)[1]))}"
+        if line.startswith("#EXT-X-TARGETDURATION:")
+        else line
+        for line in kept
+    ]
+    return FoldedTail(playlist="\n".join(kept) + "\n", tail=lines[tail].strip(), into=lines[into].strip())
+
+
+def target_duration_s(playlist: str) -> float | None:
+    """``#EXT-X-TARGETDURATION`` of a media playlist, if it has one."""
+    found = re.search(r"^#EXT-X-TARGETDURATION:(\d+)", playlist, re.MULTILINE)
+    return float(found[1]) if found else None
+
+
+def segment_bitrates(segments: Sequence[tuple[float, int]], *, target_duration_s: float) -> tuple[int, int]:
+    """(peak, average) bits per second of segments given as (duration s, size bytes), per the HLS spec.
+
+    The peak is the highest rate of any run of consecutive segments lasting 0.5 to 1.5 target
+    durations (RFC 8216bis 4.4.6.2); the average is all bytes over all seconds. Real durations,
+    never the nominal segment length: a 1 s clip holds 1 s of media, not 4. A video shorter
+    than any qualifying run has its whole rate as its peak.
+    """
+    total_s = sum(d for d, _ in segments)
+    if total_s <= 0:
+        return 0, 0
+    average = sum(size for _, size in segments) * 8 / total_s
+    peak = 0.0
+    for start in range(len(segments)):
+        run_s = run_bytes = 0.0
+        for duration, size in segments[start:]:
+            run_s += duration
+            run_bytes += size
+            if run_s > 1.5 * target_duration_s:
+                break
+            if run_s >= 0.5 * target_duration_s:
+                peak = max(peak, run_bytes * 8 / run_s)
+    return round(max(peak, average)), round(average)
+
+
+def fold_mpd_tail(mpd_xml: str, representation_id: str) -> str:
+    """The MPD with the last two ``S`` of a representation's ``SegmentTimeline`` merged into one."""
+
+    def fold(match: re.Match[str]) -> str:
+        block = match[0]
+        timeline = re.search(r"(<SegmentTimeline>)(.*?)(\s*</SegmentTimeline>)", block, re.DOTALL)
+        if timeline is None:
+            return block
+        start, durations = _timeline(timeline[2])
+        if len(durations) < 2:
+            return block
+        durations = [*durations[:-2], durations[-2] + durations[-1]]
+        indent = re.search(r"\n(\s*)<S\b", timeline[2])
+        pad = indent[1] if indent else ""
+        body = "".join(f"\n{pad}{s}" for s in _timeline_elements(start, durations))
+        return block[: timeline.start(2)] + body + block[timeline.end(2) :]
+
+    return _in_representation(mpd_xml, representation_id, fold)
+
+
+def mpd_max_segment_s(mpd_xml: str) -> float:
+    """The longest segment any ``SegmentTimeline`` of the MPD lists, in seconds."""
+    longest = 0.0
+    for template in re.finditer(r"<SegmentTemplate\b([^>]*)>(.*?)</SegmentTemplate>", mpd_xml, re.DOTALL):
+        scale = re.search(r'\btimescale="(\d+)"', template[1])
+        _, durations = _timeline(template[2])
+        if scale and durations:
+            longest = max(longest, max(durations) / int(scale[1]))
+    return longest
+
+
+def set_mpd_max_segment(mpd_xml: str, seconds: float) -> str:
+    """``maxSegmentDuration`` set to ``seconds`` (rounded up to the millisecond)."""
+    value = f'maxSegmentDuration="PT{math.ceil(seconds * 1000) / 1000:.3f}S"'
+    return re.sub(r'\bmaxSegmentDuration="[^"]*"', value, mpd_xml, count=1)
+
+
+def set_mpd_bandwidths(mpd_xml: str, bandwidths: Mapping[str, int]) -> str:
+    """The ``bandwidth`` of the given representation ids replaced by measured ones."""
+    return _set_representation_attribute(mpd_xml, "bandwidth", {k: str(v) for k, v in bandwidths.items()})
+
+
+def without_bitstream_switching(mpd_xml: str) -> str:
+    """The MPD with no ``bitstreamSwitching="true"``.
+
+    FFmpeg 5.1 marks every adaptation set bitstream-switchable, a promise that one init segment
+    decodes every representation's segments (ISO/IEC 23009-1 5.3.3.2); ours have an init segment
+    each (other sizes, other SPS), so a player taking the promise would feed 360p's decoder
+    configuration 1080p segments.
+    """
+    return re.sub(r'\s+bitstreamSwitching="true"', "", mpd_xml)
+
+
+def _extinf(line: str) -> float:
+    return float(line[len("#EXTINF:") :].split(",", 1)[0])
+
+
+def _uri_after(lines: list[str], index: int) -> int | None:
+    for i in range(index + 1, len(lines)):
+        if lines[i].strip() and not lines[i].startswith("#"):
+            return i
+    return None
+
+
+def _timeline(body: str) -> tuple[int, list[int]]:
+    """(first ``t``, every segment's ``d``) of a ``SegmentTimeline``'s ``S`` elements, repeats expanded."""
+    start = 0
+    durations: list[int] = []
+    for element in re.finditer(r"<S\b([^>]*)/?>", body):
+        attributes = dict(re.findall(r'(\w+)="(-?\d+)"', element[1]))
+        if not durations and "t" in attributes:
+            start = int(attributes["t"])
+        durations += [int(attributes["d"])] * (1 + int(attributes.get("r", 0)))
+    return start, durations
+
+
+def _timeline_elements(start: int, durations: Sequence[int]) -> list[str]:
+    runs: list[list[int]] = []  # [duration, repeats]
+    for d in durations:
+        if runs and runs[-1][0] == d:
+            runs[-1][1] += 1
+        else:
+            runs.append([d, 0])
+    elements = []
+    for i, (d, r) in enumerate(runs):
+        t = f't="{start}" ' if i == 0 else ""
+        repeat = f' r="{r}"' if r else ""
+        elements.append(f'<S {t}d="{d}"{repeat} />')
+    return elements
+
+
+def _in_representation(mpd_xml: str, rid: str, edit: Callable[[re.Match[str]], str]) -> str:
+    opening = rf'<Representation\b[^>]*?\bid="{re.escape(rid)}"[^>]*>'
+    pattern = re.compile(opening + r".*?</Representation>", re.DOTALL)
+    return pattern.sub(edit, mpd_xml, count=1)
+
+
+def _set_representation_attribute(mpd_xml: str, name: str, values: Mapping[str, str]) -> str:
+    def replace(match: re.Match[str]) -> str:
+        tag, rid = match[0], match[1]
+        if rid not in values:
+            return tag
+        return re.sub(rf'\b{name}="[^"]*"', f'{name}="{values[rid]}"', tag, count=1)
+
+    return re.sub(r'<Representation\b[^>]*?\bid="([^"]*)"[^>]*>', replace, mpd_xml)

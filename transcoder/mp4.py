@@ -12,11 +12,12 @@ from __future__ import annotations
 import struct
 from collections.abc import Iterator
 
-__all__ = ["find_box", "hevc_codecs", "iter_boxes"]
+__all__ = ["find_box", "hevc_codecs", "iter_boxes", "join_fragments"]
 
 _CONTAINERS = {b"moov", b"trak", b"mdia", b"minf", b"stbl"}
 _VISUAL_SAMPLE_ENTRY_HEADER = 78  # SampleEntry (8) + VisualSampleEntry fields (70), then child boxes
 _HEVC_ENTRIES = {b"hvc1", b"hev1"}
+_NOT_FRAGMENTS = {b"styp", b"sidx"}  # what a joined segment keeps once (styp) or drops (sidx)
 
 
 def iter_boxes(data: bytes, start: int = 0, end: int | None = None) -> Iterator[tuple[bytes, int, int]]:
@@ -81,3 +82,31 @@ def _hevc_config_string(hvcc: bytes) -> str:
     trimmed = constraints.rstrip(b"\x00")  # trailing zero bytes may be left out
     parts += [f"{byte:02X}" for byte in trimmed]
     return ".".join(parts)
+
+
+def join_fragments(first: bytes, second: bytes) -> bytes:
+    """Two CMAF media segments as one: the first's ``styp``, then both segments' fragments.
+
+    Each ``moof`` addresses its samples relative to itself (``default-base-is-moof``, as
+    FFmpeg's DASH muxer writes), so fragments stay valid wherever they sit in the file. The
+    ``sidx`` boxes are dropped: each indexes only its own segment's fragment, and nothing
+    reads them under a ``SegmentTemplate`` or an HLS playlist. ``ValueError`` if either is
+    not a media segment (no ``moof``).
+    """
+    parts = [first[start:stop] for kind, start, stop in _top_level(first) if kind == b"styp"][:1]
+    for segment in (first, second):
+        boxes = [box for box in _top_level(segment) if box[0] not in _NOT_FRAGMENTS]
+        if not any(kind == b"moof" for kind, _, _ in boxes):
+            raise ValueError("not a CMAF media segment: no moof box")
+        parts += [segment[start:stop] for _, start, stop in boxes]
+    return b"".join(parts)
+
+
+def _top_level(data: bytes) -> list[tuple[bytes, int, int]]:
+    """(type, start, end) of each top-level box, header included: they follow one another."""
+    boxes = []
+    start = 0
+    for kind, _, stop in iter_boxes(data):
+        boxes.append((kind, start, stop))
+        start = stop
+    return boxes

@@ -8,6 +8,7 @@ rest for the master playlist.
 
 from __future__ import annotations
 
+import shutil
 import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -18,6 +19,7 @@ from transcoder.command import (
     PackagingPlan,
     ThumbnailPlan,
     build_package_command,
+    build_sheet_command,
     init_segment,
     media_playlist,
 )
@@ -27,17 +29,27 @@ from transcoder.ladder import LadderConfig, Rung, plan_ladder
 from transcoder.manifests import (
     AudioTrack,
     Variant,
+    fold_mpd_tail,
+    fold_short_tail,
     hls_master_playlist,
     media_playlist_duration_s,
+    media_segments,
     mpd_codecs,
+    mpd_max_segment_s,
+    segment_bitrates,
+    set_mpd_bandwidths,
     set_mpd_codecs,
+    set_mpd_max_segment,
+    tail_threshold_s,
+    target_duration_s,
     thumbnails_vtt,
+    without_bitstream_switching,
 )
-from transcoder.mp4 import hevc_codecs
+from transcoder.mp4 import hevc_codecs, join_fragments
 from transcoder.probe import ProbedSource, probe_source
 from transcoder.profiles import Speed
 from transcoder.runner import run_ffmpeg
-from transcoder.thumbnails import plan_storyboard, storyboard_cues
+from transcoder.thumbnails import SheetLayout, StoryboardPlan, plan_storyboard, sheet_layouts, storyboard_cues
 
 __all__ = [
     "HLS_MASTER",
@@ -51,6 +63,8 @@ __all__ = [
 HLS_MASTER = "master.m3u8"
 POSTER = "poster.jpg"
 STORYBOARD_VTT = "storyboard.vtt"
+TILES = "storyboard-tiles"  # a scratch folder: one image per tile, laid out into sheets, then removed
+TILE_PATTERN = f"{TILES}/tile-%05d.png"
 # what a package consists of: removed before writing one, so no segment of an earlier run is counted
 PACKAGE_FILES = (
     "init-*.m4s",
@@ -62,7 +76,6 @@ PACKAGE_FILES = (
     POSTER,
     STORYBOARD_VTT,
 )
-AUDIO_BPS = 128_000
 ENCODE_SHARE = 99.0
 DEFAULT_LADDER = LadderConfig()
 
@@ -76,8 +89,9 @@ class PackagedRendition:
     playlist: str  # file names inside the folder
     init: str
     segments: tuple[str, ...]
-    peak_bps: int
-    average_bps: int
+    peak_bps: int  # measured on the segments written, over their real durations (HLS BANDWIDTH)
+    average_bps: int  # every segment's bytes over the rendition's duration (HLS AVERAGE-BANDWIDTH)
+    duration_s: float  # the media its playlist holds
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -92,6 +106,13 @@ class PackageResult:
     hls_master: str
     dash_manifest: str
     segment_duration_s: float
+    poster: str = POSTER
+    storyboard_vtt: str = STORYBOARD_VTT
+
+    @property
+    def duration_s(self) -> float:
+        """How long the packaged video plays: its first rendition's playlist."""
+        return self.renditions[0].duration_s if self.renditions else 0.0
 
 
 def encode_deadline_s(duration_s: float) -> float:
@@ -130,7 +151,7 @@ def package_source(
             poster=POSTER,
             poster_at_s=source.duration_s / 3,
             poster_width=min(1280, source.width - source.width % 2),
-            storyboard_pattern="storyboard-%d.jpg",
+            tile_pattern=TILE_PATTERN,
             storyboard=board,
         ),
         rungs=tuple(chosen),
@@ -144,6 +165,7 @@ def package_source(
     )
     out.mkdir(parents=True, exist_ok=True)
     _remove_previous_package(out)
+    (out / TILES).mkdir()
     report = on_progress or (lambda _: None)
     run = run_ffmpeg(
         build_package_command(source_path, out, plan),
@@ -153,26 +175,33 @@ def package_source(
         deadline_s=encode_deadline_s(source.duration_s),
         what="the ladder encode",
     )
+    streams = len(chosen) + (1 if source.has_audio else 0)
+    _fold_short_tails(out, streams, tail_threshold_s(config.segment_duration_s))
     packaged_s = media_playlist_duration_s((out / media_playlist(0)).read_text())
     check_complete(
         packaged_s, source.duration_s, run.stderr_tail, tolerance_s=max(1.0, config.segment_duration_s)
     )
-    (out / STORYBOARD_VTT).write_text(thumbnails_vtt(storyboard_cues(board, source.duration_s)))
-    sheets = tuple(sorted(p.name for p in out.glob("storyboard-*.jpg")))
-    thumbnails = (POSTER, *sheets, STORYBOARD_VTT)
+    sheets = _lay_out_sheets(out, board, cancel)
+    (out / STORYBOARD_VTT).write_text(thumbnails_vtt(storyboard_cues(board, sheets, source.duration_s)))
+    thumbnails = (POSTER, *(sheet.name for sheet in sheets), STORYBOARD_VTT)
     pairs = enumerate(zip(chosen, encoders, strict=True))
-    renditions = tuple(_rendition(out, i, rung, enc, plan, source.duration_s) for i, (rung, enc) in pairs)
+    renditions = tuple(_rendition(out, i, rung, enc) for i, (rung, enc) in pairs)
     audio_index = len(chosen)
     codecs = _complete_codecs(out, len(chosen))
     audio = None
     audio_files: tuple[str, ...] = ()
+    measured = {str(i): r.peak_bps for i, r in enumerate(renditions)}
     if source.has_audio:
+        audio_peak, _ = _bitrates(out, audio_index)
+        measured[str(audio_index)] = audio_peak
         audio = AudioTrack(
             uri=media_playlist(audio_index),
             codecs=codecs.get(str(audio_index), "mp4a.40.2"),
-            peak_bps=AUDIO_BPS,
+            peak_bps=audio_peak,
         )
         audio_files = (init_segment(audio_index), *_segments(out, audio_index))
+    mpd = (out / DASH_MANIFEST).read_text()
+    (out / DASH_MANIFEST).write_text(without_bitstream_switching(set_mpd_bandwidths(mpd, measured)))
     variants = [
         Variant(
             uri=r.playlist,
@@ -235,6 +264,47 @@ def _remove_previous_package(out: Path) -> None:
     for pattern in PACKAGE_FILES:
         for path in out.glob(pattern):
             path.unlink()
+    shutil.rmtree(out / TILES, ignore_errors=True)
+
+
+def _fold_short_tails(out: Path, streams: int, min_tail_s: float) -> None:
+    """No playlist ends in a sliver: a last segment shorter than ``min_tail_s`` joins the one before.
+
+    A source whose length is within a frame of a multiple of the segment duration ends each
+    stream in a segment of one video frame or one AAC frame (23 ms), where hls.js stalls short
+    of the end and never fires ``ended``. The segment files are joined, the HLS playlist and
+    the MPD's timeline say one segment fewer, and the MPD's longest segment is updated.
+    """
+    mpd = (out / DASH_MANIFEST).read_text()
+    for index in range(streams):
+        playlist = out / media_playlist(index)
+        folded = fold_short_tail(playlist.read_text(), min_tail_s=min_tail_s)
+        if folded is None:
+            continue
+        into, tail = out / folded.into, out / folded.tail
+        joined = join_fragments(into.read_bytes(), tail.read_bytes())
+        into.write_bytes(joined)
+        tail.unlink()
+        playlist.write_text(folded.playlist)
+        mpd = fold_mpd_tail(mpd, str(index))
+    longest = mpd_max_segment_s(mpd)
+    (out / DASH_MANIFEST).write_text(set_mpd_max_segment(mpd, longest) if longest else mpd)
+
+
+def _lay_out_sheets(out: Path, board: StoryboardPlan, cancel: threading.Event | None) -> list[SheetLayout]:
+    """The tiles FFmpeg drew, laid out into sheets sized for them; the tiles are removed."""
+    tiles = len(list((out / TILES).glob("tile-*.png")))
+    sheets = sheet_layouts(board, tiles)
+    for sheet in sheets:
+        run_ffmpeg(
+            build_sheet_command(out / TILE_PATTERN, sheet, out / sheet.name),
+            duration_s=1.0,
+            cancel=cancel,
+            deadline_s=60.0,
+            what="the storyboard sheet",
+        )
+    shutil.rmtree(out / TILES, ignore_errors=True)
+    return sheets
 
 
 def _fit(rungs: Sequence[Rung], source: ProbedSource) -> tuple[Rung, ...]:
@@ -247,19 +317,23 @@ def _segments(out: Path, index: int) -> tuple[str, ...]:
     return tuple(sorted(p.name for p in out.glob(f"seg-{index}-*.m4s")))
 
 
-def _rendition(
-    out: Path, index: int, rung: Rung, encoder: str, plan: PackagingPlan, duration_s: float
-) -> PackagedRendition:
-    """Bitrates measured on the segments written: the peak (one segment) and the mean over the video."""
-    segments = _segments(out, index)
-    sizes = [(out / name).stat().st_size for name in segments]
-    duration = max(min(plan.segment_duration_s * len(segments), duration_s), 0.001)  # last one is short
+def _rendition(out: Path, index: int, rung: Rung, encoder: str) -> PackagedRendition:
+    peak, average = _bitrates(out, index)
+    playlist = (out / media_playlist(index)).read_text()
     return PackagedRendition(
         rung=rung,
         encoder=encoder,
         playlist=media_playlist(index),
         init=init_segment(index),
-        segments=segments,
-        peak_bps=round(max(sizes, default=0) * 8 / plan.segment_duration_s),
-        average_bps=round(sum(sizes) * 8 / duration),
+        segments=_segments(out, index),
+        peak_bps=peak,
+        average_bps=average,
+        duration_s=media_playlist_duration_s(playlist),
     )
+
+
+def _bitrates(out: Path, index: int) -> tuple[int, int]:
+    """(peak, average) bits per second of a stream, measured on its segments and their real durations."""
+    playlist = (out / media_playlist(index)).read_text()
+    segments = [(s.duration_s, (out / s.uri).stat().st_size) for s in media_segments(playlist)]
+    return segment_bitrates(segments, target_duration_s=target_duration_s(playlist) or 1.0)

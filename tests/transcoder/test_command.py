@@ -13,10 +13,11 @@ from transcoder.command import (
     adaptation_sets,
     build_package_command,
     build_plain_command,
+    build_sheet_command,
 )
 from transcoder.encoders import CPU_ENCODERS
 from transcoder.ladder import Rung
-from transcoder.thumbnails import plan_storyboard
+from transcoder.thumbnails import plan_storyboard, sheet_layouts
 
 Builder = Callable[[Path, Path, PackagingPlan], list[str]]
 
@@ -87,7 +88,7 @@ def test_thumbnails_are_two_more_branches_of_the_same_decode() -> None:
         poster="poster.jpg",
         poster_at_s=20.0,
         poster_width=1280,
-        storyboard_pattern="sb-%d.jpg",
+        tile_pattern="tiles/t-%05d.png",
         storyboard=board,
     )
     args = build_package_command(
@@ -96,8 +97,35 @@ def test_thumbnails_are_two_more_branches_of_the_same_decode() -> None:
     assert args.count("-i") == 1
     graph = args[args.index("-filter_complex") + 1]
     assert "split=4" in graph  # two rungs, the poster and the storyboard
-    assert "tile=10x10" in graph and "trim=end_frame=501:start_frame=500" in graph  # 20 s at 25 fps
-    assert "out/manifest.mpd" in args and "out/poster.jpg" in args and "out/sb-%d.jpg" in args
+    assert r"select=eq(n\,0)+eq(n\,500)" in graph  # the first frame, then the one at 20 s (25 fps)
+    assert "out/manifest.mpd" in args and "out/poster.jpg" in args and "out/tiles/t-%05d.png" in args
+
+
+def test_every_output_gets_a_frame_at_once_so_progress_is_reported_from_the_start() -> None:
+    """FFmpeg writes no ``-progress`` block until every output has its header, written on its first
+    frame: an output whose first frame comes late (a tile filter filling a sheet, a poster at a third
+    of the video) holds back the job's progress until then."""
+    board = plan_storyboard(60.0, 1920, 1080)
+    thumbs = ThumbnailPlan(
+        poster="poster.jpg", poster_at_s=20.0, poster_width=1280, tile_pattern="t-%05d.png", storyboard=board
+    )
+    args = build_package_command(
+        Path("in.mp4"), Path("out"), replace(plan(VideoCodec.H264), thumbnails=thumbs)
+    )
+    graph = args[args.index("-filter_complex") + 1]
+    assert "tile=" not in graph and "trim=" not in graph
+    assert "eq(n\\,0)" in graph  # the poster branch lets the first frame through
+    poster = args[: args.index("out/poster.jpg")]
+    assert poster[-poster[::-1].index("-update") :][0] == "1"  # each frame replaces the file
+
+
+def test_a_sprite_sheet_is_laid_out_from_the_tiles_drawn() -> None:
+    board = plan_storyboard(130.0, 1920, 1080)
+    [_, rest] = sheet_layouts(board, 130)
+    args = build_sheet_command(Path("out/tiles/t-%05d.png"), rest, Path("out/storyboard-2.jpg"))
+    assert args[args.index("-start_number") + 1] == "100"
+    assert "tile=10x3" in args[args.index("-filter_complex") + 1]
+    assert "out/storyboard-2.jpg" in args
 
 
 def test_every_rendition_is_8_bit_4_2_0_at_one_constant_rate() -> None:

@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import xml.etree.ElementTree as ET
+
 import m3u8
 import pytest
 
@@ -7,11 +9,20 @@ from transcoder.manifests import (
     AudioTrack,
     Thumbnail,
     Variant,
+    fold_mpd_tail,
+    fold_short_tail,
     hls_master_playlist,
     media_playlist_duration_s,
+    media_segments,
     mpd_codecs,
+    mpd_max_segment_s,
+    segment_bitrates,
+    set_mpd_bandwidths,
     set_mpd_codecs,
+    set_mpd_max_segment,
+    tail_threshold_s,
     thumbnails_vtt,
+    without_bitstream_switching,
 )
 
 
@@ -70,3 +81,112 @@ def test_a_media_playlist_says_how_much_media_it_holds() -> None:
 def test_vtt_times_go_past_an_hour() -> None:
     cue = Thumbnail(start_s=3599.5, end_s=3661.25, sprite="s.jpg", x=0, y=0, width=160, height=90)
     assert "00:59:59.500 --> 01:01:01.250\ns.jpg#xywh=0,0,160,90" in thumbnails_vtt([cue])
+
+
+AUDIO_8S = """#EXTM3U
+#EXT-X-VERSION:6
+#EXT-X-TARGETDURATION:4
+#EXT-X-MEDIA-SEQUENCE:1
+#EXT-X-MAP:URI="init-1.m4s"
+#EXTINF:3.993832,
+#EXT-X-PROGRAM-DATE-TIME:2026-12-03T02:07:57.000+0000
+seg-1-00001.m4s
+#EXTINF:3.993832,
+#EXT-X-PROGRAM-DATE-TIME:2026-12-03T02:08:00.994+0000
+seg-1-00002.m4s
+#EXTINF:0.023220,
+#EXT-X-PROGRAM-DATE-TIME:2026-12-03T02:08:04.988+0000
+seg-1-00003.m4s
+#EXT-X-ENDLIST
+"""
+
+
+def test_a_one_frame_last_segment_is_folded_into_the_one_before() -> None:
+    """What FFmpeg wrote for the audio of an 8 s source: hls.js stalled 40 ms before the end."""
+    folded = fold_short_tail(AUDIO_8S, min_tail_s=tail_threshold_s(4.0))
+    assert folded is not None
+    assert (folded.tail, folded.into) == ("seg-1-00003.m4s", "seg-1-00002.m4s")
+    segments = media_segments(folded.playlist)
+    assert [s.uri for s in segments] == ["seg-1-00001.m4s", "seg-1-00002.m4s"]
+    assert segments[-1].duration_s == pytest.approx(3.993832 + 0.023220)
+    assert media_playlist_duration_s(folded.playlist) == pytest.approx(media_playlist_duration_s(AUDIO_8S))
+    parsed = m3u8.loads(folded.playlist)
+    assert parsed.is_endlist and parsed.target_duration == 4 and len(parsed.segments) == 2
+
+
+def test_a_long_enough_tail_or_a_single_segment_is_left_alone() -> None:
+    tail = AUDIO_8S.replace("#EXTINF:0.023220,", "#EXTINF:1.500000,")
+    assert fold_short_tail(tail, min_tail_s=0.5) is None
+    single = "#EXTM3U\n#EXT-X-TARGETDURATION:1\n#EXTINF:0.040000,\na.m4s\n#EXT-X-ENDLIST\n"
+    assert fold_short_tail(single, min_tail_s=0.5) is None
+
+
+def test_a_folded_segment_never_outgrows_the_target_duration() -> None:
+    for segment_s in (1.0, 2.0, 4.0, 6.0):
+        assert round(segment_s + tail_threshold_s(segment_s) - 0.001) <= segment_s
+    folded = fold_short_tail(
+        "#EXTM3U\n#EXT-X-TARGETDURATION:1\n#EXTINF:1.000000,\na.m4s\n#EXTINF:0.600000,\nb.m4s\n",
+        min_tail_s=0.7,
+    )
+    assert folded is not None and "#EXT-X-TARGETDURATION:2" in folded.playlist  # 1.6 rounds to 2
+
+
+MPD = """<MPD maxSegmentDuration="PT4.0S"><Period>
+\t<AdaptationSet id="0" contentType="video" segmentAlignment="true" bitstreamSwitching="true">
+\t\t<Representation id="0" mimeType="video/mp4" codecs="avc1.64001e" bandwidth="800000" width="640">
+\t\t\t<SegmentTemplate timescale="12800" startNumber="1">
+\t\t\t\t<SegmentTimeline>
+\t\t\t\t\t<S t="0" d="51200" r="1" />
+\t\t\t\t\t<S d="512" />
+\t\t\t\t</SegmentTimeline>
+\t\t\t</SegmentTemplate>
+\t\t</Representation>
+\t</AdaptationSet>
+\t<AdaptationSet id="1" contentType="audio" bitstreamSwitching="true">
+\t\t<Representation id="1" mimeType="audio/mp4" codecs="mp4a.40.2" bandwidth="128000">
+\t\t\t<SegmentTemplate timescale="44100" startNumber="1">
+\t\t\t\t<SegmentTimeline>
+\t\t\t\t\t<S t="0" d="176128" />
+\t\t\t\t\t<S d="177152" />
+\t\t\t\t</SegmentTimeline>
+\t\t\t</SegmentTemplate>
+\t\t</Representation>
+\t</AdaptationSet>
+</Period></MPD>"""
+
+
+def test_the_mpd_timeline_folds_the_same_tail() -> None:
+    folded = fold_mpd_tail(MPD, "0")
+    assert '<S t="0" d="51200" />' in folded and '<S d="51712" />' in folded and ' r="1"' not in folded
+    assert folded.split('<AdaptationSet id="1"')[1] == MPD.split('<AdaptationSet id="1"')[1]
+    assert mpd_max_segment_s(folded) == pytest.approx(51712 / 12800)
+    assert 'maxSegmentDuration="PT4.040S"' in set_mpd_max_segment(folded, mpd_max_segment_s(folded))
+    ET.fromstring(folded)  # still XML
+
+
+def test_no_adaptation_set_claims_bitstream_switching() -> None:
+    """Each representation has its own init segment: a player that believed the claim would decode
+    1080p segments with 360p's decoder configuration."""
+    fixed = without_bitstream_switching(MPD)
+    assert "bitstreamSwitching" not in fixed
+    assert fixed.count("<AdaptationSet") == 2 and 'segmentAlignment="true"' in fixed
+
+
+def test_measured_bandwidths_replace_the_nominal_ones() -> None:
+    fixed = set_mpd_bandwidths(MPD, {"0": 5_123_456, "1": 131_072})
+    assert 'bandwidth="5123456"' in fixed and 'bandwidth="131072"' in fixed
+    assert 'bandwidth="800000"' not in fixed
+
+
+def test_bitrates_are_measured_over_real_segment_durations() -> None:
+    """A 1 s 1080p clip's one segment holds 1 s of media: 640 kB is 5.1 Mbps, not 1.3 over 4 s."""
+    assert segment_bitrates([(1.0, 640_000)], target_duration_s=1.0) == (5_120_000, 5_120_000)
+    assert segment_bitrates([(1.0, 640_000)], target_duration_s=4.0) == (5_120_000, 5_120_000)
+
+
+def test_the_peak_is_the_busiest_run_of_half_to_one_and_a_half_target_durations() -> None:
+    segments = [(4.0, 400_000), (4.0, 1_600_000), (4.0, 400_000), (0.1, 200_000)]
+    peak, average = segment_bitrates(segments, target_duration_s=4.0)
+    assert peak == 3_200_000  # the second segment; the 0.1 s tail alone is too short to count
+    assert average == round(2_600_000 * 8 / 12.1)
+    assert segment_bitrates([], target_duration_s=4.0) == (0, 0)

@@ -6,7 +6,7 @@ import struct
 
 import pytest
 
-from transcoder.mp4 import find_box, hevc_codecs, iter_boxes
+from transcoder.mp4 import find_box, hevc_codecs, iter_boxes, join_fragments
 
 
 def box(kind: bytes, payload: bytes) -> bytes:
@@ -66,3 +66,18 @@ def test_boxes_are_walked_one_level_at_a_time() -> None:
     assert [kind for kind, _, _ in iter_boxes(data)] == [b"ftyp", b"moov"]
     assert find_box(data, (b"moov", b"trak")) == b"x"
     assert find_box(data, (b"moov", b"mvex")) is None
+
+
+def test_two_segments_join_into_one_with_both_fragments_and_no_stale_index() -> None:
+    first = box(b"styp", b"msdh") + box(b"sidx", b"1") + box(b"moof", b"a") + box(b"mdat", b"AA")
+    tail = box(b"styp", b"msdh") + box(b"sidx", b"2") + box(b"moof", b"b") + box(b"mdat", b"B")
+    joined = join_fragments(first, tail)
+    assert joined == box(b"styp", b"msdh") + box(b"moof", b"a") + box(b"mdat", b"AA") + box(
+        b"moof", b"b"
+    ) + box(b"mdat", b"B")
+    assert [kind for kind, _, _ in iter_boxes(joined)] == [b"styp", b"moof", b"mdat", b"moof", b"mdat"]
+
+
+def test_joining_something_that_is_not_a_media_segment_is_refused() -> None:
+    with pytest.raises(ValueError, match="no moof"):
+        join_fragments(box(b"moof", b"") + box(b"mdat", b""), box(b"ftyp", b"") + box(b"moov", b""))

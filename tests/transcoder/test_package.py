@@ -6,6 +6,7 @@ import json
 import re
 import struct
 import subprocess
+import time
 from pathlib import Path
 from typing import Any
 
@@ -21,6 +22,9 @@ from transcoder.package import PackageResult, package_source
 from harness import ConnectionSpy
 
 SEGMENT_S = 1.0
+RUNG_1080 = Rung(
+    name="1080p", codec=VideoCodec.H264, width=1920, height=1080, bitrate_kbps=5000, frame_rate=25.0
+)
 ONE_SECOND = LadderConfig(segment_duration_s=SEGMENT_S)
 Packaged = tuple[Path, Path, PackageResult]
 
@@ -244,9 +248,52 @@ def test_poster_storyboard_and_track_are_made(landscape: Packaged) -> None:
     poster = ffprobe(out / "poster.jpg", "-show_streams")["streams"][0]
     assert poster["width"] == 854
     sheet = ffprobe(out / "storyboard-1.jpg", "-show_streams")["streams"][0]
-    assert (sheet["width"], sheet["height"]) == (10 * 160, 10 * 90)  # 10x10 tiles of 160x90
+    assert (sheet["width"], sheet["height"]) == (4 * 160, 90)  # the 4 tiles of a 4 s video, 160x90 each
     vtt = (out / "storyboard.vtt").read_text()
     assert vtt.count("storyboard-1.jpg#xywh=") == 4
+    assert not (out / "storyboard-tiles").exists()  # the single tiles are laid out and gone
+
+
+def vtt_cues(vtt: str) -> list[tuple[str, int, int, int, int]]:
+    """(sheet, x, y, w, h) of every cue of a storyboard track."""
+    found = re.findall(r"^(\S+)#xywh=(\d+),(\d+),(\d+),(\d+)$", vtt, re.MULTILINE)
+    return [(name, int(x), int(y), int(w), int(h)) for name, x, y, w, h in found]
+
+
+def mean_luma(image: Path, crop: tuple[int, int, int, int] | None = None) -> float:
+    """The average Y (16 black .. 235 white) of an image, or of the x, y, w, h rectangle of it."""
+    chain = "" if crop is None else "crop={2}:{3}:{0}:{1},".format(*crop)
+    result = subprocess.run(
+        ["ffmpeg", "-hide_banner", "-i", str(image), "-vf", f"{chain}signalstats,metadata=print",
+         "-f", "null", "-"],
+        capture_output=True, text=True, check=True,
+    )  # fmt: skip
+    match = re.search(r"lavfi\.signalstats\.YAVG=([0-9.]+)", result.stdout + result.stderr)
+    assert match, result.stderr[-500:]
+    return float(match[1])
+
+
+@pytest.mark.parametrize("seconds", [8.0, 13.0])
+def test_a_storyboard_sheet_holds_pictures_not_black_and_every_cue_points_inside_it(
+    tmp_path: Path, seconds: float
+) -> None:
+    """An 8 s video drew its 8 tiles on a sheet laid out for 100: 92 % of it was black."""
+    source = make_source(tmp_path / "src.mp4", size="640x360", seconds=seconds, audio=False)
+    out = tmp_path / "out"
+    result = package_source(source, out, speed="fast")
+    [sheet_name] = [name for name in result.thumbnails if name.startswith("storyboard-")]
+    sheet = ffprobe(out / sheet_name, "-show_streams")["streams"][0]
+    cues = vtt_cues((out / result.storyboard_vtt).read_text())
+    tiles = int(seconds)
+    assert len(cues) == tiles
+    columns = min(10, tiles)
+    assert (sheet["width"], sheet["height"]) == (columns * 160, -(-tiles // columns) * 90)
+    for name, x, y, w, h in cues:
+        assert name == sheet_name
+        assert x + w <= sheet["width"] and y + h <= sheet["height"]
+        assert mean_luma(out / name, (x, y, w, h)) > 40, (x, y)  # testsrc2: a picture, not black (16)
+    if tiles <= 10:
+        assert mean_luma(out / sheet_name) > 40  # and no black margin around them
 
 
 @pytest.mark.parametrize(
@@ -299,6 +346,71 @@ def test_a_one_second_clip_is_one_segment(tmp_path: Path) -> None:
     assert len(r.segments) == 1 and result.source.duration_s == pytest.approx(1.0, abs=0.1)
     playlist = m3u8.load(str(tmp_path / "out" / r.playlist))
     assert [s.uri for s in playlist.segments] == list(r.segments)
+
+
+def rate_bps(out: Path, playlist_name: str) -> float:
+    """Bits per second of a stream: its segments' bytes over the durations its playlist gives them."""
+    playlist = m3u8.load(str(out / playlist_name))
+    size = sum((out / s.uri).stat().st_size for s in playlist.segments)
+    return float(size * 8 / sum(s.duration for s in playlist.segments))
+
+
+def test_a_clip_shorter_than_a_segment_says_the_bitrate_it_really_has(tmp_path: Path) -> None:
+    """A 1 s 1080p clip in 4 s segments said 1.4 Mbps in its master playlist; its video ran at 5.1."""
+    source = make_source(tmp_path / "src.mp4", size="1920x1080", seconds=1)
+    out = tmp_path / "out"
+    result = package_source(source, out, rungs=[RUNG_1080], speed="fast")  # 4 s segments
+    [r] = result.renditions
+    video_bps, audio_bps = rate_bps(out, r.playlist), rate_bps(out, result.audio_playlist or "")
+    assert r.peak_bps == pytest.approx(video_bps, rel=0.01)
+    assert r.average_bps == pytest.approx(video_bps, rel=0.01)
+    [variant] = m3u8.load(str(out / result.hls_master)).playlists
+    assert variant.stream_info.bandwidth == pytest.approx(video_bps + audio_bps, rel=0.01)
+    assert variant.stream_info.average_bandwidth == pytest.approx(video_bps + audio_bps, rel=0.01)
+    mpd = (out / result.dash_manifest).read_text()
+    bandwidths = [int(b) for b in re.findall(r'<Representation[^>]*\bbandwidth="(\d+)"', mpd)]
+    assert bandwidths == [pytest.approx(video_bps, rel=0.01), pytest.approx(audio_bps, rel=0.01)]
+
+
+def test_no_adaptation_set_of_the_mpd_claims_bitstream_switching(landscape: Packaged) -> None:
+    """Every representation has its own init segment, so a player must not reuse one for another."""
+    _, out, result = landscape
+    mpd = (out / result.dash_manifest).read_text()
+    assert "<AdaptationSet" in mpd and "bitstreamSwitching" not in mpd
+
+
+@pytest.mark.parametrize("seconds", [8.0, 12.0, 7.98, 8.04])
+def test_no_playlist_ends_in_a_sliver_and_playlists_add_up_to_the_media(
+    tmp_path: Path, seconds: float
+) -> None:
+    """A length within a frame of a multiple of the segment duration ended the audio (8 s: one AAC frame,
+    23 ms) or the video (8.04 s: one frame) in a sliver segment, where hls.js stalls and never ends."""
+    source = make_source(tmp_path / "src.mp4", size="320x180", seconds=seconds)
+    out = tmp_path / "out"
+    result = package_source(source, out, speed="fast")  # the default 4 s segments
+    assert result.segment_duration_s == 4.0
+    streams = [(r.playlist, r.init) for r in result.renditions]
+    streams += [(result.audio_playlist or "", result.audio_files[0])]
+    mpd = MPEGDASHParser.parse(str(out / result.dash_manifest))
+    timelines = {
+        rep.id: rep.segment_templates[0]
+        for adaptation in mpd.periods[0].adaptation_sets
+        for rep in adaptation.representations
+    }
+    for index, (playlist_name, init) in enumerate(streams):
+        playlist = m3u8.load(str(out / playlist_name))
+        durations = [s.duration for s in playlist.segments]
+        assert durations[-1] >= 0.5, (playlist_name, durations)
+        assert all(round(d) <= playlist.target_duration for d in durations)
+        media = joined(out, init, tuple(s.uri for s in playlist.segments), tmp_path / f"all-{index}.mp4")
+        packaged = float(ffprobe(media, "-show_format")["format"]["duration"])
+        assert sum(durations) == pytest.approx(packaged, abs=0.03), playlist_name
+        assert packaged == pytest.approx(seconds, abs=0.05)
+        frames, errors = decoded_frames(media) if index < len(result.renditions) else (1, "")
+        assert frames > 0 and errors == ""
+        template = timelines[str(index)]  # the MPD lists the same segments with the same durations
+        timeline = [s.d for s in template.segment_timelines[0].Ss for _ in range(1 + (s.r or 0))]
+        assert [d / template.timescale for d in timeline] == pytest.approx(durations, abs=0.001)
 
 
 @pytest.mark.parametrize(
@@ -400,3 +512,21 @@ def test_a_playlist_handed_to_the_transcoder_is_refused_and_nothing_it_names_is_
             package_source(listing, out, speed="fast")
         assert spy.connections == 0
     assert not out.exists() or not any(out.iterdir())  # not a frame of the named files was encoded
+
+
+def test_progress_moves_while_ffmpeg_encodes_not_only_at_the_end(tmp_path: Path) -> None:
+    """The storyboard's ``tile`` filter (and the poster, a third of the way in) held back FFmpeg's first
+    progress report until the end: the catalog showed no progress, then 93 %."""
+    source = make_source(tmp_path / "src.mp4", size="1280x720", seconds=24, audio=False)
+    seen: list[tuple[float, float]] = []
+    started = time.monotonic()
+    package_source(
+        source,
+        tmp_path / "out",
+        speed="fast",
+        on_progress=lambda pct: seen.append((time.monotonic() - started, pct)),
+    )
+    wall = time.monotonic() - started
+    early = [pct for at, pct in seen if at < wall / 2]
+    assert early and 0 < max(early) < 90, (wall, seen)
+    assert len({pct for _, pct in seen}) >= 4  # a moving number, not a jump
