@@ -46,7 +46,7 @@ def test_odd_sizes_give_even_dimensions_and_keep_the_ratio() -> None:
     for name, width, height in sizes(1278, 718):
         assert width % 2 == 0 and height % 2 == 0, name
         assert abs(width / height - 1278 / 718) < 0.01, name
-    assert [n for n, _, _ in sizes(1278, 718)] == ["360p", "480p"]  # 718 < 720: no 720p upscale
+    assert [n for n, _, _ in sizes(1278, 718)] == ["360p", "480p", "718p"]  # no 720p upscale: its own size
 
 
 def test_a_tiny_source_gets_one_rendition_at_its_own_size() -> None:
@@ -72,3 +72,45 @@ def test_efficient_codecs_get_fewer_bits_and_their_own_names() -> None:
 def test_no_rung_is_larger_than_the_source(width: int, height: int) -> None:
     for rung in plan_ladder(source(width, height)):
         assert rung.width <= width and rung.height <= height
+
+
+@pytest.mark.parametrize(
+    ("width", "height", "top"),
+    [
+        (854, 478, ("478p", 854, 478)),  # 360p alone kept 57 % of its lines
+        (1278, 718, ("718p", 1278, 718)),
+        (1920, 1040, ("1040p", 1920, 1040)),  # a cropped 1080p film
+        (479, 853, ("478p", 478, 852)),  # vertical, odd: even dimensions
+    ],
+)
+def test_a_source_just_under_a_rung_keeps_a_rendition_at_its_own_size(
+    width: int, height: int, top: tuple[str, int, int]
+) -> None:
+    ladder = sizes(width, height)
+    assert ladder[-1] == top
+    assert ladder[0][0] == "360p"  # the rungs below stay
+    for _, w, h in ladder:
+        assert w <= width and h <= height and w % 2 == 0 and h % 2 == 0
+
+
+@pytest.mark.parametrize(
+    ("width", "height"), [(1920, 1080), (853, 481), (380, 640), (640, 360), (3840, 2160)]
+)
+def test_a_source_a_rung_already_keeps_gets_no_extra_rendition(width: int, height: int) -> None:
+    """1080p is 1080p; 481 lines are kept by 480p; 380 by 360p."""
+    ladder = sizes(width, height)
+    assert len({h for _, _, h in ladder}) == len(ladder)
+    assert all(
+        name.rstrip("p").isdigit() and int(name[:-1]) in (360, 480, 720, 1080, 1440, 2160)
+        for name, _, _ in ladder
+    )
+
+
+def test_max_height_still_caps_and_no_own_size_rung_is_added_above_it() -> None:
+    assert sizes(854, 478, max_height=360) == [("360p", 644, 360)]
+    assert [n for n, _, _ in sizes(2560, 1400, max_height=1080)][-1] == "1080p"
+
+
+def test_an_own_size_rung_gets_a_bitrate_between_its_neighbours() -> None:
+    ladder = {r.name: r.bitrate_kbps for r in plan_ladder(source(1278, 718), LadderConfig())}
+    assert ladder["480p"] < ladder["718p"] <= 2800

@@ -300,7 +300,8 @@ def test_a_storyboard_sheet_holds_pictures_not_black_and_every_cue_points_inside
     ("size", "expected"),
     [
         ("360x640", [("360p", 360, 640)]),  # vertical
-        ("1278x718", [("360p", 640, 360), ("480p", 854, 480)]),  # odd ratio, just under 720p: no 720p
+        # odd ratio, just under 720p: no 720p upscale, but its own size rather than topping out at 480p
+        ("1278x718", [("360p", 640, 360), ("480p", 854, 480), ("718p", 1278, 718)]),
         ("638x358", [("358p", 638, 358)]),  # smaller than the smallest rung: its own size
     ],
 )
