@@ -247,7 +247,10 @@ def openapi_document() -> dict[str, Any]:
                         "uploader_id": {"type": "string"},
                         "created_at": {"type": ["string", "null"], "format": "date-time"},
                         "updated_at": {"type": "string", "format": "date-time"},
-                        "duration_ms": {"type": ["integer", "null"]},
+                        "duration_ms": {
+                            "type": ["integer", "null"],
+                            "description": "the upload's probed length, else the packaged video's",
+                        },
                         "width": {"type": ["integer", "null"]},
                         "height": {"type": ["integer", "null"]},
                         "size_bytes": {"type": "integer"},
@@ -257,6 +260,15 @@ def openapi_document() -> dict[str, Any]:
                         "renditions": {"type": "array", "items": {"$ref": "#/components/schemas/Rendition"}},
                         "hls_url": {"type": ["string", "null"]},
                         "dash_url": {"type": ["string", "null"]},
+                        "poster_url": {
+                            "type": ["string", "null"],
+                            "description": "JPEG; null until transcoded",
+                        },
+                        "storyboard_url": {
+                            "type": ["string", "null"],
+                            "description": "WebVTT thumbnail track: each cue is a sprite sheet's URL "
+                            "relative to the track, with #xywh=x,y,w,h; null until transcoded",
+                        },
                     },
                 },
                 "Rendition": {
@@ -266,7 +278,16 @@ def openapi_document() -> dict[str, Any]:
                         "codec": {"type": "string"},
                         "width": {"type": "integer"},
                         "height": {"type": "integer"},
-                        "bitrate_kbps": {"type": "integer"},
+                        "bitrate_kbps": {
+                            "type": "integer",
+                            "description": "measured: the segments' bytes over their duration (the target "
+                            "for renditions transcoded before bitrates were measured)",
+                        },
+                        "peak_bitrate_kbps": {
+                            "type": ["integer", "null"],
+                            "description": "measured: the busiest run of segments (HLS BANDWIDTH)",
+                        },
+                        "target_bitrate_kbps": {"type": "integer", "description": "the encoder's target"},
                         "segment_duration_s": {"type": "number"},
                         "encoder": {"type": "string"},
                         "manifest_url": {"type": ["string", "null"]},

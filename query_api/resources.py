@@ -2,6 +2,9 @@
 
 Storage keys become URLs under the media base (the media server or a CDN);
 bookkeeping of the projection (which job a percent belongs to) stays inside.
+A rendition's ``bitrate_kbps`` is what its segments measured (the mean, HLS
+AVERAGE-BANDWIDTH), the encoder's target where a rendition was reported
+before the transcoder measured (``target_bitrate_kbps`` is always the target).
 """
 
 from __future__ import annotations
@@ -28,7 +31,7 @@ def video_resource(video: VideoRecord, *, media_base_url: str) -> dict[str, Any]
         "uploader_id": video.uploader_id,
         "created_at": _iso(video.created_at),
         "updated_at": _iso(video.updated_at),
-        "duration_ms": video.duration_ms,
+        "duration_ms": video.duration_ms if video.duration_ms is not None else video.media_duration_ms,
         "width": video.width,
         "height": video.height,
         "size_bytes": video.size_bytes,
@@ -41,6 +44,10 @@ def video_resource(video: VideoRecord, *, media_base_url: str) -> dict[str, Any]
         ],
         "hls_url": _url(media_base_url, video.hls_master_key),
         "dash_url": _url(media_base_url, video.dash_manifest_key),
+        "poster_url": _url(media_base_url, video.poster_key),
+        # a WebVTT track whose cues name sprite sheets beside it (storyboard-1.jpg#xywh=x,y,w,h),
+        # relative, so they resolve under whatever base the track was fetched from
+        "storyboard_url": _url(media_base_url, video.storyboard_key),
     }
 
 
@@ -51,7 +58,9 @@ def rendition_resource(r: RenditionRecord, *, media_base_url: str) -> dict[str, 
         "codec": r.codec,
         "width": r.width,
         "height": r.height,
-        "bitrate_kbps": r.bitrate_kbps,
+        "bitrate_kbps": r.average_bitrate_kbps if r.average_bitrate_kbps is not None else r.bitrate_kbps,
+        "peak_bitrate_kbps": r.peak_bitrate_kbps,
+        "target_bitrate_kbps": r.bitrate_kbps,
         "segment_duration_s": r.segment_duration_s,
         "encoder": r.encoder,
         "manifest_url": _url(media_base_url, r.manifest_key),

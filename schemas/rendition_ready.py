@@ -1,4 +1,9 @@
-"""``rendition-ready``: one rendition is encoded, packaged and stored."""
+"""``rendition-ready``: one rendition is encoded, packaged and stored.
+
+v2 adds what the transcoder measured (bitrates over the segments written, the
+packaged duration) and the job's poster and storyboard keys, all optional:
+a v1 event reads with them ``None``.
+"""
 
 from __future__ import annotations
 
@@ -30,6 +35,11 @@ class RenditionReady:
     segment_keys: tuple[str, ...] = field(default_factory=tuple)
     hls_master_key: str | None = None
     dash_manifest_key: str | None = None
+    average_bitrate_kbps: int | None = None  # measured; ``bitrate_kbps`` is the encoder's target
+    peak_bitrate_kbps: int | None = None
+    duration_ms: int | None = None
+    poster_key: str | None = None
+    storyboard_key: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return {**plain_fields(self), "codec": self.codec.value, "segment_keys": list(self.segment_keys)}
@@ -50,4 +60,9 @@ class RenditionReady:
             segment_keys=tuple(d.get("segment_keys", ())),
             hls_master_key=d.get("hls_master_key"),
             dash_manifest_key=d.get("dash_manifest_key"),
+            average_bitrate_kbps=d.get("average_bitrate_kbps"),
+            peak_bitrate_kbps=d.get("peak_bitrate_kbps"),
+            duration_ms=d.get("duration_ms"),
+            poster_key=d.get("poster_key"),
+            storyboard_key=d.get("storyboard_key"),
         )

@@ -136,6 +136,6 @@ def _upload(
         renditions=renditions,
         hls_master_key=f"{prefix}/{package.hls_master}",
         dash_manifest_key=f"{prefix}/{package.dash_manifest}",
-        poster_key=f"{prefix}/{package.thumbnails[0]}",
-        storyboard_key=f"{prefix}/{package.thumbnails[-1]}",
+        poster_key=f"{prefix}/{package.poster}",
+        storyboard_key=f"{prefix}/{package.storyboard_vtt}",
     )

@@ -256,6 +256,11 @@ def _renditions_ready(request: TranscodeRequested, result: JobResult) -> list[Re
             segment_keys=r.segment_keys,
             hls_master_key=result.hls_master_key,
             dash_manifest_key=result.dash_manifest_key,
+            average_bitrate_kbps=round(r.rendition.average_bps / 1000),
+            peak_bitrate_kbps=round(r.rendition.peak_bps / 1000),
+            duration_ms=round(r.rendition.duration_s * 1000),
+            poster_key=result.poster_key,
+            storyboard_key=result.storyboard_key,
         )
         for r in result.renditions
     ]

@@ -57,6 +57,11 @@ class RenditionRecord:
     job_id: str = ""
     hls_master_key: str | None = None  # the job's master playlist, as the rendition reported it
     dash_manifest_key: str | None = None
+    average_bitrate_kbps: int | None = None  # measured on the segments; None from a v1 event
+    peak_bitrate_kbps: int | None = None
+    duration_ms: int | None = None  # how long the packaged rendition plays
+    poster_key: str | None = None  # the job's poster and storyboard track, as the rendition reported them
+    storyboard_key: str | None = None
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -88,6 +93,9 @@ class VideoRecord:
     renditions: tuple[RenditionRecord, ...] = field(default_factory=tuple)
     hls_master_key: str | None = None
     dash_manifest_key: str | None = None
+    poster_key: str | None = None  # the current job's poster (JPEG)
+    storyboard_key: str | None = None  # the current job's storyboard WebVTT track, sprite sheets beside it
+    media_duration_ms: int | None = None  # how long the current job's packaged video plays
     progress_pct: float | None = None
     progress_job_id: str | None = None  # the job progress_pct belongs to
     failure_reason: str | None = None

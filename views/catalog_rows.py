@@ -52,6 +52,9 @@ def to_dict(record: VideoRecord) -> dict[str, Any]:
         "renditions": [_rendition_doc(r) for r in record.renditions],
         "hls_master_key": record.hls_master_key,
         "dash_manifest_key": record.dash_manifest_key,
+        "poster_key": record.poster_key,
+        "storyboard_key": record.storyboard_key,
+        "media_duration_ms": record.media_duration_ms,
         "progress_pct": record.progress_pct,
         "progress_job_id": record.progress_job_id,
         "failure_reason": record.failure_reason,
@@ -90,6 +93,9 @@ def from_dict(doc: dict[str, Any]) -> VideoRecord:
         renditions=tuple(RenditionRecord(**r) for r in doc.get("renditions", ())),
         hls_master_key=doc.get("hls_master_key"),
         dash_manifest_key=doc.get("dash_manifest_key"),
+        poster_key=doc.get("poster_key"),
+        storyboard_key=doc.get("storyboard_key"),
+        media_duration_ms=doc.get("media_duration_ms"),
         progress_pct=doc.get("progress_pct"),
         progress_job_id=doc.get("progress_job_id"),
         failure_reason=doc.get("failure_reason"),
@@ -119,6 +125,11 @@ def _rendition_doc(r: RenditionRecord) -> dict[str, Any]:
         "job_id": r.job_id,
         "hls_master_key": r.hls_master_key,
         "dash_manifest_key": r.dash_manifest_key,
+        "average_bitrate_kbps": r.average_bitrate_kbps,
+        "peak_bitrate_kbps": r.peak_bitrate_kbps,
+        "duration_ms": r.duration_ms,
+        "poster_key": r.poster_key,
+        "storyboard_key": r.storyboard_key,
     }
 
 

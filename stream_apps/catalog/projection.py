@@ -112,7 +112,8 @@ def _apply_failure(row: VideoRecord, e: TranscodeFailed) -> VideoRecord:
 
 
 def _current_job(row: VideoRecord) -> VideoRecord:
-    """Progress, failure and manifests shown are the current job's (any job's while none was requested)."""
+    """Progress, failure, manifests and thumbnails shown are the current job's (any job's while none was
+    requested)."""
     job = row.job_id
     progress = dict(row.job_progress).get(job) if job else None
     failure = dict(row.job_failures).get(job) if job else None
@@ -125,6 +126,9 @@ def _current_job(row: VideoRecord) -> VideoRecord:
         failed_job_id=job if failure is not None else None,
         hls_master_key=next((r.hls_master_key for r in current if r.hls_master_key), None),
         dash_manifest_key=next((r.dash_manifest_key for r in current if r.dash_manifest_key), None),
+        poster_key=next((r.poster_key for r in current if r.poster_key), None),
+        storyboard_key=next((r.storyboard_key for r in current if r.storyboard_key), None),
+        media_duration_ms=max((r.duration_ms for r in current if r.duration_ms is not None), default=None),
     )
 
 
@@ -144,6 +148,11 @@ def _apply_rendition(row: VideoRecord, e: RenditionReady) -> VideoRecord:
         job_id=e.job_id,
         hls_master_key=e.hls_master_key,
         dash_manifest_key=e.dash_manifest_key,
+        average_bitrate_kbps=e.average_bitrate_kbps,
+        peak_bitrate_kbps=e.peak_bitrate_kbps,
+        duration_ms=e.duration_ms,
+        poster_key=e.poster_key,
+        storyboard_key=e.storyboard_key,
     )
     others = tuple(r for r in row.renditions if (r.job_id, r.name) != (e.job_id, e.name))
     renditions = tuple(

@@ -84,3 +84,44 @@ def test_times_are_utc_with_milliseconds_and_bookkeeping_stays_inside() -> None:
 
 def _with(video: VideoRecord, **changes: object) -> VideoRecord:
     return dataclasses.replace(video, **changes)  # type: ignore[arg-type]
+
+
+def test_poster_and_storyboard_are_urls_under_the_media_base_and_null_when_absent() -> None:
+    video = VideoRecord(
+        video_id="v",
+        status=VideoStatus.READY,
+        updated_at=T0,
+        poster_key="videos/v/j/poster.jpg",
+        storyboard_key="videos/v/j/storyboard.vtt",
+    )
+    body = video_resource(video, media_base_url="https://cdn.example/media/")
+    assert body["poster_url"] == "https://cdn.example/media/videos/v/j/poster.jpg"
+    assert body["storyboard_url"] == "https://cdn.example/media/videos/v/j/storyboard.vtt"
+    bare = video_resource(_with(video, poster_key=None, storyboard_key=None), media_base_url="/media/")
+    assert (bare["poster_url"], bare["storyboard_url"]) == (None, None)
+
+
+def test_a_renditions_bitrate_is_the_measured_one_and_the_target_stays_visible() -> None:
+    measured = dataclasses.replace(
+        rendition("360p", 360, "j"), average_bitrate_kbps=612, peak_bitrate_kbps=901
+    )
+    old = rendition("720p", 720, "j")  # reported before bitrates were measured
+    video = VideoRecord(video_id="v", status=VideoStatus.READY, updated_at=T0, renditions=(measured, old))
+    first, second = video_resource(video, media_base_url="/")["renditions"]
+    assert (first["bitrate_kbps"], first["peak_bitrate_kbps"], first["target_bitrate_kbps"]) == (
+        612,
+        901,
+        1440,
+    )
+    assert (second["bitrate_kbps"], second["peak_bitrate_kbps"], second["target_bitrate_kbps"]) == (
+        2880,
+        None,
+        2880,
+    )
+
+
+def test_duration_is_the_probed_one_else_the_packaged_one() -> None:
+    video = VideoRecord(video_id="v", status=VideoStatus.READY, updated_at=T0, media_duration_ms=8040)
+    assert video_resource(video, media_base_url="/")["duration_ms"] == 8040
+    assert video_resource(_with(video, duration_ms=8000), media_base_url="/")["duration_ms"] == 8000
+    assert video_resource(_with(video, media_duration_ms=None), media_base_url="/")["duration_ms"] is None

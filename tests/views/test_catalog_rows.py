@@ -42,10 +42,18 @@ def test_every_field_survives_the_round_trip() -> None:
                 segment_duration_s=2.0,
                 encoder="libvpx-vp9",
                 manifest_key="m",
+                average_bitrate_kbps=612,
+                peak_bitrate_kbps=901,
+                duration_ms=5000,
+                poster_key="p.jpg",
+                storyboard_key="s.vtt",
             ),
         ),
         hls_master_key="h",
         dash_manifest_key="d",
+        poster_key="p.jpg",
+        storyboard_key="s.vtt",
+        media_duration_ms=5000,
         progress_pct=42.5,
         progress_job_id="j2",
         failure_reason="ffmpeg said no",
@@ -137,4 +145,26 @@ def _full_rendition() -> RenditionRecord:
         job_id="j",
         hls_master_key="videos/v/j/master.m3u8",
         dash_manifest_key="videos/v/j/manifest.mpd",
+    )
+
+
+def test_a_row_stored_before_posters_and_measured_bitrates_reads_with_them_unknown() -> None:
+    """Rows written before these fields existed stay readable: a document needs no migration."""
+    old = {
+        "video_id": "v",
+        "status": "ready",
+        "updated_at": "2026-11-24T10:30:15.123456+00:00",
+        "renditions": [
+            {"name": "360p", "codec": "H264", "width": 640, "height": 360, "bitrate_kbps": 800,
+             "segment_duration_s": 4.0, "encoder": "libx264", "manifest_key": "m"}
+        ],
+    }  # fmt: skip
+    row = from_document(json.dumps(old))
+    assert (row.poster_key, row.storyboard_key, row.media_duration_ms) == (None, None, None)
+    [r] = row.renditions
+    assert (r.average_bitrate_kbps, r.peak_bitrate_kbps, r.duration_ms, r.bitrate_kbps) == (
+        None,
+        None,
+        None,
+        800,
     )

@@ -87,6 +87,37 @@ async def test_a_row_put_is_read_back_whole(store: CatalogStore) -> None:
     assert await store.get("nope") is None
 
 
+async def test_poster_storyboard_and_measured_bitrates_are_read_back(store: CatalogStore) -> None:
+    rendition = RenditionRecord(
+        name="478p",
+        codec="H264",
+        width=854,
+        height=478,
+        bitrate_kbps=1389,
+        segment_duration_s=4.0,
+        encoder="libx264",
+        manifest_key="videos/v1/j1/media_1.m3u8",
+        job_id="j1",
+        average_bitrate_kbps=1203,
+        peak_bitrate_kbps=1650,
+        duration_ms=8040,
+        poster_key="videos/v1/j1/poster.jpg",
+        storyboard_key="videos/v1/j1/storyboard.vtt",
+    )
+    row = video(
+        "v1",
+        status=VideoStatus.READY,
+        job_id="j1",
+        renditions=(rendition,),
+        poster_key="videos/v1/j1/poster.jpg",
+        storyboard_key="videos/v1/j1/storyboard.vtt",
+        media_duration_ms=8040,
+    )
+    await store.put(row)
+    assert await store.get("v1") == row
+    assert (await store.list_newest(limit=1)).videos == (row,)
+
+
 async def test_put_overwrites_and_a_changed_created_at_moves_the_row_in_the_list(store: CatalogStore) -> None:
     await store.put(video("v1", created_at=T0))
     await store.put(video("v2", created_at=T0 + timedelta(minutes=1)))

@@ -7,6 +7,7 @@ import itertools
 import random
 from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 from schemas.rendition_ready import RenditionReady
 from schemas.transcode_failed import TranscodeFailed
@@ -72,8 +73,9 @@ def failed(t: float, job: str) -> TranscodeFailed:
     )
 
 
-def rendition(t: float, job: str, name: str) -> RenditionReady:
+def rendition(t: float, job: str, name: str, **measured: Any) -> RenditionReady:
     return RenditionReady(
+        **measured,
         event_id=f"e{next(_ids)}",
         occurred_at=at(t),
         job_id=job,
@@ -279,3 +281,33 @@ def test_a_new_job_is_not_ready_on_an_older_jobs_renditions() -> None:
     assert (row.status, row.hls_master_key) == (VideoStatus.PROCESSING, None)
     row = project(row, rendition(4, "j2", "720p"))
     assert (row.status, row.hls_master_key) == (VideoStatus.READY, "j2/master.m3u8")
+
+
+def test_the_current_jobs_poster_storyboard_duration_and_measured_bitrates_are_kept() -> None:
+    def thumbs(job: str, ms: int) -> dict[str, Any]:
+        return {
+            "poster_key": f"{job}/poster.jpg",
+            "storyboard_key": f"{job}/storyboard.vtt",
+            "duration_ms": ms,
+            "average_bitrate_kbps": 90,
+            "peak_bitrate_kbps": 120,
+        }
+
+    row = fold([upload(0), request(1, "j1"), rendition(2, "j1", "360p", **thumbs("j1", 8000))])
+    assert (row.poster_key, row.storyboard_key, row.media_duration_ms) == (
+        "j1/poster.jpg",
+        "j1/storyboard.vtt",
+        8000,
+    )
+    [r] = row.renditions
+    assert (r.average_bitrate_kbps, r.peak_bitrate_kbps, r.bitrate_kbps) == (90, 120, 100)
+    newer = project(row, request(3, "j2"))  # a new job: the old job's pictures are not its own
+    assert (newer.poster_key, newer.storyboard_key, newer.media_duration_ms) == (None, None, None)
+    done = project(newer, rendition(4, "j2", "360p", **thumbs("j2", 7990)))
+    assert (done.poster_key, done.media_duration_ms) == ("j2/poster.jpg", 7990)
+
+
+def test_a_v1_rendition_without_thumbnails_or_measurements_leaves_them_unknown() -> None:
+    row = fold([upload(0), request(1, "j1"), rendition(2, "j1", "360p")])
+    assert (row.poster_key, row.storyboard_key, row.media_duration_ms) == (None, None, None)
+    assert row.renditions[0].average_bitrate_kbps is None
