@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import json
+import re
 import subprocess
+import urllib.request
 import uuid
 from pathlib import Path
 from typing import Any
+from urllib.parse import urljoin
 
 import pytest
 
@@ -101,6 +104,7 @@ def test_a_corrupt_source_fails_the_video_and_the_next_job_is_transcoded(transco
     assert f"{prefix}/master.m3u8" in stored and f"{prefix}/manifest.mpd" in stored
     assert f"{prefix}/poster.jpg" in stored and f"{prefix}/storyboard.vtt" in stored
     assert sum(k.endswith(".m4s") for k in stored) >= 2 * 2 + 2  # two renditions of 2 s at 1 s, and audio
+    _check_thumbnails_and_bitrates_through_the_api(transcoding, ready, prefix)
 
     progress = [
         codec.decode(r.value or b"")
@@ -109,6 +113,42 @@ def test_a_corrupt_source_fails_the_video_and_the_next_job_is_transcoded(transco
     ]
     assert progress and progress[-1].percent == 100.0
     assert [p.percent for p in progress] == sorted(p.percent for p in progress)
+
+
+def _check_thumbnails_and_bitrates_through_the_api(
+    platform: Platform, video: dict[str, Any], prefix: str
+) -> None:
+    """What a web page reads: poster, storyboard track and its sprite sheets, measured bitrates."""
+    base = platform.api + "/"
+    poster_url = urljoin(base, video["poster_url"])
+    assert poster_url.endswith(f"{prefix}/poster.jpg")
+    assert _fetch(poster_url)[0] == "image/jpeg"
+    track_url = urljoin(base, video["storyboard_url"])
+    kind, track = _fetch(track_url)
+    assert kind == "text/vtt" and track.startswith(b"WEBVTT")
+    cues = re.findall(rb"^(\S+)#xywh=(\d+),(\d+),(\d+),(\d+)$", track, re.MULTILINE)
+    assert len(cues) == 2  # a 2 s video, a tile a second
+    for sheet, x, y, w, h in cues:
+        kind, image = _fetch(
+            urljoin(track_url, sheet.decode())
+        )  # relative to the track, as a player resolves it
+        assert kind == "image/jpeg"
+        size = json.loads(
+            subprocess.run(
+                ["ffprobe", "-v", "error", "-of", "json", "-show_entries", "stream=width,height", "-"],
+                input=image, capture_output=True, check=True,
+            ).stdout
+        )["streams"][0]  # fmt: skip
+        assert int(x) + int(w) <= size["width"] and int(y) + int(h) <= size["height"]
+    assert abs(video["duration_ms"] - 2000) <= 100
+    for rendition in video["renditions"]:
+        assert rendition["peak_bitrate_kbps"] >= rendition["bitrate_kbps"] > 0  # measured, not the target
+        assert rendition["target_bitrate_kbps"] in (600, 1000)
+
+
+def _fetch(url: str) -> tuple[str, bytes]:
+    with urllib.request.urlopen(url, timeout=10) as response:
+        return response.headers.get_content_type(), response.read()
 
 
 def test_a_job_that_keeps_failing_is_retried_then_failed_and_dead_lettered(transcoding: Platform) -> None:
