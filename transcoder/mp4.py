@@ -4,7 +4,8 @@ FFmpeg 5.1's DASH muxer writes a full RFC 6381 ``codecs`` string for H.264,
 VP9, AV1 and AAC, but only ``hvc1`` for H.265, which players asked "can you
 play video/mp4; codecs=hvc1?" may refuse. The full string (``hvc1.1.6.L93.B0``)
 comes from the ``hvcC`` box of the init segment, as ISO/IEC 14496-15 annex E
-spells it.
+spells it. ``join_fragments`` makes two media segments one, for a sliver last
+segment folded into the one before.
 """
 
 from __future__ import annotations
