@@ -426,16 +426,21 @@ def measure(args: argparse.Namespace, home: Path, bases: dict[str, str], api_pid
 def fixed_rate(args: argparse.Namespace, home: Path, base: str, paths: list[str], read: str) -> WrkResult:
     """wrk at about ``args.rate``: 16 connections, each waiting a delay before each request.
 
-    The delay starts at connections / rate and is corrected once from a short run's rate (the
-    answer's own time adds to each connection's period); the measured run follows.
+    The delay starts at connections / rate and is corrected from short runs' rates (the answer's
+    own time and wrk's timer slack add to each connection's period) until the rate is within 3 %
+    of ``args.rate`` (four tries at most); the measured run follows.
     """
     connections, script = 16, home / f"{read}-fixed.lua"
     delay_ms = connections / args.rate * 1000
-    for duration_s in (3.0, args.duration):
+    for _ in range(4):
         script.write_text(wrk_script(paths, delay_ms))
-        result = run_wrk(args.wrk, base, script, connections=connections, duration_s=duration_s)
-        delay_ms = max(0.0, delay_ms - (connections / args.rate - connections / result.rate) * 1000)
-    return result
+        trial = run_wrk(args.wrk, base, script, connections=connections, duration_s=2)
+        if abs(trial.rate / args.rate - 1) < 0.03:
+            break
+        overhead_ms = connections / trial.rate * 1000 - delay_ms
+        delay_ms = max(0.0, connections / args.rate * 1000 - overhead_ms)
+    script.write_text(wrk_script(paths, delay_ms))
+    return run_wrk(args.wrk, base, script, connections=connections, duration_s=args.duration)
 
 
 if __name__ == "__main__":
