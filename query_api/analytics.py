@@ -14,7 +14,8 @@ from typing import Any
 
 from aiohttp import web
 
-from query_api.app_keys import PLAYBACK
+from query_api.app_keys import ENCODED_STATS, PLAYBACK
+from query_api.encoded import dumps, json_answer
 from query_api.errors import ApiError, BadRequestError
 from query_api.params import EARLIEST, bounded_int, iso_time, path_id
 from stream_apps.playback.aggregates import PlaybackStats
@@ -57,22 +58,32 @@ async def video_stats(request: web.Request) -> web.Response:
     start = iso_time(request.query.get("from"), "from", default=max(end - timedelta(hours=1), EARLIEST))
     step = _step(request.query.get("step", "1m"))
     try:
-        rollup_span(start=start, end=end, step=step)  # before reading: a bad range reads nothing
+        span = rollup_span(start=start, end=end, step=step)  # before reading: a bad range reads nothing
     except ValueError as exc:
         raise BadRequestError(str(exc)) from exc
     rows = await _view(request).minutes(video_id, start=start, end=end + timedelta(minutes=1))
+    # the answer is a function of the rows and the whole-minute span: encoded once while both stay
+    key = (video_id, *span[:3])
+    encoded = request.app[ENCODED_STATS]
+    body = encoded.get(key, rows)
+    if body is None:
+        body = encoded.put(key, rows, dumps(_stats_answer(video_id, rows, start, end, step)))
+    return json_answer(body)
+
+
+def _stats_answer(
+    video_id: str, rows: list[MinuteRow], start: datetime, end: datetime, step: timedelta
+) -> dict[str, Any]:
     points = rollup(_by_minute(rows), start=start, end=end, step=step)
     total = PlaybackStats.merge_all(p.stats for p in points)
-    return web.json_response(
-        {
-            "video_id": video_id,
-            "from": _iso(points[0].start),
-            "to": _iso(points[-1].end),
-            "step_s": int(step.total_seconds()),
-            "totals": stats_resource(total),
-            "points": [_point(p.start, p.end, p.stats) for p in points],
-        }
-    )
+    return {
+        "video_id": video_id,
+        "from": _iso(points[0].start),
+        "to": _iso(points[-1].end),
+        "step_s": int(step.total_seconds()),
+        "totals": stats_resource(total),
+        "points": [_point(p.start, p.end, p.stats) for p in points],
+    }
 
 
 @analytics_routes.get("/v1/trending")

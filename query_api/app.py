@@ -8,8 +8,18 @@ from aiohttp import web
 
 from blobs.multipart import MultipartBlobStore
 from query_api.analytics import analytics_routes
-from query_api.app_keys import CATALOG, MEDIA, MEDIA_BASE_URL, PLAYBACK, RECS, SEARCH
+from query_api.app_keys import (
+    CATALOG,
+    ENCODED_STATS,
+    ENCODED_VIDEOS,
+    MEDIA,
+    MEDIA_BASE_URL,
+    PLAYBACK,
+    RECS,
+    SEARCH,
+)
 from query_api.cors import cors_middleware
+from query_api.encoded import EncodedVideos, Memo
 from query_api.errors import json_errors
 from query_api.handlers import routes
 from query_api.media import media_routes
@@ -44,6 +54,8 @@ def create_app(
     app.on_response_prepare.append(secure_headers)
     app[CATALOG] = catalog
     app[MEDIA_BASE_URL] = media_base_url
+    app[ENCODED_VIDEOS] = EncodedVideos(media_base_url=media_base_url)
+    app[ENCODED_STATS] = Memo()
     if playback is not None:
         app[PLAYBACK] = playback
     if media is not None:

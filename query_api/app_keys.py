@@ -6,12 +6,22 @@ from __future__ import annotations
 from aiohttp import web
 
 from blobs.multipart import MultipartBlobStore
+from query_api.encoded import EncodedVideos, Memo
 from query_api.recs_models import RecsService
 from views.catalog import CatalogReader
 from views.playback import PlaybackView
 from views.search.model import SearchStore
 
-__all__ = ["CATALOG", "MEDIA", "MEDIA_BASE_URL", "PLAYBACK", "RECS", "SEARCH"]
+__all__ = [
+    "CATALOG",
+    "ENCODED_STATS",
+    "ENCODED_VIDEOS",
+    "MEDIA",
+    "MEDIA_BASE_URL",
+    "PLAYBACK",
+    "RECS",
+    "SEARCH",
+]
 
 CATALOG = web.AppKey("catalog", CatalogReader)
 PLAYBACK = web.AppKey("playback", PlaybackView)
@@ -19,3 +29,5 @@ SEARCH = web.AppKey("search", SearchStore)
 RECS = web.AppKey("recs", RecsService)
 MEDIA = web.AppKey("media", MultipartBlobStore)
 MEDIA_BASE_URL = web.AppKey("media_base_url", str)
+ENCODED_VIDEOS = web.AppKey("encoded_videos", EncodedVideos)  # resources under this app's media base
+ENCODED_STATS = web.AppKey("encoded_stats", Memo[tuple[str, int, int, int]])  # (video, from, to, step) ms

@@ -1,16 +1,21 @@
-"""Route handlers: parse and check parameters, ask the catalog, shape the answer."""
+"""Route handlers: parse and check parameters, ask the catalog, shape the answer.
+
+The video routes answer with each video's resource encoded once per version of
+its row (``query_api.encoded``): a read costs the store's lookup and a
+comparison, not a build and an encoding of the document.
+"""
 
 from __future__ import annotations
 
 from aiohttp import web
 
-from query_api.app_keys import CATALOG, MEDIA_BASE_URL, PLAYBACK, SEARCH
+from query_api.app_keys import CATALOG, ENCODED_VIDEOS, PLAYBACK, SEARCH
 from query_api.cursor import decode_cursor, encode_cursor
+from query_api.encoded import dumps, json_answer
 from query_api.errors import NotFoundError, error_response
 from query_api.openapi import openapi_document
 from query_api.page import page_html
 from query_api.params import bounded_int, path_id
-from query_api.resources import video_resource
 from views.catalog import MAX_PAGE_SIZE, CatalogReader
 from views.errors import ViewStoreError
 from views.playback import PlaybackView
@@ -29,7 +34,7 @@ async def get_video(request: web.Request) -> web.Response:
     video = await request.app[CATALOG].get(video_id)
     if video is None:
         raise NotFoundError(f"no video with id {video_id!r}")
-    return web.json_response(video_resource(video, media_base_url=request.app[MEDIA_BASE_URL]))
+    return json_answer(request.app[ENCODED_VIDEOS](video))
 
 
 @routes.get("/v1/videos")
@@ -40,13 +45,11 @@ async def list_videos(request: web.Request) -> web.Response:
     raw_cursor = request.query.get("cursor")
     after = decode_cursor(raw_cursor) if raw_cursor else None
     page = await request.app[CATALOG].list_newest(limit=limit, after=after)
-    base = request.app[MEDIA_BASE_URL]
-    return web.json_response(
-        {
-            "videos": [video_resource(v, media_base_url=base) for v in page.videos],
-            "next_cursor": encode_cursor(page.next_cursor) if page.next_cursor else None,
-        }
-    )
+    encoded = request.app[ENCODED_VIDEOS]
+    next_cursor = encode_cursor(page.next_cursor) if page.next_cursor else None
+    # {"videos": [...], "next_cursor": ...}, spliced from each video's bytes
+    videos = b",".join(encoded(v) for v in page.videos)
+    return json_answer(b'{"videos":[' + videos + b'],"next_cursor":' + dumps(next_cursor) + b"}")
 
 
 @routes.get("/healthz")

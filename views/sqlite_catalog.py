@@ -14,12 +14,16 @@ Cassandra writer would) rather than scanning for it.
 
 WAL mode lets the API read while the worker writes from another process;
 ``busy_timeout`` waits out the writer's lock instead of failing. sqlite3 is
-blocking, so every call runs in a worker thread on one connection.
+blocking, so writes (and ``scan``, ``check``) run in a worker thread on one
+connection, one at a time; ``get`` and ``list_newest`` read on the caller's
+thread through ``SqliteReader`` (a connection per thread, no lock), and reuse
+the record decoded from a row while its document is unchanged.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import os
 import sqlite3
@@ -32,12 +36,14 @@ from typing import TypeVar
 from views.catalog import MAX_PAGE_SIZE, ListCursor, VideoPage, VideoRecord
 from views.catalog_rows import created_at_of, from_document, to_document
 from views.errors import StoreUnavailableError, ViewStoreError
+from views.sqlite_reads import SqliteReader
 
 __all__ = ["SqliteCatalogStore"]
 
 T = TypeVar("T")
 
 BUSY_TIMEOUT_MS = 10_000
+DECODED_ROWS = 4096  # records kept decoded, by video id: a page of hot videos many times over
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS videos_by_id (
@@ -82,15 +88,18 @@ class SqliteCatalogStore:
             conn.close()
             raise StoreUnavailableError(f"cannot open the catalog database {self._path}: {exc}") from exc
         self._conn = conn
+        # another connection to ":memory:" is another database: there, reads share the writer's
+        self._reader = None if self._path == ":memory:" else SqliteReader(self._path, view="catalog")
+        self._decoded: dict[str, tuple[str, VideoRecord]] = {}  # video id → (its document, the record)
 
     # -- the reader's side -----------------------------------------------------------------
 
     async def get(self, video_id: str) -> VideoRecord | None:
         def query(conn: sqlite3.Connection) -> VideoRecord | None:
             row = conn.execute("SELECT doc FROM videos_by_id WHERE video_id = ?", (video_id,)).fetchone()
-            return None if row is None else self._decode(row[0])
+            return None if row is None else self._decoded_row(video_id, row[0])
 
-        return await self._run(query)
+        return await self._read(query)
 
     async def list_newest(self, *, limit: int, after: ListCursor | None = None) -> VideoPage:
         """One page, newest first; ``limit`` is clamped to 1..MAX_PAGE_SIZE."""
@@ -100,16 +109,17 @@ class SqliteCatalogStore:
             # one row more than asked tells whether another page follows, so the last page says so
             if after is None:
                 rows = conn.execute(
-                    "SELECT doc FROM videos_by_newest ORDER BY created_at_us DESC, video_id DESC LIMIT ?",
+                    "SELECT video_id, doc FROM videos_by_newest "
+                    "ORDER BY created_at_us DESC, video_id DESC LIMIT ?",
                     (limit + 1,),
                 ).fetchall()
             else:
                 rows = conn.execute(
-                    "SELECT doc FROM videos_by_newest WHERE (created_at_us, video_id) < (?, ?) "
+                    "SELECT video_id, doc FROM videos_by_newest WHERE (created_at_us, video_id) < (?, ?) "
                     "ORDER BY created_at_us DESC, video_id DESC LIMIT ?",
                     (_micros(after.created_at), after.video_id, limit + 1),
                 ).fetchall()
-            videos = tuple(self._decode(r[0]) for r in rows[:limit])
+            videos = tuple(self._decoded_row(r[0], r[1]) for r in rows[:limit])
             next_cursor = None
             if len(rows) > limit:
                 last = videos[-1]
@@ -117,7 +127,7 @@ class SqliteCatalogStore:
                 next_cursor = ListCursor(created_at=last.created_at, video_id=last.video_id)
             return VideoPage(videos=videos, next_cursor=next_cursor)
 
-        return await self._run(query)
+        return await self._read(query)
 
     async def check(self) -> None:
         """Read both tables, and notice a file removed or replaced under an open connection.
@@ -177,13 +187,20 @@ class SqliteCatalogStore:
         return await self._run(query)
 
     async def close(self) -> None:
-        """Close the connection (in a thread: it waits for a query in flight); later calls fail."""
+        """Close the connections (in a thread: it waits for a write in flight); later calls fail."""
+        if self._reader is not None:
+            self._reader.close()
         await asyncio.to_thread(self._close)
 
     # -- plumbing ----------------------------------------------------------------------------
 
     async def _run(self, work: Callable[[sqlite3.Connection], T]) -> T:
         return await asyncio.to_thread(self._locked, work)
+
+    async def _read(self, work: Callable[[sqlite3.Connection], T]) -> T:
+        if self._reader is None:
+            return await self._run(work)
+        return await self._reader.read(work)
 
     def _locked(self, work: Callable[[sqlite3.Connection], T]) -> T:
         with self._lock:
@@ -215,6 +232,22 @@ class SqliteCatalogStore:
             raise StoreUnavailableError(
                 f"catalog database {self._path} was replaced since this process opened it; restart"
             )
+
+    def _decoded_row(self, video_id: str, doc: str) -> VideoRecord:
+        """The record of ``doc``, decoded once while the row's document stays the same.
+
+        Keyed by the whole document, not a version field: any change to the row, by any
+        writer, is a new document, so a changed row is never answered from memory.
+        """
+        known = self._decoded.get(video_id)
+        if known is not None and known[0] == doc:
+            return known[1]
+        record = self._decode(doc)
+        if len(self._decoded) >= DECODED_ROWS:
+            with contextlib.suppress(StopIteration, KeyError, RuntimeError):  # raced by another reader
+                del self._decoded[next(iter(self._decoded))]  # the oldest entry
+        self._decoded[video_id] = (doc, record)
+        return record
 
     def _decode(self, doc: str) -> VideoRecord:
         try:

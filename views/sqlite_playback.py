@@ -1,19 +1,28 @@
-"""The embedded playback view store: minutes keyed by (video, minute, partition), a board per window."""
+"""The embedded playback view store: minutes keyed by (video, minute, partition), a board per window.
+
+Writes, and reads of many minutes (trending, a long range), run in a worker
+thread through ``SqliteFile``; a video's minutes over a few hours (the stats
+route's default hour) and a board are read on the caller's thread through
+``SqliteReader``, as the catalog's point reads are.
+"""
 
 from __future__ import annotations
 
 import sqlite3
 from collections.abc import Callable
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import TypeVar
 
 from views.playback import BoardRow, MinuteRow
 from views.sqlite_file import SqliteFile
+from views.sqlite_reads import SqliteReader
 
 __all__ = ["SqlitePlaybackStore"]
 
 T = TypeVar("T")
+# a video's rows over this span are a few hundred at most (a row a minute a partition): read in place
+READ_IN_PLACE_SPAN = timedelta(hours=6)
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS playback_minutes (
@@ -38,6 +47,8 @@ CREATE TABLE IF NOT EXISTS playback_offsets (
 class SqlitePlaybackStore:
     def __init__(self, path: Path | str) -> None:
         self._file = SqliteFile(path, view="playback", schema=_SCHEMA)
+        in_memory = self._file.path == ":memory:"
+        self._reader = None if in_memory else SqliteReader(self._file.path, view="playback")
 
     async def write(self, rows: list[MinuteRow], *, offsets: dict[int, int]) -> None:
         def work(conn: sqlite3.Connection) -> None:
@@ -79,6 +90,8 @@ class SqlitePlaybackStore:
             ).fetchall()
             return [_row(r) for r in rows]
 
+        if end - start <= READ_IN_PLACE_SPAN:
+            return await self._read(query)
         return await self._run(query)
 
     async def all_minutes(self, *, start: datetime, end: datetime) -> list[MinuteRow]:
@@ -98,7 +111,7 @@ class SqlitePlaybackStore:
             found = conn.execute(sql, (window,)).fetchone()
             return None if found is None else BoardRow(window=window, document=found[0])
 
-        return await self._run(query)
+        return await self._read(query)
 
     async def write_board(self, row: BoardRow) -> None:
         await self._run(
@@ -113,10 +126,17 @@ class SqlitePlaybackStore:
         await self._run(lambda conn: conn.execute("SELECT 1 FROM playback_offsets LIMIT 1").fetchall())
 
     async def close(self) -> None:
+        if self._reader is not None:
+            self._reader.close()
         self._file.close()
 
     async def _run(self, work: Callable[[sqlite3.Connection], T]) -> T:
         return await self._file.run(work)
+
+    async def _read(self, work: Callable[[sqlite3.Connection], T]) -> T:
+        if self._reader is None:  # ":memory:": the one connection is the database
+            return await self._run(work)
+        return await self._reader.read(work)
 
 
 def _ms(value: datetime) -> int:

@@ -161,6 +161,28 @@ def test_redact_removes_tokens_signatures_and_bearer_credentials() -> None:
         assert redact(text) == expected
 
 
+def test_redact_skips_only_lines_that_cannot_hold_a_secret() -> None:
+    """The quick check before the patterns must never let a secret through: look-alike letters
+    (the long s, the Kelvin sign) match the patterns' s and k, and mixed case matches too."""
+    untouched = [
+        "INFO aiohttp.access: GET /v1/videos/bench-000001 200 1412B 0.3ms client=0a1b2c3d4e5f",
+        "GET /v1/videos?limit=20&cursor=MjAyNi0xMS0wMVQwMDowMDowMC4wMDAwMDArMDA6MDB8YmVuY2g",
+        "GET /v1/search?q=caf\u00e9 cr\u00e8me",
+    ]
+    for text in untouched:
+        assert redact(text) == text
+    secrets = {
+        "GET /x?\u017fecret=abc": f"GET /x?\u017fecret={REDACTED}",
+        "GET /x?api_\u212aey=abc": f"GET /x?api_\u212aey={REDACTED}",
+        "GET /x?caf\u00e9=1&Access_Token=abc": f"GET /x?caf\u00e9=1&Access_Token={REDACTED}",
+        "GET /x?APIKEY=1": f"GET /x?APIKEY={REDACTED}",
+        "Authorization: BEARER x.y": f"Authorization: BEARER {REDACTED}",
+        "X-Goog-Signature=ab": f"X-Goog-Signature={REDACTED}",
+    }
+    for text, expected in secrets.items():
+        assert redact(text) == expected
+
+
 async def test_a_full_flow_leaves_no_token_signature_or_client_address_in_the_logs(
     services: TlsServices, tmp_path: Path
 ) -> None:

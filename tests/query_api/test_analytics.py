@@ -142,3 +142,20 @@ async def test_without_a_playback_view_the_routes_say_they_are_not_configured(tm
                 assert "not configured" in (await response.json())["error"]["message"]
     finally:
         await catalog.close()
+
+
+async def test_stats_change_as_soon_as_the_minutes_do(client: Client, playback: PlaybackStore) -> None:
+    """The encoded answer is kept per range and rows read: new rows, or a rewritten one, show at once."""
+    await playback.write([_viewed_now("v1", "a")], offsets={0: 1})
+    for _ in range(2):  # the second answer comes from what the first one kept
+        totals = (await (await client.get("/v1/videos/v1/stats")).json())["totals"]
+        assert (totals["views"], totals["unique_viewers"]) == (1, 1)
+
+    await playback.write([_viewed_now("v1", "a", "b", "c")], offsets={0: 2})  # the same minute, rewritten
+    totals = (await (await client.get("/v1/videos/v1/stats")).json())["totals"]
+    assert (totals["views"], totals["unique_viewers"]) == (3, 3)
+
+    row = _viewed_now("v1", "d")
+    await playback.write([MinuteRow("v1", row.minute, 1, row.document)], offsets={1: 1})  # another partition
+    totals = (await (await client.get("/v1/videos/v1/stats")).json())["totals"]
+    assert (totals["views"], totals["unique_viewers"]) == (4, 4)

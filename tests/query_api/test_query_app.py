@@ -19,6 +19,7 @@ from blobs.s3 import S3BlobStore
 from deploy.local_minio import LocalMinio
 from query_api.app import create_app
 from views.catalog import CatalogStore, RenditionRecord, VideoRecord, VideoStatus
+from views.catalog_rows import to_document
 from views.stores import open_catalog_store
 
 T0 = datetime(2026, 11, 1, 12, tzinfo=UTC)
@@ -105,6 +106,27 @@ async def test_progress_and_failure_are_shown_in_their_states(client: Client, ca
     )
     assert (await (await client.get("/v1/videos/p")).json())["progress_pct"] == 40.0
     assert (await (await client.get("/v1/videos/f")).json())["failure_reason"] == "moov atom not found"
+
+
+async def test_an_updated_video_is_never_served_as_it_was(
+    client: Client, catalog: CatalogStore, tmp_path: Path
+) -> None:
+    """Answers are kept encoded per version of the row: every change shows at once, on every route,
+    whoever writes it (the store here, another process's connection below)."""
+    await catalog.put(_video("v1", title="first"))
+    for _ in range(2):  # the second answer comes from what the first one kept
+        assert (await (await client.get("/v1/videos/v1")).json())["title"] == "first"
+        assert [v["title"] for v in (await (await client.get("/v1/videos")).json())["videos"]] == ["first"]
+
+    await catalog.put(_video("v1", title="second", status=VideoStatus.PROCESSING, progress_pct=40.0))
+    video = await (await client.get("/v1/videos/v1")).json()
+    assert (video["title"], video["status"]) == ("second", "processing")
+    assert [v["title"] for v in (await (await client.get("/v1/videos")).json())["videos"]] == ["second"]
+
+    # the same bytes-for-bytes document but for one field, written by another process
+    doc = to_document(_video("v1", title="third", status=VideoStatus.PROCESSING, progress_pct=40.0))
+    _overwrite_doc(tmp_path / "catalog.db", "v1", doc)
+    assert (await (await client.get("/v1/videos/v1")).json())["title"] == "third"
 
 
 async def test_an_unknown_video_is_a_json_404(client: Client) -> None:

@@ -181,13 +181,18 @@ async def query_plans(
 ) -> dict[str, str]:
     """SQLite's plan for each statement the store ran during ``work``."""
     statements: list[str] = []
-    conn = store._conn  # white-box on purpose: the plan is what this test is about
-    assert conn is not None
-    conn.set_trace_callback(statements.append)
+    await store.get("any")  # opens this thread's read connection
+    # white-box on purpose: the plan is what this test is about; writes go through the store's
+    # connection, reads through its reader's connection for this thread
+    assert store._conn is not None and store._reader is not None
+    connections = [store._conn, *store._reader._opened]
+    for conn in connections:
+        conn.set_trace_callback(statements.append)
     try:
         await work()
     finally:
-        conn.set_trace_callback(None)
+        for conn in connections:
+            conn.set_trace_callback(None)
     explain = raw(path)
     try:
         return {

@@ -1,0 +1,447 @@
+"""Benchmark: the query API's reads against a bare aiohttp handler, under wrk, side by side in one run.
+
+    python benchmarks/api_reads.py [--videos 2000] [--rounds 3] [--duration 8] [--connections 32]
+                                   [--rate 2000] [--wrk /usr/bin/wrk]
+
+Seeds a SQLite catalog with ``--videos`` ready videos (three renditions each, about 1.4 kB of JSON)
+and a playback view with an hour of minutes for 200 of them, then starts two servers on free ports,
+each one process:
+
+- the query API as ``tubestream api`` runs it (``query_api.server.run``: its middlewares, its
+  security headers, the private access logger writing a line a request to a file), over those stores;
+- a bare aiohttp app answering the same paths with a fixed document of the same shape, built once and
+  encoded per request by ``web.json_response``: what aiohttp itself costs.
+
+Each round runs wrk (``--connections`` connections, 2 threads, ``--duration`` seconds) on video reads
+(``GET /v1/videos/{id}``, random ids), lists (``GET /v1/videos``, the first ten pages by their cursors)
+and stats (``GET /v1/videos/{id}/stats``, the last hour by minute), against the API then the bare app
+(alternating which goes first), and prints requests/s and p50/p99; then the medians of the rounds and
+the ratio API / bare. A last pass sends each read at a fixed rate of ``--rate`` requests/s to the API
+(wrk has no fixed-rate mode: each connection waits a delay before each request, calibrated so that the
+rate comes out at ``--rate``; latency is measured from send to answer, so it is closed-loop, and wrk2's
+corrected figures would be higher under a stall) and prints the latency percentiles.
+
+The API's CPU time over the saturated video-read runs gives the reads per CPU-second of one API
+process, recorded as ``api_reads_per_core_s`` for ``tubestream estimate``. wrk, the two servers and
+anything else running share the machine's cores: the load average is printed beside the figures.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import random
+import re
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+from aiohttp import web
+
+from deploy.capacity.rates import record_rate
+from deploy.settings import Settings
+from query_api.resources import video_resource
+from stream_apps.playback.aggregates import PlaybackStats
+from stream_apps.playback.rows import stats_to_document
+from views.catalog import RenditionRecord, VideoRecord, VideoStatus
+from views.playback import MinuteRow
+from views.stores import open_catalog_store, open_playback_store
+
+T0 = datetime(2026, 11, 1, tzinfo=UTC)
+STATS_VIDEOS = 200
+LIST_PAGES = 10
+READS = ("video", "list", "stats")
+
+
+def video(i: int) -> VideoRecord:
+    """A realistic ready row (as ``benchmarks/view_reads.py`` has it): the size of what the API reads most."""
+    renditions = tuple(
+        RenditionRecord(
+            name=f"{h}p",
+            codec="H264",
+            width=h * 16 // 9,
+            height=h,
+            bitrate_kbps=h * 8,
+            segment_duration_s=4.0,
+            encoder="libx264",
+            manifest_key=f"videos/bench-{i:06d}/{h}p/index.m3u8",
+            init_key=f"videos/bench-{i:06d}/{h}p/init.mp4",
+            segment_count=150,
+            job_id=f"job-{i}",
+        )
+        for h in (360, 720, 1080)
+    )
+    return VideoRecord(
+        video_id=f"bench-{i:06d}",
+        status=VideoStatus.READY,
+        updated_at=T0 + timedelta(seconds=i, minutes=5),
+        created_at=T0 + timedelta(seconds=i),
+        title=f"Benchmark video number {i}",
+        description="A video made up for the read-path benchmark. " * 3,
+        tags=("bench", "catalog", f"t{i % 50}"),
+        uploader_id=f"user-{i % 997}",
+        object_key=f"uploads/bench-{i:06d}.mp4",
+        size_bytes=50_000_000 + i,
+        content_type="video/mp4",
+        duration_ms=600_000,
+        width=1920,
+        height=1080,
+        job_id=f"job-{i}",
+        planned_renditions=("360p", "720p", "1080p"),
+        renditions=renditions,
+        hls_master_key=f"videos/bench-{i:06d}/master.m3u8",
+        dash_manifest_key=f"videos/bench-{i:06d}/manifest.mpd",
+        progress_pct=100.0,
+        progress_job_id=f"job-{i}",
+    )
+
+
+def minute_stats(i: int, minute: int) -> PlaybackStats:
+    viewers = frozenset(f"viewer-{(i * 7 + minute + k) % 500}" for k in range(5))
+    return PlaybackStats(
+        views=3,
+        viewers=viewers,
+        watch_ms=150_000,
+        rebuffer_ms=800,
+        rebuffers=2,
+        quality_switches=1,
+        rendition_ms=(("1080p", 90_000), ("720p", 60_000)),
+        events=18,
+    )
+
+
+async def seed(home: Path, videos: int) -> None:
+    catalog = open_catalog_store(f"sqlite:///{home / 'catalog.db'}")
+    playback = open_playback_store(f"sqlite:///{home / 'playback.db'}")
+    try:
+        for i in range(videos):
+            await catalog.put(video(i))
+        now = datetime.now(UTC).replace(second=0, microsecond=0)
+        rows = [
+            MinuteRow(
+                video_id=f"bench-{i:06d}",
+                minute=now - timedelta(minutes=m),
+                partition=i % 4,
+                document=stats_to_document(minute_stats(i, m)),
+            )
+            for i in range(min(videos, STATS_VIDEOS))
+            for m in range(62)
+        ]
+        await playback.write(rows, offsets={p: len(rows) for p in range(4)})
+    finally:
+        await catalog.close()
+        await playback.close()
+
+
+# -- the two servers, each run as a child process of this script ---------------------------------
+
+
+def serve_api(home: Path, port: int) -> None:
+    from deploy.serving import access_logger, log_privately
+    from query_api.server import run
+
+    log_privately()  # as ``tubestream api``: every access line through the redacting formatter
+    run(
+        catalog_url=f"sqlite:///{home / 'catalog.db'}",
+        playback_url=f"sqlite:///{home / 'playback.db'}",
+        media=None,
+        host="127.0.0.1",
+        port=port,
+        ssl_context=None,
+        access_log_class=access_logger(b"benchmark pseudonym key"),
+    )
+
+
+def serve_bare(port: int) -> None:
+    """The same paths, each answering one document of the same shape; no store, no middleware, no log."""
+    one = video_resource(video(0), media_base_url="/media/")
+    page = {
+        "videos": [video_resource(video(i), media_base_url="/media/") for i in range(20)],
+        "next_cursor": "x",
+    }
+    point: dict[str, object] = {
+        "views": 3,
+        "unique_viewers": 5,
+        "watch_ms": 150_000,
+        "avg_view_duration_ms": 50_000.0,
+    }
+    point |= {"rebuffer_ms": 800, "rebuffer_ratio": 0.005, "rebuffers": 2, "quality_switches": 1}
+    point |= {"rendition_mix": {"1080p": 0.6, "720p": 0.4}, "events": 18, "late_events": 0}
+    points = [{"start": "2026-12-03T01:00:00Z", "end": "2026-12-03T01:01:00Z", **point} for _ in range(60)]
+    stats: dict[str, object] = {
+        "video_id": "bench-000000",
+        "from": "2026-12-03T01:00:00Z",
+        "to": "2026-12-03T02:00:00Z",
+    }
+    stats |= {"step_s": 60, "totals": point, "points": points}
+
+    async def get_video(request: web.Request) -> web.Response:
+        return web.json_response(one)
+
+    async def list_videos(request: web.Request) -> web.Response:
+        return web.json_response(page)
+
+    async def get_stats(request: web.Request) -> web.Response:
+        return web.json_response(stats)
+
+    app = web.Application()
+    app.router.add_get("/v1/videos/{video_id}", get_video)
+    app.router.add_get("/v1/videos", list_videos)
+    app.router.add_get("/v1/videos/{video_id}/stats", get_stats)
+    web.run_app(app, host="127.0.0.1", port=port, access_log=None, print=None)
+
+
+# -- wrk ------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class WrkResult:
+    rate: float  # requests/s
+    p50_ms: float
+    p99_ms: float
+    p999_ms: float
+    failures: int  # non-2xx answers and socket errors
+
+
+def wrk_script(paths: list[str], delay_ms: float | None) -> str:
+    quoted = ",".join(f'"{p}"' for p in paths)
+    script = f"math.randomseed(7)\nlocal paths = {{{quoted}}}\n"
+    script += "request = function() return wrk.format('GET', paths[math.random(#paths)]) end\n"
+    if delay_ms is not None:
+        script += f"delay = function() return {delay_ms:.3f} end\n"
+    # wrk's own table stops at p99; its latency object gives any percentile, in microseconds
+    script += "done = function(summary, latency, requests)\n"
+    script += "  for _, p in ipairs({50, 99, 99.9}) do\n"
+    script += "    io.write(string.format('p%g %d\\n', p, latency:percentile(p)))\n"
+    script += "  end\n"
+    script += "end\n"
+    return script
+
+
+def run_wrk(
+    wrk: str, base: str, script: Path, *, connections: int, duration_s: float, percentiles: str = ""
+) -> WrkResult:
+    cmd = [wrk, "-t2", f"-c{connections}", f"-d{duration_s:g}s", "--latency", "-s", str(script), base]
+    out = subprocess.run(cmd, capture_output=True, text=True, check=True, timeout=duration_s + 60).stdout
+    rate = float(_find(r"Requests/sec:\s+([\d.]+)", out))
+    failures = int(_find(r"Non-2xx or 3xx responses:\s+(\d+)", out, "0"))
+    errors = re.search(r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)", out)
+    failures += sum(int(n) for n in errors.groups()) if errors else 0
+    return WrkResult(rate, _latency(out, "50"), _latency(out, "99"), _latency(out, "99.9"), failures)
+
+
+def _find(pattern: str, text: str, default: str | None = None) -> str:
+    match = re.search(pattern, text, re.MULTILINE)
+    if match is None:
+        if default is None:
+            raise RuntimeError(f"wrk printed no {pattern!r}:\n{text}")
+        return default
+    return match.group(1)
+
+
+def _latency(out: str, percentile: str) -> float:
+    """A percentile in ms, as the script's ``done`` printed it (microseconds)."""
+    return int(_find(rf"^p{re.escape(percentile)} (\d+)$", out)) / 1000
+
+
+# -- the run ----------------------------------------------------------------------------------------
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time of a process so far (Linux ``/proc``)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def wait_until_up(url: str, proc: subprocess.Popen[bytes], timeout_s: float = 60) -> None:
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise RuntimeError(f"the server for {url} exited with {proc.returncode}")
+        try:
+            with urllib.request.urlopen(url, timeout=2):
+                return
+        except OSError:
+            time.sleep(0.1)
+    raise RuntimeError(f"{url} did not answer within {timeout_s} s")
+
+
+def list_paths(api: str) -> list[str]:
+    """The first pages of the listing, each by the cursor the page before gave."""
+    import json
+
+    paths, cursor = ["/v1/videos?limit=20"], None
+    for _ in range(LIST_PAGES - 1):
+        with urllib.request.urlopen(api + paths[-1], timeout=10) as answer:
+            cursor = json.load(answer)["next_cursor"]
+        if cursor is None:
+            break
+        paths.append(f"/v1/videos?limit=20&cursor={cursor}")
+    return paths
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--videos", type=int, default=2000)
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--duration", type=float, default=8.0, help="seconds of each wrk run")
+    parser.add_argument("--connections", type=int, default=32)
+    parser.add_argument("--rate", type=float, default=2000.0, help="requests/s of the fixed-rate pass")
+    parser.add_argument("--wrk", default="/usr/bin/wrk")
+    parser.add_argument("--serve", nargs="+", help=argparse.SUPPRESS)  # a child: api HOME PORT | bare PORT
+    args = parser.parse_args()
+    if args.serve:
+        if args.serve[0] == "api":
+            serve_api(Path(args.serve[1]), int(args.serve[2]))
+        else:
+            serve_bare(int(args.serve[1]))
+        return 0
+
+    with tempfile.TemporaryDirectory(prefix="tubestream-bench-api-") as tmp:
+        home = Path(tmp)
+        began = time.perf_counter()
+        asyncio.run(seed(home, args.videos))
+        print(
+            f"seeded {args.videos} videos and an hour of playback minutes "
+            f"in {time.perf_counter() - began:.1f} s"
+        )
+        ports = {"api": free_port(), "bare": free_port()}
+        me = [sys.executable, __file__, "--serve"]
+        with open(home / "api.log", "wb") as api_log:
+            procs = {
+                "api": subprocess.Popen([*me, "api", tmp, str(ports["api"])], stdout=api_log, stderr=api_log),
+                "bare": subprocess.Popen([*me, "bare", str(ports["bare"])], stderr=subprocess.DEVNULL),
+            }
+            try:
+                bases = {name: f"http://127.0.0.1:{port}" for name, port in ports.items()}
+                wait_until_up(bases["api"] + "/healthz", procs["api"])
+                wait_until_up(bases["bare"] + "/v1/videos", procs["bare"])
+                return measure(args, home, bases, procs["api"].pid)
+            finally:
+                for proc in procs.values():
+                    proc.terminate()
+                for proc in procs.values():
+                    proc.wait(timeout=30)
+
+
+def measure(args: argparse.Namespace, home: Path, bases: dict[str, str], api_pid: int) -> int:
+    rng = random.Random(7)
+    ids = [f"bench-{rng.randrange(args.videos):06d}" for _ in range(2000)]
+    paths = {
+        "video": [f"/v1/videos/{i}" for i in ids],
+        "list": list_paths(bases["api"]),
+        "stats": [f"/v1/videos/{i}/stats" for i in ids if int(i[6:]) < STATS_VIDEOS],
+    }
+    scripts = {}
+    for read, read_paths in paths.items():
+        scripts[read] = home / f"{read}.lua"
+        scripts[read].write_text(wrk_script(read_paths, None))
+    for read in READS:  # warm both servers (caches, the first connections)
+        for base in bases.values():
+            run_wrk(args.wrk, base, scripts[read], connections=args.connections, duration_s=1)
+
+    load = "/".join(f"{x:.1f}" for x in os.getloadavg())
+    print(f"load average at the start: {load} on {os.cpu_count()} cores")
+    print(f"wrk -t2 -c{args.connections} -d{args.duration:g}s, {args.rounds} rounds")
+    print(f"{'round':>5}  {'read':<6} {'server':<6} {'req/s':>8} {'p50 ms':>7} {'p99 ms':>7} {'failed':>6}")
+    results: dict[tuple[str, str], list[WrkResult]] = {}
+    api_cpu, api_requests = 0.0, 0.0
+    for round_ in range(args.rounds):
+        for read in READS:
+            order = ("api", "bare") if round_ % 2 == 0 else ("bare", "api")
+            for server in order:
+                cpu_before = cpu_seconds(api_pid)
+                result = run_wrk(
+                    args.wrk,
+                    bases[server],
+                    scripts[read],
+                    connections=args.connections,
+                    duration_s=args.duration,
+                )
+                if server == "api" and read == "video":
+                    api_cpu += cpu_seconds(api_pid) - cpu_before
+                    api_requests += result.rate * args.duration
+                results.setdefault((read, server), []).append(result)
+                print(
+                    f"{round_ + 1:>5}  {read:<6} {server:<6} {result.rate:8.0f} {result.p50_ms:7.2f} "
+                    f"{result.p99_ms:7.2f} {result.failures:>6}",
+                    flush=True,
+                )
+
+    print(f"\nmedians of {args.rounds} rounds")
+    print(f"{'read':<6} {'api req/s':>9} {'bare req/s':>10} {'ratio':>6} {'api p99':>8} {'bare p99':>8}")
+    failed = 0
+    for read in READS:
+        api, bare = results[(read, "api")], results[(read, "bare")]
+        api_rate, bare_rate = statistics.median(r.rate for r in api), statistics.median(r.rate for r in bare)
+        failed += sum(r.failures for r in api)
+        print(
+            f"{read:<6} {api_rate:9.0f} {bare_rate:10.0f} {api_rate / bare_rate:6.2f} "
+            f"{statistics.median(r.p99_ms for r in api):7.2f}  "
+            f"{statistics.median(r.p99_ms for r in bare):7.2f}"
+        )
+
+    print(f"\nthe API at a fixed {args.rate:g} requests/s (16 connections, calibrated delay; ms)")
+    print(f"{'read':<6} {'req/s':>7} {'p50':>6} {'p99':>6} {'p99.9':>6} {'failed':>6}")
+    for read in READS:
+        fixed = fixed_rate(args, home, bases["api"], paths[read], read)
+        failed += fixed.failures
+        print(
+            f"{read:<6} {fixed.rate:7.0f} {fixed.p50_ms:6.2f} {fixed.p99_ms:6.2f} {fixed.p999_ms:6.2f} "
+            f"{fixed.failures:>6}",
+            flush=True,
+        )
+
+    per_core = api_requests / api_cpu if api_cpu else 0.0
+    print(f"\nthe API's CPU over the video reads: {per_core:,.0f} reads per CPU-second (one process)")
+    print(f"load average at the end: {'/'.join(f'{x:.1f}' for x in os.getloadavg())}")
+    if per_core:
+        rates_file = Settings.from_env().home / "capacity" / "rates.json"
+        source = (
+            f"python benchmarks/api_reads.py, {datetime.now(UTC):%Y-%m-%d}: GET /v1/videos/{{id}} under wrk"
+        )
+        record_rate(rates_file, "api_reads_per_core_s", round(per_core), source)
+        print(f"rate for tubestream estimate recorded in {rates_file}")
+    if failed:
+        print(f"{failed} requests failed (non-2xx or socket errors): the figures above are not to be quoted")
+    return 1 if failed else 0
+
+
+def fixed_rate(args: argparse.Namespace, home: Path, base: str, paths: list[str], read: str) -> WrkResult:
+    """wrk at about ``args.rate``: 16 connections, each waiting a delay before each request.
+
+    The delay starts at connections / rate and is corrected from short runs' rates (the answer's
+    own time and wrk's timer slack add to each connection's period) until the rate is within 3 %
+    of ``args.rate`` (four tries at most); the measured run follows.
+    """
+    connections, script = 16, home / f"{read}-fixed.lua"
+    delay_ms = connections / args.rate * 1000
+    for _ in range(4):
+        script.write_text(wrk_script(paths, delay_ms))
+        trial = run_wrk(args.wrk, base, script, connections=connections, duration_s=2)
+        if abs(trial.rate / args.rate - 1) < 0.03:
+            break
+        overhead_ms = connections / trial.rate * 1000 - delay_ms
+        delay_ms = max(0.0, connections / args.rate * 1000 - overhead_ms)
+    script.write_text(wrk_script(paths, delay_ms))
+    return run_wrk(args.wrk, base, script, connections=connections, duration_s=args.duration)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
