@@ -80,6 +80,7 @@ def test_a_video_uploaded_in_the_browser_plays_is_found_and_counted(
     assert run.stdout.strip(), f"the browser script said nothing:\n{run.stderr[-3000:]}"
     seen: dict[str, Any] = json.loads(run.stdout.strip().splitlines()[-1])
     context = f"\nsteps: {seen.get('steps')}\n{run.stderr[-2000:]}\n{site.logs()}"
+    print("web flow steps:", *seen.get("steps", []), sep="\n  ")  # shown with -s: where the time goes
     assert "error" not in seen, seen["error"] + context
 
     # signed in and uploaded through the page, with a progress bar, then processed until ready
@@ -107,6 +108,13 @@ def test_a_video_uploaded_in_the_browser_plays_is_found_and_counted(
     _, stats = http_json(f"{site.api}/v1/videos/{video_id}/stats?from={since}&step=1d")
     assert stats["totals"]["views"] == seen["views"] and stats["totals"]["watch_ms"] > 5000
     assert set(stats["totals"]["rendition_mix"]) <= {"360p", "480p"}
+
+    # hovering the seek bar previews the time, and the storyboard's sprite where the video has one
+    assert seen["storyboard"]["preview_shown"] and seen["storyboard"]["time"] == "0:03", seen["storyboard"]
+    if video.get("storyboard_url"):
+        assert "#" not in (seen["storyboard"]["sprite"] or "#") and ".jpg" in seen["storyboard"]["sprite"]
+    else:  # the resource has no thumbnail track (yet): the preview shows the time alone
+        assert seen["storyboard"]["sprite"] is None
 
     # the page kept to its Content-Security-Policy, threw nothing, and fits a phone
     assert seen["csp_violations"] == [] and seen["page_errors"] == []

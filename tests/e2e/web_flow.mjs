@@ -166,7 +166,20 @@ try {
     if (seen.views >= 1 || i > 30) break;
     await page.waitForTimeout(1000);
   }
-  await page.waitForFunction(() => document.querySelector("#playing").textContent || document.querySelector("#quality option:nth-child(2)"), null, deadline(10_000));
+  await page.waitForSelector("#quality:not([disabled])", deadline(20_000));
+  await page.waitForSelector("#seek:not([disabled])", deadline(20_000));
+  // the storyboard under the pointer, where the video resource names a thumbnail track
+  const box = await (await page.$("#seek")).boundingBox();
+  await page.waitForTimeout(300); // the track is fetched beside the player
+  await page.mouse.move(box.x + box.width / 2, box.y + box.height / 2);
+  seen.storyboard = await page.evaluate(() => {
+    const image = document.querySelector(".preview-image");
+    return {
+      preview_shown: !document.querySelector(".preview").hidden,
+      time: document.querySelector(".preview-time").textContent,
+      sprite: image.hidden ? null : image.style.backgroundImage,
+    };
+  });
   await shot(page, "watch");
 
   step("home");

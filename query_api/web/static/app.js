@@ -611,7 +611,12 @@ async function renderUpload() {
       submit.disabled = false;
     }
   });
-  main.replaceChildren(heading, form, bar, barText, processing, done);
+  const barLabel = el("label", { class: "progress-label", for: "upload-progress", text: "Upload", hidden: true });
+  const processingLabel = el("label", { class: "progress-label", for: "processing-progress", text: "Processing", hidden: true });
+  for (const [node, label] of [[bar, barLabel], [processing, processingLabel]]) {
+    new MutationObserver(() => (label.hidden = node.hidden)).observe(node, { attributes: true, attributeFilter: ["hidden"] });
+  }
+  main.replaceChildren(heading, form, barLabel, bar, barText, processingLabel, processing, done);
 }
 
 async function followProcessing(videoId, bar, text, done) {
