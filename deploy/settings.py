@@ -8,7 +8,7 @@ local-filesystem blobs under ``.local/`` of the working directory.
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -47,6 +47,10 @@ class Settings:
     upload_jwt_public_key: str | None = None  # RS256 public key (PEM text) instead
     upload_max_bytes: int = 5 * 1024**4
     collector_port: int = DEFAULT_COLLECTOR_PORT
+    collector_url: str = ""  # where players reach the collector; empty: http://api_host:collector_port
+    # The web app's sign-in hands out player and upload tokens: only with the per-machine secrets of the
+    # embedded setup. Any secret from the environment means tokens come from an identity provider.
+    web_sign_in: bool = False
     player_token_secret: str | None = None  # None: a per-machine secret under home/secrets
     pseudonym_key: str | None = None  # None: a per-machine key under home/secrets
     cors_origins: tuple[str, ...] = ("*",)  # browser origins that may call the API and fetch media
@@ -78,6 +82,10 @@ class Settings:
     def upload_service_url(self) -> str:
         return self.upload_url or f"{self.web_scheme}://{self.api_host}:{self.upload_port}"
 
+    @property
+    def collector_service_url(self) -> str:
+        return self.collector_url or f"{self.web_scheme}://{self.api_host}:{self.collector_port}"
+
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
         """Read ``TUBESTREAM_*`` and ``KAFKA_*``; see the README's configuration table.
@@ -90,6 +98,16 @@ class Settings:
         kafka_port = _port(env, "TUBESTREAM_KAFKA_PORT", DEFAULT_KAFKA_PORT)
         bootstrap = env.get("KAFKA_BOOTSTRAP", "").strip()
         tls_cert, tls_key = _path(env, "TUBESTREAM_TLS_CERT_FILE"), _path(env, "TUBESTREAM_TLS_KEY_FILE")
+        configured_secrets = [
+            name
+            for name in (
+                "TUBESTREAM_PLAYER_TOKEN_SECRET",
+                "TUBESTREAM_UPLOAD_JWT_SECRET",
+                "TUBESTREAM_UPLOAD_JWT_PUBLIC_KEY_FILE",
+                "TUBESTREAM_PSEUDONYM_KEY",
+            )
+            if name in env
+        ]
         if (tls_cert is None) != (tls_key is None):
             raise ValueError("TUBESTREAM_TLS_CERT_FILE and TUBESTREAM_TLS_KEY_FILE go together: set both")
         return cls(
@@ -113,6 +131,8 @@ class Settings:
             recs_url=env.get("TUBESTREAM_RECS_URL", f"sqlite:///{home / 'views' / 'recs.db'}"),
             search_url=env.get("TUBESTREAM_SEARCH_URL", f"sqlite:///{home / 'views' / 'search.db'}"),
             collector_port=_port(env, "TUBESTREAM_COLLECTOR_PORT", DEFAULT_COLLECTOR_PORT),
+            collector_url=env.get("TUBESTREAM_COLLECTOR_URL", ""),
+            web_sign_in=_sign_in(env.get("TUBESTREAM_WEB_SIGN_IN", "auto"), configured_secrets),
             player_token_secret=env.get("TUBESTREAM_PLAYER_TOKEN_SECRET") or None,
             pseudonym_key=env.get("TUBESTREAM_PSEUDONYM_KEY") or None,
             cors_origins=_origins(env.get("TUBESTREAM_CORS_ORIGINS", "*")),
@@ -174,6 +194,17 @@ def _origins(raw: str) -> tuple[str, ...]:
         if origin != "*" and not origin.startswith(("http://", "https://")):
             raise ValueError(f"TUBESTREAM_CORS_ORIGINS: {origin!r} is not * or an http(s) origin")
     return origins
+
+
+def _sign_in(raw: str, configured_secrets: Sequence[str]) -> bool:
+    """``auto`` (the default): on while every secret is the machine's own, off once one is configured."""
+    choice = raw.strip().lower()
+    if choice not in ("auto", "off"):
+        raise ValueError(
+            f"TUBESTREAM_WEB_SIGN_IN must be auto or off, got {raw!r}: the embedded sign-in cannot be "
+            "forced on, it never hands out tokens where an identity provider should"
+        )
+    return choice == "auto" and not configured_secrets
 
 
 def _base_url(raw: str) -> str:

@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Set up a fresh clone: virtualenv, the package and its dev tools, FFmpeg, Apache Kafka, Apache Cassandra.
+# Set up a fresh clone: virtualenv, the package and its dev tools, FFmpeg, the web app's npm packages,
+# Apache Kafka, Apache Cassandra.
 # Idempotent and quick when nothing changed; sourced by up.sh and test.sh, or run alone.
 set -euo pipefail
 
@@ -39,6 +40,25 @@ if ! command -v ffmpeg >/dev/null || ! command -v ffprobe >/dev/null; then
   need_root apt-get update -qq
   need_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq ffmpeg >/dev/null
 fi
+
+# The web app's players (hls.js, dash.js), pinned in query_api/web/package-lock.json; npm ci again only
+# when the lock file changed. The query API serves them from /static/vendor/.
+if ! command -v npm >/dev/null; then
+  say "installing Node.js and npm (Debian packages)"
+  need_root apt-get update -qq
+  need_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nodejs npm >/dev/null
+fi
+npm_ci() {  # npm_ci FOLDER: install its lock file's packages into FOLDER/node_modules unless done already
+  local folder="$1" want stamp
+  want="$(sha256sum "$folder/package-lock.json" | cut -d' ' -f1)"
+  stamp="$folder/node_modules/.tubestream-installed"
+  if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$want" ]; then
+    say "npm ci in ${folder#"$repo"/}"
+    (cd "$folder" && npm ci --ignore-scripts --no-audit --no-fund --loglevel=error >/dev/null)
+    echo "$want" > "$stamp"
+  fi
+}
+npm_ci "$repo/query_api/web"
 
 for tool in java mvn; do
   command -v "$tool" >/dev/null || { echo "setup: '$tool' is missing: Kafka and Cassandra need a JDK 17+ and Maven" >&2; exit 1; }

@@ -14,6 +14,20 @@ fi
 tubestream minio build
 # The search contract tests run against a real Elasticsearch: Maven Central's test distribution, once.
 tubestream elasticsearch fetch
+# The browser test (tests/e2e): Debian's chromium, driven by playwright-core pinned in tests/e2e.
+if [ ! -x /usr/bin/chromium ]; then
+  echo "== installing chromium (Debian package) for the browser test"
+  if [ "$(id -u)" -eq 0 ]; then sudo=""; else sudo="sudo"; fi
+  $sudo apt-get update -qq
+  $sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null
+fi
+e2e="tests/e2e"
+want="$(sha256sum "$e2e/package-lock.json" | cut -d' ' -f1)"
+if [ "$(cat "$e2e/node_modules/.tubestream-installed" 2>/dev/null)" != "$want" ]; then
+  echo "== npm ci in $e2e (playwright-core)"
+  (cd "$e2e" && npm ci --ignore-scripts --no-audit --no-fund --loglevel=error >/dev/null)
+  echo "$want" > "$e2e/node_modules/.tubestream-installed"
+fi
 echo "== ruff"
 ruff check .
 ruff format --check .

@@ -51,6 +51,7 @@ def run_platform(settings: Settings) -> int:
     base = f"{settings.web_scheme}://{settings.api_host}:{settings.api_port}"
     for line in (
         f"tubestream is up: query API on {base}/ (OpenAPI at {base}/openapi.json)",
+        f"  the web app: open {base}/ in a browser (watch, search, upload)",
         "try it in another terminal:",
         "  tubestream publish upload-complete deploy/examples/upload-complete.json",
         f"  curl {base}/v1/videos",

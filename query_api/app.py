@@ -23,10 +23,11 @@ from query_api.encoded import EncodedVideos, Memo
 from query_api.errors import json_errors
 from query_api.handlers import routes
 from query_api.media import media_routes
-from query_api.page import secure_headers
+from query_api.page import secure_headers_for
 from query_api.recs import recs_routes
 from query_api.recs_models import RecsService
 from query_api.search import search_routes
+from query_api.site import WEB, WebSettings, site_routes
 from views.catalog import CatalogReader
 from views.playback import PlaybackView
 from views.search.model import SearchStore
@@ -43,15 +44,19 @@ def create_app(
     recs: RecsService | None = None,
     media_base_url: str = "/media/",
     cors_origins: Collection[str] = ("*",),
+    web_settings: WebSettings | None = None,
 ) -> web.Application:
     """The API over the views passed in; analytics, media and recs routes answer 503/404 when not given.
 
     ``media_base_url`` prefixes storage keys in video resources: ``/media/`` (this
     API's media route) by default, or a CDN. ``cors_origins``: the browser origins allowed
-    to call the API and fetch media (``*`` for any).
+    to call the API and fetch media (``*`` for any). ``web_settings``: where the web app's
+    other services are and whether it may sign people in (none: a page that only reads).
     """
     app = web.Application(middlewares=[json_errors, cors_middleware(cors_origins)])
-    app.on_response_prepare.append(secure_headers)
+    web_settings = web_settings or WebSettings()
+    app.on_response_prepare.append(secure_headers_for(web_settings.connect_origins))
+    app[WEB] = web_settings
     app[CATALOG] = catalog
     app[MEDIA_BASE_URL] = media_base_url
     app[ENCODED_VIDEOS] = EncodedVideos(media_base_url=media_base_url)
@@ -69,4 +74,5 @@ def create_app(
     app.add_routes(media_routes)
     app.add_routes(search_routes)
     app.add_routes(recs_routes)
+    app.add_routes(site_routes)
     return app

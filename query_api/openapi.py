@@ -13,6 +13,7 @@ from query_api.analytics import MAX_TRENDING
 from query_api.recs import DEFAULT_LIMIT as RECS_DEFAULT
 from query_api.recs import MAX_LIMIT as RECS_MAX
 from query_api.search import MAX_QUERY_LENGTH
+from query_api.site import web_paths
 from views.catalog import MAX_PAGE_SIZE
 from views.search.model import MAX_SUGGESTIONS, DurationBucket, SearchSort
 
@@ -226,12 +227,7 @@ def openapi_document() -> dict[str, Any]:
                     "responses": {"200": _json("OpenAPI", {"type": "object"})},
                 }
             },
-            "/": {
-                "get": {
-                    "summary": "A web page listing the newest videos",
-                    "responses": {"200": {"description": "HTML", "content": {"text/html": {}}}},
-                }
-            },
+            **web_paths(),
         },
         "components": {
             "schemas": {

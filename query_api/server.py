@@ -19,6 +19,7 @@ from blobs.errors import BlobError
 from blobs.multipart import MultipartBlobStore
 from query_api.app import create_app
 from query_api.recs_models import ModelHolder, RecsService, TopicModelSource
+from query_api.site import WebSettings
 from topics.config import KafkaConfig
 from topics.errors import LogError
 from views.stores import open_catalog_store, open_playback_store, open_recs_store, open_search_store
@@ -45,6 +46,7 @@ def run(
     access_log_class: type[AbstractAccessLogger],
     media_base_url: str = "/media/",
     cors_origins: Collection[str] = ("*",),
+    web_settings: WebSettings | None = None,
 ) -> None:
     """Serve until SIGINT/SIGTERM; the store is opened before the port is bound, so a bad URL fails fast."""
     catalog = open_catalog_store(catalog_url)
@@ -63,6 +65,7 @@ def run(
         media=media,
         media_base_url=media_base_url,
         cors_origins=cors_origins,
+        web_settings=web_settings,
     )
 
     async def close_store(_: web.Application) -> AsyncIterator[None]:

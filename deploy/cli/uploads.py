@@ -101,6 +101,7 @@ def _upload_service(args: argparse.Namespace, settings: Settings) -> int:
         max_bytes=settings.upload_max_bytes,
         ssl_context=edge.ssl_context,
         access_log_class=edge.access_log_class,
+        cors_origins=settings.cors_origins,
     )
     return 0
 

@@ -66,10 +66,42 @@ def _api(args: argparse.Namespace, settings: Settings) -> int:
         port=settings.api_port,
         media_base_url=settings.media_base_url,
         cors_origins=settings.cors_origins,
+        web_settings=_web_settings(settings),
         ssl_context=edge.ssl_context,
         access_log_class=edge.access_log_class,
     )
     return 0
+
+
+def _web_settings(settings: Settings) -> Any:
+    """Where the page finds the collector and the upload service, and the embedded sign-in if allowed."""
+    from urllib.parse import parse_qs, urlsplit
+
+    from deploy.cli.uploads import _uploader_auth
+    from deploy.secrets import local_secret
+    from producers.collector.pseudonyms import Pseudonymizer
+    from producers.collector.tokens import PlayerTokens
+    from query_api.site import SignIn, WebSettings
+
+    sign_in = None
+    if settings.web_sign_in:
+        home = settings.home
+        sign_in = SignIn(
+            player_tokens=PlayerTokens(local_secret(home, "player-token")),
+            uploader_auth=_uploader_auth(settings),
+            pseudonyms=Pseudonymizer(local_secret(home, "pseudonym").encode()),
+        )
+    urls = [settings.collector_service_url, settings.upload_service_url, settings.media_base_url]
+    if settings.blob_url.startswith("s3://"):  # parts go straight to S3: its public endpoint
+        query = parse_qs(urlsplit(settings.blob_url).query)
+        urls += query.get("public_endpoint", query.get("endpoint", []))
+    origins = {f"{u.scheme}://{u.netloc}" for u in map(urlsplit, urls) if u.scheme and u.netloc}
+    return WebSettings(
+        collector_url=settings.collector_service_url,
+        upload_url=settings.upload_service_url,
+        sign_in=sign_in,
+        connect_origins=tuple(sorted(origins)),
+    )
 
 
 def _catalog_rebuild(args: argparse.Namespace, settings: Settings) -> int:

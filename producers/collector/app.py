@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Collection
 from datetime import UTC, datetime
 from typing import Any
 
@@ -26,6 +26,7 @@ from producers.collector.intake import InvalidPlaybackError, parse_playback_batc
 from producers.collector.openapi import openapi_document
 from producers.collector.pseudonyms import Pseudonymizer
 from producers.collector.tokens import InvalidPlayerTokenError, PlayerTokens
+from producers.cors import CorsPolicy, allow_cors
 from producers.errors import PlaybackRateLimitError, SessionOwnedError
 from producers.http_headers import plain_headers
 from schemas.errors import InvalidEventError
@@ -67,7 +68,9 @@ def create_collector_app(
     pseudonyms: Pseudonymizer,
     guard: SessionGuard | None = None,
     clock: Clock = lambda: datetime.now(UTC),
+    cors_origins: Collection[str] = ("*",),
 ) -> web.Application:
+    """``cors_origins``: the browser origins (the web app's) whose players may post here."""
     app = web.Application(middlewares=[_json_errors], client_max_size=MAX_BODY_BYTES)
     app[PRODUCER], app[TOKENS], app[PSEUDONYMS], app[CLOCK] = producer, tokens, pseudonyms, clock
     app[GUARD] = guard or SessionGuard()
@@ -76,6 +79,7 @@ def create_collector_app(
     app.router.add_get("/healthz", healthz)
     app.router.add_get("/openapi.json", openapi)
     app.on_response_prepare.append(plain_headers)
+    allow_cors(app, CorsPolicy(origins=cors_origins, methods="GET, POST, OPTIONS"))
     return app
 
 

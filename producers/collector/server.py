@@ -7,7 +7,7 @@ that runs it (``deploy``), which also sets up the process's logging.
 from __future__ import annotations
 
 import ssl
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Collection
 
 from aiohttp import web
 from aiohttp.abc import AbstractAccessLogger
@@ -30,10 +30,13 @@ def run(
     pseudonym_key: bytes,
     ssl_context: ssl.SSLContext | None,
     access_log_class: type[AbstractAccessLogger],
+    cors_origins: Collection[str] = ("*",),
 ) -> None:
     tokens, pseudonyms = PlayerTokens(token_secret), Pseudonymizer(pseudonym_key)  # bad keys fail first
     producer = AsyncEventProducer(kafka, client_id="tubestream-collector")
-    app = create_collector_app(producer=producer, tokens=tokens, pseudonyms=pseudonyms)
+    app = create_collector_app(
+        producer=producer, tokens=tokens, pseudonyms=pseudonyms, cors_origins=cors_origins
+    )
 
     async def close_producer(_: web.Application) -> AsyncIterator[None]:
         yield

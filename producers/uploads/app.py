@@ -24,7 +24,7 @@ import json
 import logging
 import uuid
 import weakref
-from collections.abc import Awaitable, Callable, Iterable
+from collections.abc import Awaitable, Callable, Collection, Iterable
 from datetime import UTC, datetime
 from typing import Any
 
@@ -34,6 +34,7 @@ from blobs.errors import BlobError, BlobNotFoundError, PartTooLargeError, PartTo
 from blobs.local import OBJECTS_PATH, PARTS_PATH, LocalBlobStore
 from blobs.multipart import MultipartBlobStore, StoredPart
 from blobs.signed_urls import ExpiredUrlError, TamperedUrlError
+from producers.cors import CorsPolicy, allow_cors
 from producers.http_headers import plain_headers
 from producers.uploads.auth import InvalidUploaderTokenError, UploaderAuth
 from producers.uploads.metadata import InvalidMetadataError, VideoMetadata, check_metadata
@@ -65,6 +66,7 @@ log = logging.getLogger(__name__)
 DEFAULT_MAX_BYTES = 5 * 1024**4  # S3's largest object: 5 TiB
 URL_TTL_S = 6 * 3600
 ACCEPTED_TYPES = ("video/",)
+CORS_METHODS = "GET, POST, PUT, DELETE, OPTIONS"
 _EVENT_IDS = uuid.UUID("6f0c3a52-51c5-4e8e-9a4a-3b1f0f7f2f10")  # upload-complete ids: one per video
 
 
@@ -114,7 +116,9 @@ def create_upload_app(
     tickets: TicketSigner,
     producer: AsyncEventProducer,
     settings: UploadSettings | None = None,
+    cors_origins: Collection[str] = ("*",),
 ) -> web.Application:
+    """``cors_origins``: the browser origins (the web app's) that may call the service and PUT parts."""
     app = web.Application(middlewares=[_json_errors], client_max_size=1024 * 1024)
     app[BLOBS], app[AUTH], app[TICKETS], app[PRODUCER] = blobs, auth, tickets, producer
     app[SETTINGS] = settings = settings or UploadSettings()
@@ -131,6 +135,7 @@ def create_upload_app(
     app.router.add_get("/healthz", healthz)
     app.router.add_get("/openapi.json", openapi)
     app.on_response_prepare.append(plain_headers)
+    allow_cors(app, CorsPolicy(origins=cors_origins, methods=CORS_METHODS, exposed="ETag, Retry-After"))
     return app
 
 

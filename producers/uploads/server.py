@@ -7,7 +7,7 @@ that runs it (``deploy``), which also sets up the process's logging.
 from __future__ import annotations
 
 import ssl
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Collection
 
 from aiohttp import web
 from aiohttp.abc import AbstractAccessLogger
@@ -33,6 +33,7 @@ def run(
     max_bytes: int,
     ssl_context: ssl.SSLContext | None,
     access_log_class: type[AbstractAccessLogger],
+    cors_origins: Collection[str] = ("*",),
 ) -> None:
     producer = AsyncEventProducer(kafka, client_id="tubestream-uploads")
     app = create_upload_app(
@@ -41,6 +42,7 @@ def run(
         tickets=tickets,
         producer=producer,
         settings=UploadSettings(max_bytes=max_bytes),
+        cors_origins=cors_origins,
     )
 
     async def close_producer(_: web.Application) -> AsyncIterator[None]:

@@ -208,3 +208,25 @@ def test_a_certificate_turns_the_services_to_https(in_tmp: Path) -> None:
     assert Settings.from_env({}).web_scheme == "http"
     with pytest.raises(ValueError, match="TUBESTREAM_TLS_CERT_FILE and TUBESTREAM_TLS_KEY_FILE go together"):
         Settings.from_env({"TUBESTREAM_TLS_CERT_FILE": "tls/cert.pem"})
+
+
+def test_the_web_sign_in_is_on_only_with_the_machines_own_secrets() -> None:
+    assert Settings.from_env({}).web_sign_in is True
+    assert Settings.from_env({"TUBESTREAM_WEB_SIGN_IN": "off"}).web_sign_in is False
+    for secret in (
+        "TUBESTREAM_PLAYER_TOKEN_SECRET",
+        "TUBESTREAM_UPLOAD_JWT_SECRET",
+        "TUBESTREAM_UPLOAD_JWT_PUBLIC_KEY_FILE",
+        "TUBESTREAM_PSEUDONYM_KEY",
+    ):  # a secret from the environment is a production setup: its tokens come from an identity provider
+        env = {secret: "/dev/null" if secret.endswith("_FILE") else "x" * 40}
+        assert Settings.from_env(env).web_sign_in is False, secret
+    with pytest.raises(ValueError, match="cannot be forced on"):
+        Settings.from_env({"TUBESTREAM_WEB_SIGN_IN": "on"})
+
+
+def test_the_collector_url_follows_the_api_host_and_collector_port() -> None:
+    settings = Settings.from_env({"TUBESTREAM_API_HOST": "0.0.0.0", "TUBESTREAM_COLLECTOR_PORT": "9100"})
+    assert settings.collector_service_url == "http://0.0.0.0:9100"
+    public = Settings.from_env({"TUBESTREAM_COLLECTOR_URL": "https://play.example"})
+    assert public.collector_service_url == "https://play.example"
