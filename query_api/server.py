@@ -11,6 +11,7 @@ import contextlib
 import logging
 import ssl
 from collections.abc import AsyncIterator, Collection
+from datetime import timedelta
 
 from aiohttp import web
 from aiohttp.abc import AbstractAccessLogger
@@ -45,6 +46,7 @@ def run(
     access_log_class: type[AbstractAccessLogger],
     media_base_url: str = "/media/",
     cors_origins: Collection[str] = ("*",),
+    backfill_horizon: timedelta | None = None,
 ) -> None:
     """Serve until SIGINT/SIGTERM; the store is opened before the port is bound, so a bad URL fails fast."""
     catalog = open_catalog_store(catalog_url)
@@ -63,6 +65,7 @@ def run(
         media=media,
         media_base_url=media_base_url,
         cors_origins=cors_origins,
+        backfill_horizon=backfill_horizon,
     )
 
     async def close_store(_: web.Application) -> AsyncIterator[None]:

@@ -34,6 +34,7 @@ def _collector(args: argparse.Namespace, settings: Settings) -> int:
         pseudonym_key=local_secret(settings.home, "pseudonym", configured=settings.pseudonym_key).encode(),
         ssl_context=edge.ssl_context,
         access_log_class=edge.access_log_class,
+        backfill_horizon=settings.backfill_horizon,
     )
     return 0
 

@@ -66,6 +66,7 @@ def _api(args: argparse.Namespace, settings: Settings) -> int:
         port=settings.api_port,
         media_base_url=settings.media_base_url,
         cors_origins=settings.cors_origins,
+        backfill_horizon=settings.backfill_horizon,
         ssl_context=edge.ssl_context,
         access_log_class=edge.access_log_class,
     )

@@ -156,6 +156,7 @@ def _expected(stats: PlaybackStats) -> dict[str, Any]:
         "rendition_mix": stats.rendition_mix,
         "events": stats.events,
         "late_events": stats.late_events,
+        "expired_events": stats.expired_events,
     }
 
 
