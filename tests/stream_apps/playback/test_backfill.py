@@ -73,7 +73,7 @@ def _sessions(
     seed: int, prefix: str, *, first: datetime, span_s: int, avoid: tuple[datetime, datetime] | None = None
 ) -> list[list[PlaybackEvent]]:
     rng = random.Random(seed)
-    sessions = []
+    sessions: list[list[PlaybackEvent]] = []
     while len(sessions) < 40:
         begin = first + timedelta(seconds=rng.randrange(span_s))
         if avoid is not None and avoid[0] <= begin < avoid[1]:
@@ -235,7 +235,7 @@ def test_late_playback_is_counted_exactly_however_it_arrives(platform: Platform)
 
     expected = {
         **_by_hand(paced),
-        **_by_hand(backlog_events_by_session(backlog_events)),
+        **_by_hand(sessions_of(backlog_events)),
         **_by_hand(sessions_of(across_events)),
         **_by_hand(offline_with_collector_times(offline, viewers)),
     }
@@ -285,10 +285,6 @@ def sessions_of(events: list[PlaybackEvent]) -> list[list[PlaybackEvent]]:
     for e in events:
         grouped.setdefault(e.session_id, []).append(e)
     return list(grouped.values())
-
-
-def backlog_events_by_session(events: list[PlaybackEvent]) -> list[list[PlaybackEvent]]:
-    return sessions_of(events)
 
 
 def offline_with_collector_times(
