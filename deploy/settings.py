@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from datetime import timedelta
 from pathlib import Path
 
 from topics.config import KafkaConfig
@@ -60,6 +61,8 @@ class Settings:
     cassandra_port: int = DEFAULT_CASSANDRA_PORT  # `tubestream cassandra start`: a local node for the views
     cassandra_storage_port: int = DEFAULT_CASSANDRA_STORAGE_PORT
     cassandra_jmx_port: int = DEFAULT_CASSANDRA_JMX_PORT
+    # playback events still counted this long after their minute; the collector refuses older ones
+    backfill_horizon: timedelta = timedelta(days=7)
 
     @property
     def kafka_home(self) -> Path:
@@ -144,6 +147,7 @@ class Settings:
                 env, "TUBESTREAM_CASSANDRA_STORAGE_PORT", DEFAULT_CASSANDRA_STORAGE_PORT
             ),
             cassandra_jmx_port=_port(env, "TUBESTREAM_CASSANDRA_JMX_PORT", DEFAULT_CASSANDRA_JMX_PORT),
+            backfill_horizon=timedelta(hours=_count(env, "TUBESTREAM_BACKFILL_HORIZON_HOURS", 7 * 24)),
         )
 
 

@@ -6,6 +6,7 @@
     ├── InvalidTicketError         a part URL of the local store that is not ours or has expired
     ├── InvalidPlayerTokenError    player token missing, expired, tampered, other audience: 401
     ├── InvalidPlaybackError       a playback batch that cannot be accepted: 400 (also a ValueError)
+    │   └── PastBackfillHorizonError   an event older than the analytics would count: 400, counted
     ├── SessionOwnedError          a playback event for another viewer's session: 403
     └── PlaybackRateLimitError     a playback batch past a rate bound: 429 with Retry-After
 
@@ -21,6 +22,7 @@ __all__ = [
     "InvalidPlayerTokenError",
     "InvalidTicketError",
     "InvalidUploaderTokenError",
+    "PastBackfillHorizonError",
     "PlaybackRateLimitError",
     "ProducerError",
     "SessionOwnedError",
@@ -54,6 +56,10 @@ class InvalidPlayerTokenError(ProducerError):
 
 class InvalidPlaybackError(ProducerError, ValueError):
     """The body cannot be accepted; the message says which event and field, for a 400."""
+
+
+class PastBackfillHorizonError(InvalidPlaybackError):
+    """An event whose minute is past the analytics' backfill horizon: it would count nowhere, so 400."""
 
 
 class SessionOwnedError(ProducerError):

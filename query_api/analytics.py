@@ -3,6 +3,11 @@
 Rows of a minute come from every partition of ``playback-event`` and are
 merged here; the rollup and the trending score are the same pure functions
 the batch recomputation uses, so both paths answer alike.
+
+A minute's numbers can change until its backfill horizon has passed (late
+events are counted in their own minute), so each point says how settled it
+is: ``open`` (on-time events may still come), ``settled`` (only backfills may:
+a phone that played offline, a backlog after an outage) or ``final``.
 """
 
 from __future__ import annotations
@@ -18,14 +23,14 @@ from query_api.app_keys import ENCODED_STATS, PLAYBACK
 from query_api.encoded import dumps, json_answer
 from query_api.errors import ApiError, BadRequestError
 from query_api.params import EARLIEST, bounded_int, iso_time, path_id
-from stream_apps.playback.aggregates import PlaybackStats
+from stream_apps.playback.aggregates import DEFAULT_ALLOWED_LATENESS, DEFAULT_BACKFILL_HORIZON, PlaybackStats
 from stream_apps.playback.rollup import rollup, rollup_span
 from stream_apps.playback.rows import live_buckets
 from stream_apps.trending.board import BOARD_SIZE, TrendingBoard, board_from_row, board_of
 from stream_apps.trending.score import trending_window
 from views.playback import BoardRow, MinuteRow, PlaybackView
 
-__all__ = ["analytics_routes", "stats_resource"]
+__all__ = ["BACKFILL_HORIZON", "analytics_routes", "point_status", "stats_resource"]
 
 log = logging.getLogger(__name__)
 
@@ -37,6 +42,8 @@ _STEP = re.compile(r"^(?P<n>[1-9][0-9]{0,5})(?P<unit>[mhd])$")  # bounded: a hug
 _UNITS = {"m": timedelta(minutes=1), "h": timedelta(hours=1), "d": timedelta(days=1)}
 
 analytics_routes = web.RouteTableDef()
+# How long after its minute a playback event is still counted (the deployment's setting); default 7 days.
+BACKFILL_HORIZON = web.AppKey("backfill_horizon", timedelta)
 
 
 class ServiceUnavailableError(ApiError):
@@ -62,17 +69,27 @@ async def video_stats(request: web.Request) -> web.Response:
     except ValueError as exc:
         raise BadRequestError(str(exc)) from exc
     rows = await _view(request).minutes(video_id, start=start, end=end + timedelta(minutes=1))
-    # the answer is a function of the rows and the whole-minute span: encoded once while both stay
-    key = (video_id, *span[:3])
+    settled_until = _closed_until(now, DEFAULT_ALLOWED_LATENESS)
+    final_until = _closed_until(now, request.app.get(BACKFILL_HORIZON, DEFAULT_BACKFILL_HORIZON))
+    # the answer is a function of the rows, the whole-minute span and the two closing edges (which move
+    # once a minute): encoded once while all of them stay
+    key = (video_id, *span[:3], settled_until, final_until)
     encoded = request.app[ENCODED_STATS]
     body = encoded.get(key, rows)
     if body is None:
-        body = encoded.put(key, rows, dumps(_stats_answer(video_id, rows, start, end, step)))
+        answer = _stats_answer(video_id, rows, start, end, step, settled_until, final_until)
+        body = encoded.put(key, rows, dumps(answer))
     return json_answer(body)
 
 
 def _stats_answer(
-    video_id: str, rows: list[MinuteRow], start: datetime, end: datetime, step: timedelta
+    video_id: str,
+    rows: list[MinuteRow],
+    start: datetime,
+    end: datetime,
+    step: timedelta,
+    settled_until: datetime,
+    final_until: datetime,
 ) -> dict[str, Any]:
     points = rollup(_by_minute(rows), start=start, end=end, step=step)
     total = PlaybackStats.merge_all(p.stats for p in points)
@@ -81,9 +98,28 @@ def _stats_answer(
         "from": _iso(points[0].start),
         "to": _iso(points[-1].end),
         "step_s": int(step.total_seconds()),
+        "final_until": _iso(final_until),
+        "settled_until": _iso(settled_until),
+        "provisional_from": _iso(max(points[0].start, min(final_until, points[-1].end))),
         "totals": stats_resource(total),
-        "points": [_point(p.start, p.end, p.stats) for p in points],
+        "points": [
+            _point(p.start, p.end, p.stats) | {"status": point_status(p.end, settled_until, final_until)}
+            for p in points
+        ],
     }
+
+
+def _closed_until(now: datetime, after: timedelta) -> datetime:
+    """Minutes starting before this had closed by ``now``: ``minute + 1 min + after <= now``."""
+    edge = now - after - timedelta(minutes=1)
+    return edge.replace(second=0, microsecond=0) + timedelta(minutes=1)
+
+
+def point_status(end: datetime, settled_until: datetime, final_until: datetime) -> str:
+    """``final``: nothing can change it; ``settled``: only backfills can; ``open``: on-time ones too."""
+    if end <= final_until:
+        return "final"
+    return "settled" if end <= settled_until else "open"
 
 
 @analytics_routes.get("/v1/trending")
@@ -138,6 +174,7 @@ def stats_resource(stats: PlaybackStats) -> dict[str, Any]:
         "rendition_mix": stats.rendition_mix,
         "events": stats.events,
         "late_events": stats.late_events,
+        "expired_events": stats.expired_events,
     }
 
 

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 from collections.abc import Collection
+from datetime import timedelta
 
 from aiohttp import web
 
 from blobs.multipart import MultipartBlobStore
-from query_api.analytics import analytics_routes
+from query_api.analytics import BACKFILL_HORIZON, analytics_routes
 from query_api.app_keys import (
     CATALOG,
     ENCODED_STATS,
@@ -45,6 +46,7 @@ def create_app(
     media_base_url: str = "/media/",
     cors_origins: Collection[str] = ("*",),
     web_settings: WebSettings | None = None,
+    backfill_horizon: timedelta | None = None,
 ) -> web.Application:
     """The API over the views passed in; analytics, media and recs routes answer 503/404 when not given.
 
@@ -63,6 +65,8 @@ def create_app(
     app[ENCODED_STATS] = Memo()
     if playback is not None:
         app[PLAYBACK] = playback
+    if backfill_horizon is not None:  # how long playback minutes stay provisional (default 7 days)
+        app[BACKFILL_HORIZON] = backfill_horizon
     if media is not None:
         app[MEDIA] = media
     if search is not None:

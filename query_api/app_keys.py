@@ -3,6 +3,8 @@ modules can share them without importing each other."""
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from aiohttp import web
 
 from blobs.multipart import MultipartBlobStore
@@ -30,4 +32,5 @@ RECS = web.AppKey("recs", RecsService)
 MEDIA = web.AppKey("media", MultipartBlobStore)
 MEDIA_BASE_URL = web.AppKey("media_base_url", str)
 ENCODED_VIDEOS = web.AppKey("encoded_videos", EncodedVideos)  # resources under this app's media base
-ENCODED_STATS = web.AppKey("encoded_stats", Memo[tuple[str, int, int, int]])  # (video, from, to, step) ms
+# (video, from, to, step in ms, settled until, final until)
+ENCODED_STATS = web.AppKey("encoded_stats", Memo[tuple[str, int, int, int, datetime, datetime]])

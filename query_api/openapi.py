@@ -21,6 +21,31 @@ __all__ = ["openapi_document"]
 
 _ERROR = {"$ref": "#/components/responses/Error"}
 _WINDOW = {"type": "string", "enum": ["1h", "24h"], "default": "1h"}
+_TIME = {"type": "string", "format": "date-time"}
+_STATS = {
+    "type": "object",
+    "properties": {
+        "video_id": {"type": "string"},
+        "from": _TIME,
+        "to": _TIME,
+        "step_s": {"type": "integer"},
+        "final_until": {**_TIME, "description": "minutes starting before this are final"},
+        "settled_until": {**_TIME, "description": "before this only backfills can change a minute"},
+        "provisional_from": {**_TIME, "description": "where the range stops being final (== to: all final)"},
+        "totals": {"type": "object"},
+        "points": {
+            "type": "array",
+            "items": {
+                "type": "object",
+                "properties": {
+                    "start": _TIME,
+                    "end": _TIME,
+                    "status": {"type": "string", "enum": ["final", "settled", "open"]},
+                },
+            },
+        },
+    },
+}
 _DURATIONS = [d.value for d in DurationBucket]
 _SORTS = [s.value for s in SearchSort]
 
@@ -73,13 +98,24 @@ def openapi_document() -> dict[str, Any]:
                     "summary": "Playback stats of one video per step: views (once per session after 10 s, "
                     "or half of a short video), unique viewers, watch time, average view duration, "
                     "rebuffer ratio, quality switches, rendition mix, late events",
+                    "description": (
+                        "Late events (a phone that played offline, a backlog after a collector outage) "
+                        "are counted in their own minute as long as they arrive within the backfill "
+                        "horizon (`TUBESTREAM_BACKFILL_HORIZON_HOURS`, 7 days by default), so recent "
+                        "numbers can still grow. Minutes starting before `final_until` are final; "
+                        "`provisional_from` is where the provisional part of the range begins; each "
+                        "point's `status` is `final`, `settled` (past `settled_until`: on-time events "
+                        "are in, only backfills may still change it) or `open`. `late_events` counts the "
+                        "backfilled events among `events`; `expired_events` those received past the "
+                        "horizon, counted nowhere else (the collector refuses them)."
+                    ),
                     "parameters": [
                         {"name": "video_id", "in": "path", "required": True, "schema": {"type": "string"}},
                         {"name": "from", "in": "query", "schema": {"type": "string", "format": "date-time"}},
                         {"name": "to", "in": "query", "schema": {"type": "string", "format": "date-time"}},
                         {"name": "step", "in": "query", "schema": {"type": "string", "example": "1m"}},
                     ],
-                    "responses": {"200": _json("Stats", {"type": "object"}), "400": _ERROR, "503": _ERROR},
+                    "responses": {"200": _json("Stats", _STATS), "400": _ERROR, "503": _ERROR},
                 }
             },
             "/v1/trending": {

@@ -11,6 +11,7 @@ import contextlib
 import logging
 import ssl
 from collections.abc import AsyncIterator, Collection
+from datetime import timedelta
 
 from aiohttp import web
 from aiohttp.abc import AbstractAccessLogger
@@ -47,6 +48,7 @@ def run(
     media_base_url: str = "/media/",
     cors_origins: Collection[str] = ("*",),
     web_settings: WebSettings | None = None,
+    backfill_horizon: timedelta | None = None,
 ) -> None:
     """Serve until SIGINT/SIGTERM; the store is opened before the port is bound, so a bad URL fails fast."""
     catalog = open_catalog_store(catalog_url)
@@ -66,6 +68,7 @@ def run(
         media_base_url=media_base_url,
         cors_origins=cors_origins,
         web_settings=web_settings,
+        backfill_horizon=backfill_horizon,
     )
 
     async def close_store(_: web.Application) -> AsyncIterator[None]:

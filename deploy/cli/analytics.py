@@ -91,6 +91,7 @@ def _analytics(args: argparse.Namespace, settings: Settings) -> int:
                 stop=stop,
                 batch_size=args.batch_size,
                 boards_every=timedelta(seconds=args.boards_every),
+                backfill_horizon=settings.backfill_horizon,
                 after_boards=[push_popularity],
             )
         finally:
@@ -113,10 +114,12 @@ def _analytics_batch(args: argparse.Namespace, settings: Settings) -> int:
     if start.tzinfo is None or end.tzinfo is None or end <= start:
         raise ValueError("--from and --to must be ISO-8601 times with a zone, --from before --to")
     if args.source == "archives":
-        events, source = archived_events(blob_store_for(settings), start=start, end=end)
+        events, source = archived_events(
+            blob_store_for(settings), start=start, end=end, backfill_horizon=settings.backfill_horizon
+        )
     else:
         events, source = topic_events(settings.kafka), "the topic"
-    batch = recompute(events, start=start, end=end)
+    batch = recompute(events, start=start, end=end, backfill_horizon=settings.backfill_horizon)
 
     async def read_live() -> Any:
         store = open_playback_store(settings.playback_url)

@@ -35,6 +35,7 @@ def _collector(args: argparse.Namespace, settings: Settings) -> int:
         ssl_context=edge.ssl_context,
         access_log_class=edge.access_log_class,
         cors_origins=settings.cors_origins,
+        backfill_horizon=settings.backfill_horizon,
     )
     return 0
 

@@ -67,6 +67,7 @@ def _api(args: argparse.Namespace, settings: Settings) -> int:
         media_base_url=settings.media_base_url,
         cors_origins=settings.cors_origins,
         web_settings=_web_settings(settings),
+        backfill_horizon=settings.backfill_horizon,
         ssl_context=edge.ssl_context,
         access_log_class=edge.access_log_class,
     )

@@ -15,19 +15,19 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Awaitable, Callable, Collection
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import orjson
 from aiohttp import WSMsgType, web
 
 from producers.collector.guard import SessionGuard
-from producers.collector.intake import InvalidPlaybackError, parse_playback_batch
+from producers.collector.intake import DEFAULT_BACKFILL_HORIZON, InvalidPlaybackError, parse_playback_batch
 from producers.collector.openapi import openapi_document
 from producers.collector.pseudonyms import Pseudonymizer
 from producers.collector.tokens import InvalidPlayerTokenError, PlayerTokens
 from producers.cors import CorsPolicy, allow_cors
-from producers.errors import PlaybackRateLimitError, SessionOwnedError
+from producers.errors import PastBackfillHorizonError, PlaybackRateLimitError, SessionOwnedError
 from producers.http_headers import plain_headers
 from schemas.errors import InvalidEventError
 from schemas.registry import PLAYBACK_EVENT
@@ -50,6 +50,8 @@ PSEUDONYMS = web.AppKey("pseudonyms", Pseudonymizer)
 GUARD = web.AppKey("guard", SessionGuard)
 Clock = Callable[[], datetime]
 CLOCK: web.AppKey[Clock] = web.AppKey("clock")
+BACKFILL_HORIZON = web.AppKey("backfill_horizon", timedelta)
+REFUSALS = web.AppKey("refusals", dict[str, int])  # refused batches and events by reason, in /healthz
 
 
 class _Refused(Exception):
@@ -69,10 +71,13 @@ def create_collector_app(
     guard: SessionGuard | None = None,
     clock: Clock = lambda: datetime.now(UTC),
     cors_origins: Collection[str] = ("*",),
+    backfill_horizon: timedelta = DEFAULT_BACKFILL_HORIZON,
 ) -> web.Application:
     """``cors_origins``: the browser origins (the web app's) whose players may post here."""
     app = web.Application(middlewares=[_json_errors], client_max_size=MAX_BODY_BYTES)
     app[PRODUCER], app[TOKENS], app[PSEUDONYMS], app[CLOCK] = producer, tokens, pseudonyms, clock
+    app[BACKFILL_HORIZON] = backfill_horizon
+    app[REFUSALS] = {"past_backfill_horizon_batches": 0, "past_backfill_horizon_events": 0}
     app[GUARD] = guard or SessionGuard()
     app.router.add_post("/v1/playback/events", post_events)
     app.router.add_get("/v1/playback/ws", stream_events)
@@ -132,8 +137,10 @@ async def healthz(request: web.Request) -> web.Response:
     if not reachability.reachable:
         since = datetime.fromtimestamp(reachability.since, UTC).isoformat()
         body = {"status": "unavailable", "reason": reachability.reason, "since": since}
-        return web.json_response(body | {"queued": producer.queued()}, status=503)
-    return web.json_response({"status": "ok", "queued": producer.queued()})
+        return web.json_response(
+            body | {"queued": producer.queued(), "refused": request.app[REFUSALS]}, status=503
+        )
+    return web.json_response({"status": "ok", "queued": producer.queued(), "refused": request.app[REFUSALS]})
 
 
 def _refuse_while_unreachable(producer: AsyncEventProducer) -> None:
@@ -169,7 +176,14 @@ async def _accept(request: web.Request, body: Any, viewer: str) -> int:
             client_ip=request.remote or "",
             pseudonyms=app[PSEUDONYMS],
             received_at=app[CLOCK](),
+            backfill_horizon=app[BACKFILL_HORIZON],
         )
+    except PastBackfillHorizonError as exc:  # counted: nothing past the horizon disappears unseen
+        refusals = app[REFUSALS]
+        refusals["past_backfill_horizon_batches"] += 1
+        refusals["past_backfill_horizon_events"] += _batch_length(body)
+        log.warning("playback batch refused: %s", exc)
+        raise _Refused(400, str(exc)) from exc
     except InvalidPlaybackError as exc:
         raise _Refused(400, str(exc)) from exc
     guard = app[GUARD]
@@ -185,6 +199,11 @@ async def _accept(request: web.Request, body: Any, viewer: str) -> int:
         guard.give_back(admission)  # the player retries the batch: it should not pay twice
         raise
     return len(events)
+
+
+def _batch_length(body: Any) -> int:
+    items = body.get("events") if isinstance(body, dict) and "events" in body else body
+    return len(items) if isinstance(items, list) else 1
 
 
 async def _produce(producer: AsyncEventProducer, events: list[dict[str, Any]]) -> None:

@@ -12,15 +12,20 @@ from datetime import UTC, datetime, timedelta
 from typing import Any, NoReturn
 
 from producers.collector.pseudonyms import Pseudonymizer
-from producers.errors import InvalidPlaybackError
+from producers.errors import InvalidPlaybackError, PastBackfillHorizonError
 from schemas.codec import canonical_uuid
 from schemas.playback_event import MAX_MEDIA_MS, MAX_STALL_MS, PlaybackKind
 
-__all__ = ["MAX_BATCH", "InvalidPlaybackError", "parse_playback_batch"]
+__all__ = ["DEFAULT_BACKFILL_HORIZON", "MAX_BATCH", "InvalidPlaybackError", "parse_playback_batch"]
 
 MAX_BATCH = 500
 MAX_TEXT = 200
 MAX_FUTURE = timedelta(hours=1)  # a client clock further ahead than this is wrong, not early
+# The analytics count an event received up to this long after its minute ended (backfill: a phone
+# that played offline, a backlog after an outage); an older one would count nowhere, so it is refused.
+# The same default as stream_apps.playback.aggregates.DEFAULT_BACKFILL_HORIZON (deploy sets both).
+DEFAULT_BACKFILL_HORIZON = timedelta(days=7)
+_MINUTE_MS = 60_000
 
 _KNOWN = frozenset(
     {
@@ -51,8 +56,12 @@ def parse_playback_batch(
     client_ip: str,
     pseudonyms: Pseudonymizer,
     received_at: datetime,
+    backfill_horizon: timedelta = DEFAULT_BACKFILL_HORIZON,
 ) -> list[dict[str, Any]]:
     """``body`` is one event object, a list of them, or ``{"events": [...]}``.
+
+    An event whose minute ended ``backfill_horizon`` or more before ``received_at``
+    refuses the batch with ``PastBackfillHorizonError`` (a 400 the collector counts).
 
     The result is ``playback-event`` records in wire form, ready for
     ``codec.encode_wire``: times in epoch milliseconds, the kind as its symbol.
@@ -71,13 +80,23 @@ def parse_playback_batch(
     ip = pseudonyms.ip(client_ip)
     received_ms = _ms(received_at)
     latest_ms = received_ms + MAX_FUTURE // _ONE_MS
+    # the last minute start past the horizon: minute + 1 min + horizon <= received_at
+    expired_ms = received_ms - _MINUTE_MS - backfill_horizon // _ONE_MS
     events: list[dict[str, Any]] = []
     append = events.append
     for index, item in enumerate(items):
         try:
-            append(_event(item, user, ip, received_ms, latest_ms))
+            event = _event(item, user, ip, received_ms, latest_ms)
         except InvalidPlaybackError as exc:
             raise InvalidPlaybackError(f"event #{index + 1}: {exc}") from None
+        occurred_ms = event["occurred_at"]
+        if occurred_ms - occurred_ms % _MINUTE_MS <= expired_ms:
+            raise PastBackfillHorizonError(
+                f"event #{index + 1}: occurred_at {_readable(occurred_ms)} is past the backfill horizon: "
+                f"the analytics count an event received up to {_span(backfill_horizon)} after its minute, "
+                "so this one would count nowhere; drop it"
+            )
+        append(event)
     return events
 
 
@@ -226,6 +245,14 @@ def _ms(moment: datetime) -> int:
     except OverflowError:  # 9999-12-31T23:59:59-14:00 is in the year 10000 in UTC
         raise InvalidPlaybackError(f"occurred_at {moment.isoformat()} is past the year 9999") from None
     return (delta.days * 86_400 + delta.seconds) * 1_000 + delta.microseconds // 1_000
+
+
+def _span(span: timedelta) -> str:
+    """A horizon for a refusal: "7 days", "36 hours"."""
+    hours = span // timedelta(hours=1)
+    if span == timedelta(hours=hours):
+        return f"{hours // 24} days" if hours % 24 == 0 else f"{hours} hours"
+    return str(span)
 
 
 def _readable(ms: int) -> str:

@@ -8,11 +8,13 @@ from __future__ import annotations
 
 import ssl
 from collections.abc import AsyncIterator, Collection
+from datetime import timedelta
 
 from aiohttp import web
 from aiohttp.abc import AbstractAccessLogger
 
 from producers.collector.app import create_collector_app
+from producers.collector.intake import DEFAULT_BACKFILL_HORIZON
 from producers.collector.pseudonyms import Pseudonymizer
 from producers.collector.tokens import PlayerTokens
 from topics.async_producer import AsyncEventProducer
@@ -31,11 +33,16 @@ def run(
     ssl_context: ssl.SSLContext | None,
     access_log_class: type[AbstractAccessLogger],
     cors_origins: Collection[str] = ("*",),
+    backfill_horizon: timedelta = DEFAULT_BACKFILL_HORIZON,
 ) -> None:
     tokens, pseudonyms = PlayerTokens(token_secret), Pseudonymizer(pseudonym_key)  # bad keys fail first
     producer = AsyncEventProducer(kafka, client_id="tubestream-collector")
     app = create_collector_app(
-        producer=producer, tokens=tokens, pseudonyms=pseudonyms, cors_origins=cors_origins
+        producer=producer,
+        tokens=tokens,
+        pseudonyms=pseudonyms,
+        cors_origins=cors_origins,
+        backfill_horizon=backfill_horizon,
     )
 
     async def close_producer(_: web.Application) -> AsyncIterator[None]:

@@ -11,10 +11,13 @@ recomputation from the archives agree to the last millisecond:
   its server time (a player clock running fast cannot plant events in the future).
 - lateness is judged against the collector's clock, which every event carries:
   a bucket closes ``allowed_lateness`` after its minute ends, and an event whose
-  ``received_at`` is at or after its bucket's close is late. Late events are
-  counted in their bucket's ``late_events`` and change nothing else. Because the
-  watermark travels with the event, "late" does not depend on when or in which
-  order a worker reads it.
+  ``received_at`` is at or after its bucket's close is late: a *backfill*. It is
+  folded into its session and counted in its own bucket like any other (and in
+  ``late_events`` too); only its watch time is credited by the player's clock
+  (``sessions.advance``). An event received ``backfill_horizon`` or more after
+  its minute ended has *expired*: counted in ``expired_events``, nothing else.
+  Because the watermarks travel with the event, neither call depends on when or
+  in which order a worker reads it.
 - an event with a value past the bounds (``schemas.playback_event``: a
   position or duration over a day, a stall over ten minutes) is *invalid*:
   counted in ``invalid_events``, nothing else.
@@ -43,6 +46,7 @@ from datetime import datetime, timedelta
 from schemas.playback_event import MAX_MEDIA_MS, MAX_STALL_MS, PlaybackEvent, PlaybackKind
 from stream_apps.playback.facts import PlaybackFact, fact_of
 from stream_apps.playback.sessions import (
+    DEFAULT_ALLOWED_LATENESS_MS,
     INITIAL_STATE,
     NO_STEP,
     OrderKey,
@@ -52,6 +56,7 @@ from stream_apps.playback.sessions import (
     SessionStep,
     advance,
     fold_session,
+    is_backfill,
     owner_key,
     session_key,
     session_order_key,
@@ -60,22 +65,28 @@ from stream_apps.playback.time import MINUTE_MS, epoch_ms, minute_ms_of, utc_fro
 
 __all__ = [
     "DEFAULT_ALLOWED_LATENESS",
+    "DEFAULT_BACKFILL_HORIZON",
     "EMPTY_STATS",
     "BucketKey",
     "PlaybackAggregator",
     "PlaybackStats",
     "aggregate_playback",
     "bucket_closes_at",
+    "bucket_expires_at",
     "bucket_key",
     "copy_rank",
+    "is_expired",
     "is_late",
     "merge_buckets",
     "out_of_bounds",
 ]
 
 # Players POST batches every few seconds and back off on 429 Retry-After; five
-# minutes covers that with a wide margin, and after it a minute's numbers are final.
-DEFAULT_ALLOWED_LATENESS = timedelta(minutes=5)
+# minutes covers that with a wide margin: later than that an event is a backfill.
+DEFAULT_ALLOWED_LATENESS = timedelta(milliseconds=DEFAULT_ALLOWED_LATENESS_MS)
+# How long after its minute an event still counts: a phone offline for days, a long collector outage.
+# The collector refuses older events (400), so none disappears unseen; after it a minute is final.
+DEFAULT_BACKFILL_HORIZON = timedelta(days=7)
 
 AnyEvent = PlaybackEvent | PlaybackFact
 
@@ -106,10 +117,11 @@ class PlaybackStats:
     rebuffers: int = 0
     quality_switches: int = 0
     rendition_ms: tuple[tuple[str, int], ...] = ()  # watch time per rendition, sorted by rendition
-    events: int = 0  # distinct on-time events, folded into their session
-    late_events: int = 0  # distinct events received after their bucket closed; counted nowhere else
-    invalid_events: int = 0  # distinct on-time events with a value past the bounds; nowhere else
-    foreign_events: int = 0  # distinct on-time events for a session another viewer owns; nowhere else
+    events: int = 0  # distinct events folded into their session (on time or backfilled)
+    late_events: int = 0  # of ``events``, those received after their bucket closed (backfills)
+    invalid_events: int = 0  # distinct unexpired events with a value past the bounds; nowhere else
+    foreign_events: int = 0  # distinct unexpired events for a session another viewer owns; nowhere else
+    expired_events: int = 0  # distinct events received past the backfill horizon; nowhere else
 
     @property
     def unique_viewers(self) -> int:
@@ -133,7 +145,7 @@ class PlaybackStats:
 
     @property
     def is_empty(self) -> bool:
-        return not (self.events or self.late_events or self.invalid_events or self.foreign_events)
+        return not (self.events or self.invalid_events or self.foreign_events or self.expired_events)
 
     def merge(self, other: PlaybackStats) -> PlaybackStats:
         """Combine two aggregates of disjoint sessions; commutative and associative."""
@@ -186,18 +198,35 @@ def bucket_closes_at(minute: datetime, allowed_lateness: timedelta = DEFAULT_ALL
     return utc_from_ms(minute_ms_of(epoch_ms(minute)) + MINUTE_MS + whole_ms(allowed_lateness))
 
 
-def _late(fact: PlaybackFact, lateness_ms: int) -> bool:
-    return _closed(_bucket(fact), fact, lateness_ms)
+def bucket_expires_at(minute: datetime, horizon: timedelta = DEFAULT_BACKFILL_HORIZON) -> datetime:
+    """Server time from which events of ``minute`` are past the backfill horizon, and it is final."""
+    return utc_from_ms(minute_ms_of(epoch_ms(minute)) + MINUTE_MS + whole_ms(horizon))
 
 
-def _closed(bucket: _Bucket, fact: PlaybackFact, lateness_ms: int) -> bool:
-    """Had ``fact``'s bucket closed when the collector received it?"""
-    return fact.received_ms >= bucket[1] + MINUTE_MS + lateness_ms
+def _expired(bucket: _Bucket, fact: PlaybackFact, horizon_ms: int) -> bool:
+    """Had ``fact``'s minute passed the backfill horizon when the collector received it?"""
+    return fact.received_ms >= bucket[1] + MINUTE_MS + horizon_ms
 
 
 def is_late(event: AnyEvent, allowed_lateness: timedelta = DEFAULT_ALLOWED_LATENESS) -> bool:
-    """Was the event received at or after its bucket closed?"""
-    return _late(fact_of(event), whole_ms(allowed_lateness))
+    """Was the event received at or after its bucket closed (a backfill, unless it expired too)?"""
+    return is_backfill(fact_of(event), whole_ms(allowed_lateness))
+
+
+def is_expired(event: AnyEvent, horizon: timedelta = DEFAULT_BACKFILL_HORIZON) -> bool:
+    """Was the event received past its minute's backfill horizon (counted in ``expired_events`` only)?"""
+    fact = fact_of(event)
+    return _expired(_bucket(fact), fact, whole_ms(horizon))
+
+
+def _horizon_ms(allowed_lateness: timedelta, backfill_horizon: timedelta) -> tuple[int, int]:
+    lateness_ms, horizon_ms = whole_ms(allowed_lateness), whole_ms(backfill_horizon)
+    if not 0 <= lateness_ms <= horizon_ms:
+        raise ValueError(
+            f"the backfill horizon ({backfill_horizon}) must be at least "
+            f"the allowed lateness ({allowed_lateness})"
+        )
+    return lateness_ms, horizon_ms
 
 
 _REBUFFER, _SEEK = PlaybackKind.REBUFFER, PlaybackKind.SEEK
@@ -227,10 +256,13 @@ def out_of_bounds(event: AnyEvent) -> bool:
 
 
 def aggregate_playback(
-    events: Iterable[AnyEvent], *, allowed_lateness: timedelta = DEFAULT_ALLOWED_LATENESS
+    events: Iterable[AnyEvent],
+    *,
+    allowed_lateness: timedelta = DEFAULT_ALLOWED_LATENESS,
+    backfill_horizon: timedelta = DEFAULT_BACKFILL_HORIZON,
 ) -> dict[BucketKey, PlaybackStats]:
     """All buckets of ``events`` at once (the batch path): duplicates and any order allowed."""
-    lateness_ms = whole_ms(allowed_lateness)
+    lateness_ms, horizon_ms = _horizon_ms(allowed_lateness, backfill_horizon)
     canonical: dict[str, PlaybackFact] = {}
     for fact in map(fact_of, events):
         seen = canonical.get(fact.event_id)
@@ -239,16 +271,19 @@ def aggregate_playback(
     accumulators: defaultdict[_Bucket, _Accumulator] = defaultdict(_Accumulator)
     sessions: defaultdict[SessionKey, list[PlaybackFact]] = defaultdict(list)
     for fact in canonical.values():
-        if _late(fact, lateness_ms):
-            accumulators[_bucket(fact)].late_events += 1
+        if _expired(_bucket(fact), fact, horizon_ms):
+            accumulators[_bucket(fact)].expired_events += 1
         elif out_of_bounds(fact):
             accumulators[_bucket(fact)].invalid_events += 1
         else:
             sessions[session_key(fact)].append(fact)
     for session_events in sessions.values():
-        fold = fold_session(session_events)
+        fold = fold_session(session_events, lateness_ms=lateness_ms)
         for fact, step in fold.steps:
-            accumulators[_bucket(fact)].add_step(fact, step, 1)
+            accumulator = accumulators[_bucket(fact)]
+            accumulator.add_step(fact, step, 1)
+            if is_backfill(fact, lateness_ms):
+                accumulator.late_events += 1
         for fact in fold.foreign:
             accumulators[_bucket(fact)].foreign_events += 1
     return {_public(key): accumulators[key].snapshot() for key in sorted(accumulators)}
@@ -273,9 +308,15 @@ class PlaybackAggregator:
     State grows with the distinct events seen (dedup needs their ids).
     """
 
-    def __init__(self, *, allowed_lateness: timedelta = DEFAULT_ALLOWED_LATENESS) -> None:
+    def __init__(
+        self,
+        *,
+        allowed_lateness: timedelta = DEFAULT_ALLOWED_LATENESS,
+        backfill_horizon: timedelta = DEFAULT_BACKFILL_HORIZON,
+    ) -> None:
         self._allowed_lateness = allowed_lateness
-        self._lateness_ms = whole_ms(allowed_lateness)
+        self._backfill_horizon = backfill_horizon
+        self._lateness_ms, self._horizon_ms = _horizon_ms(allowed_lateness, backfill_horizon)
         self._canonical: dict[str, PlaybackFact] = {}
         self._sessions: dict[SessionKey, _SessionTrack] = {}
         self._accumulators: dict[_Bucket, _Accumulator] = {}
@@ -284,6 +325,10 @@ class PlaybackAggregator:
     @property
     def allowed_lateness(self) -> timedelta:
         return self._allowed_lateness
+
+    @property
+    def backfill_horizon(self) -> timedelta:
+        return self._backfill_horizon
 
     def apply(self, event: AnyEvent) -> dict[BucketKey, PlaybackStats]:
         """Take one event (maybe a duplicate, maybe out of order); return the touched buckets' values."""
@@ -331,8 +376,8 @@ class PlaybackAggregator:
     def _admit(self, fact: PlaybackFact, touched: set[_Bucket]) -> None:
         bucket = _bucket(fact)
         touched.add(bucket)
-        if _closed(bucket, fact, self._lateness_ms):
-            self._accumulator(bucket).late_events += 1
+        if _expired(bucket, fact, self._horizon_ms):
+            self._accumulator(bucket).expired_events += 1
             return
         if out_of_bounds(fact):
             self._accumulator(bucket).invalid_events += 1
@@ -340,20 +385,23 @@ class PlaybackAggregator:
         skey = (fact.video_id, fact.session_id)
         track = self._sessions.get(skey)
         if track is None:
-            track = self._sessions[skey] = _SessionTrack()
+            track = self._sessions[skey] = _SessionTrack(self._lateness_ms)
         step = track.append(fact)
         if step is None:  # out of order, or another viewer's: refold the session from there
             self._book(track.insert(fact), touched)
         else:  # the common case, booked without building the list of changes
-            self._accumulator(bucket).add_step(fact, step, 1)
+            accumulator = self._accumulator(bucket)
+            accumulator.add_step(fact, step, 1)
+            if fact.received_ms >= bucket[1] + MINUTE_MS + self._lateness_ms:  # a backfill
+                accumulator.late_events += 1
 
     def _withdraw(self, fact: PlaybackFact, touched: set[_Bucket]) -> None:
-        late = _late(fact, self._lateness_ms)
-        if late or out_of_bounds(fact):
+        expired = _expired(_bucket(fact), fact, self._horizon_ms)
+        if expired or out_of_bounds(fact):
             bucket = _bucket(fact)
             accumulator = self._accumulator(bucket)
-            if late:
-                accumulator.late_events -= 1
+            if expired:
+                accumulator.expired_events -= 1
             else:
                 accumulator.invalid_events -= 1
             self._drop_if_empty(bucket)
@@ -373,7 +421,10 @@ class PlaybackAggregator:
             if step is None:
                 self._accumulator(bucket).foreign_events += sign
             else:
-                self._accumulator(bucket).add_step(fact, step, sign)
+                accumulator = self._accumulator(bucket)
+                accumulator.add_step(fact, step, sign)
+                if fact.received_ms >= bucket[1] + MINUTE_MS + self._lateness_ms:  # a backfill
+                    accumulator.late_events += sign
             touched.add(bucket)
             retracted = retracted or sign < 0
         if retracted:  # only a retraction can empty a bucket
@@ -409,9 +460,10 @@ class _SessionTrack:
     can do, the session is refolded whole for its new owner.
     """
 
-    __slots__ = ("_events", "_first", "_foreign", "_keys", "_owner", "_states", "_steps")
+    __slots__ = ("_events", "_first", "_foreign", "_keys", "_lateness_ms", "_owner", "_states", "_steps")
 
-    def __init__(self) -> None:
+    def __init__(self, lateness_ms: int) -> None:
+        self._lateness_ms = lateness_ms
         self._keys: list[OrderKey] = []
         self._events: list[PlaybackFact] = []
         self._states: list[SessionState] = []
@@ -436,7 +488,7 @@ class _SessionTrack:
         else:
             self._owner, self._first = event.user_pseudonym, (event.received_ms, key)
             state = INITIAL_STATE
-        state, step = advance(state, event)
+        state, step = advance(state, event, self._lateness_ms)
         keys.append(key)
         self._events.append(event)
         self._states.append(state)
@@ -496,7 +548,7 @@ class _SessionTrack:
                 self._foreign.append(event)
                 changes.append((1, event, None))
                 continue
-            state, step = advance(state, event)
+            state, step = advance(state, event, self._lateness_ms)
             self._keys.append(session_order_key(event))
             self._events.append(event)
             self._states.append(state)
@@ -512,7 +564,7 @@ class _SessionTrack:
         state = self._states[start - 1] if start else INITIAL_STATE
         for at in range(start, len(self._events)):
             event = self._events[at]
-            state, step = advance(state, event)
+            state, step = advance(state, event, self._lateness_ms)
             self._states.append(state)
             self._steps.append(step)
             before = at - start - fresh
@@ -543,10 +595,11 @@ class _Accumulator:
     late_events: int = 0
     invalid_events: int = 0
     foreign_events: int = 0
+    expired_events: int = 0
 
     @property
     def is_empty(self) -> bool:
-        return not (self.events or self.late_events or self.invalid_events or self.foreign_events)
+        return not (self.events or self.invalid_events or self.foreign_events or self.expired_events)
 
     def add_step(self, event: PlaybackFact, step: SessionStep, sign: int) -> None:
         self.events += sign
@@ -574,6 +627,7 @@ class _Accumulator:
         self.late_events += stats.late_events
         self.invalid_events += stats.invalid_events
         self.foreign_events += stats.foreign_events
+        self.expired_events += stats.expired_events
 
     def snapshot(self) -> PlaybackStats:
         return PlaybackStats(
@@ -588,6 +642,7 @@ class _Accumulator:
             late_events=self.late_events,
             invalid_events=self.invalid_events,
             foreign_events=self.foreign_events,
+            expired_events=self.expired_events,
         )
 
 

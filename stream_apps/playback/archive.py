@@ -38,16 +38,19 @@ def archive_key(hour: datetime) -> str:
     return f"{PREFIX}/{h:%Y/%m/%d/%H}.avro"
 
 
-def archive_hours(start: datetime, end: datetime) -> list[datetime]:
+def archive_hours(
+    start: datetime, end: datetime, *, backfill_horizon: timedelta = timedelta(hours=1)
+) -> list[datetime]:
     """The hours whose archives a recomputation of the minutes in ``[start, end)`` reads.
 
     Archives go by server time, and an event is received in its bucket's minute
-    or later, so from the hour of ``start`` to an hour past ``end`` (late
-    arrivals); and an hour before ``start``, for the sessions that began then.
+    or later, so from the hour of ``start`` to ``backfill_horizon`` (at least an
+    hour) past ``end``, for late arrivals; and an hour before ``start``, for the
+    sessions that began then.
     """
     hour = start.astimezone(UTC).replace(minute=0, second=0, microsecond=0) - timedelta(hours=1)
     hours = []
-    while hour < end + timedelta(hours=1):
+    while hour < end + max(backfill_horizon, timedelta(hours=1)):
         hours.append(hour)
         hour += timedelta(hours=1)
     return hours

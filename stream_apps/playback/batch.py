@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from blobs.store import BlobStore
 from schemas import codec
@@ -17,7 +17,12 @@ from schemas.errors import EventDecodeError
 from schemas.playback_event import PlaybackEvent
 from schemas.registry import PLAYBACK_EVENT
 from stream_apps.errors import NoArchivesError
-from stream_apps.playback.aggregates import BucketKey, PlaybackStats, aggregate_playback
+from stream_apps.playback.aggregates import (
+    DEFAULT_BACKFILL_HORIZON,
+    BucketKey,
+    PlaybackStats,
+    aggregate_playback,
+)
 from stream_apps.playback.archive import archive_hours, archive_key, read_archive
 from topics.catalogue import PLAYBACK_EVENT_TOPIC
 from topics.config import KafkaConfig
@@ -51,13 +56,19 @@ def topic_events(kafka: KafkaConfig) -> list[PlaybackEvent]:
     return events
 
 
-def archived_events(blobs: BlobStore, *, start: datetime, end: datetime) -> tuple[list[PlaybackEvent], str]:
+def archived_events(
+    blobs: BlobStore,
+    *,
+    start: datetime,
+    end: datetime,
+    backfill_horizon: timedelta = DEFAULT_BACKFILL_HORIZON,
+) -> tuple[list[PlaybackEvent], str]:
     """The archived events a recomputation of ``[start, end)`` needs, and where they came from.
 
     ``NoArchivesError`` when no archive of those hours exists: the batch would
     otherwise be empty and every live minute reported as different.
     """
-    hours = archive_hours(start, end)
+    hours = archive_hours(start, end, backfill_horizon=backfill_horizon)
     keys = [archive_key(hour) for hour in hours]
     found = [key for key in keys if blobs.exists(key)]
     if not found:
@@ -70,16 +81,25 @@ def archived_events(blobs: BlobStore, *, start: datetime, end: datetime) -> tupl
 
 
 def recompute(
-    events: Iterable[PlaybackEvent], *, start: datetime, end: datetime
+    events: Iterable[PlaybackEvent],
+    *,
+    start: datetime,
+    end: datetime,
+    backfill_horizon: timedelta = DEFAULT_BACKFILL_HORIZON,
 ) -> dict[BucketKey, PlaybackStats]:
     """Aggregates of the minutes in ``[start, end)``, from raw events of the topic or the archives."""
-    return {k: s for k, s in aggregate_playback(events).items() if start <= k.minute < end}
+    buckets = aggregate_playback(events, backfill_horizon=backfill_horizon)
+    return {k: s for k, s in buckets.items() if start <= k.minute < end}
 
 
 def recompute_from_topic(
-    kafka: KafkaConfig, *, start: datetime, end: datetime
+    kafka: KafkaConfig,
+    *,
+    start: datetime,
+    end: datetime,
+    backfill_horizon: timedelta = DEFAULT_BACKFILL_HORIZON,
 ) -> dict[BucketKey, PlaybackStats]:
-    return recompute(topic_events(kafka), start=start, end=end)
+    return recompute(topic_events(kafka), start=start, end=end, backfill_horizon=backfill_horizon)
 
 
 def compare_buckets(

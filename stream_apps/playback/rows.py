@@ -33,6 +33,7 @@ def stats_to_document(stats: PlaybackStats) -> str:
             "late_events": stats.late_events,
             "invalid_events": stats.invalid_events,
             "foreign_events": stats.foreign_events,
+            "expired_events": stats.expired_events,
         },
         separators=(",", ":"),
     )
@@ -52,4 +53,5 @@ def stats_from_document(text: str) -> PlaybackStats:
         late_events=doc["late_events"],
         invalid_events=doc.get("invalid_events", 0),  # rows written before these counters have none
         foreign_events=doc.get("foreign_events", 0),
+        expired_events=doc.get("expired_events", 0),
     )

@@ -24,6 +24,11 @@ Definitions (docs/analytics.md has the reasoning):
   received event to this one, plus the skew. What the player's clock says
   beyond that waits until the collector has seen the time pass (a batch of
   a minute of heartbeats POSTed at once credits the skew, not a minute).
+- except for a *backfilled* event (received after its minute closed: a
+  phone that played offline, a backlog after a collector outage): the
+  collector saw none of that time pass, so it is credited by the player's
+  clock, and for the on-time events of the session it stands as seen at its
+  own (client) time.
 - a view: the first event at which the session's watch time reaches 10 s, or,
   for a video known to be shorter than 20 s, half its duration. Once per session.
 - a quality switch: an event reporting a rendition other than the last one
@@ -40,9 +45,11 @@ from typing import NamedTuple
 
 from schemas.playback_event import PlaybackEvent, PlaybackKind
 from stream_apps.playback.facts import PlaybackFact, fact_of
+from stream_apps.playback.time import MINUTE_MS
 
 __all__ = [
     "ALLOWED_SKEW_MS",
+    "DEFAULT_ALLOWED_LATENESS_MS",
     "INITIAL_STATE",
     "NO_STEP",
     "SHORT_VIDEO_MS",
@@ -56,6 +63,7 @@ __all__ = [
     "SessionStep",
     "advance",
     "fold_session",
+    "is_backfill",
     "owner_key",
     "qualifies_as_view",
     "session_key",
@@ -69,6 +77,8 @@ UNKNOWN_RENDITION = "unknown"  # watch time while no event has said which rendit
 # Watch time may run this far ahead of the collector's clock: players batch events for a few seconds.
 # Under 10 s, so one POST alone never makes a view by the 10 s rule.
 ALLOWED_SKEW_MS = 5_000
+# A minute closes this long after it ends; what the collector receives later is a backfill.
+DEFAULT_ALLOWED_LATENESS_MS = 5 * 60_000
 
 SessionKey = tuple[str, str]  # (video_id, session_id)
 OrderKey = tuple[int, int, int, str]  # see session_order_key
@@ -93,7 +103,8 @@ class SessionState(NamedTuple):
     watched_ms: int = 0  # watch time so far, as credited (never ahead of the collector's clock)
     viewed_at_ms: int | None = None  # client time of the event that made the view
     played_ms: int = 0  # watch time so far by the player's clock alone
-    first_received_ms: int | None = None  # earliest server time among the events so far
+    # earliest server time among the events so far; a backfill's is its client time (clamped)
+    first_received_ms: int | None = None
 
     @property
     def viewed(self) -> bool:
@@ -166,7 +177,19 @@ def qualifies_as_view(watched_ms: int, video_duration_ms: int | None) -> bool:
     return watched_ms > 0 and 2 * watched_ms >= video_duration_ms
 
 
-def advance(state: SessionState, event: PlaybackFact) -> tuple[SessionState, SessionStep]:
+def is_backfill(event: PlaybackFact, lateness_ms: int = DEFAULT_ALLOWED_LATENESS_MS) -> bool:
+    """Received at or after its minute closed (``lateness_ms`` after the minute's end)?
+
+    The minute is the one of the event's client time clamped to its server time,
+    as its bucket's (``aggregates``).
+    """
+    at_ms = event.occurred_ms if event.occurred_ms < event.received_ms else event.received_ms
+    return event.received_ms >= at_ms - at_ms % MINUTE_MS + MINUTE_MS + lateness_ms
+
+
+def advance(
+    state: SessionState, event: PlaybackFact, lateness_ms: int = DEFAULT_ALLOWED_LATENESS_MS
+) -> tuple[SessionState, SessionStep]:
     """One step of the fold: the state after ``event`` and what ``event`` adds."""
     occurred_ms = event.occurred_ms
     kind = event.kind
@@ -174,10 +197,17 @@ def advance(state: SessionState, event: PlaybackFact) -> tuple[SessionState, Ses
     played_ms = state.played_ms + _watched_since(state, event)
     received_ms = event.received_ms
     first_received_ms = state.first_received_ms
-    if first_received_ms is None or received_ms < first_received_ms:
-        first_received_ms = received_ms
-    ceiling = received_ms - first_received_ms + ALLOWED_SKEW_MS  # what the collector's clock allows
-    credit_to = played_ms if played_ms < ceiling else ceiling
+    at_ms = occurred_ms if occurred_ms < received_ms else received_ms
+    if received_ms >= at_ms - at_ms % MINUTE_MS + MINUTE_MS + lateness_ms:  # a backfill (is_backfill)
+        # The collector saw none of it live: the player's clock it is, and it counts as seen then.
+        credit_to = played_ms
+        if first_received_ms is None or at_ms < first_received_ms:
+            first_received_ms = at_ms
+    else:
+        if first_received_ms is None or received_ms < first_received_ms:
+            first_received_ms = received_ms
+        ceiling = received_ms - first_received_ms + ALLOWED_SKEW_MS  # what the collector's clock allows
+        credit_to = played_ms if played_ms < ceiling else ceiling
     watch_ms = credit_to - state.watched_ms if credit_to > state.watched_ms else 0
     if event.video_duration_ms is not None and event.video_duration_ms > 0:  # v2 says it on any kind
         video_duration_ms: int | None = event.video_duration_ms
@@ -217,8 +247,13 @@ def advance(state: SessionState, event: PlaybackFact) -> tuple[SessionState, Ses
     return after, step
 
 
-def fold_session(events: Iterable[PlaybackEvent | PlaybackFact]) -> SessionFold:
-    """Fold one session's *distinct* events, given in any order (dedup is the caller's job)."""
+def fold_session(
+    events: Iterable[PlaybackEvent | PlaybackFact], *, lateness_ms: int = DEFAULT_ALLOWED_LATENESS_MS
+) -> SessionFold:
+    """Fold one session's *distinct* events, given in any order (dedup is the caller's job).
+
+    Events received ``lateness_ms`` after their minute closed are backfills (``advance``).
+    """
     facts = sorted(map(fact_of, events), key=session_order_key)
     if not facts:
         return SessionFold(INITIAL_STATE, ())
@@ -227,7 +262,7 @@ def fold_session(events: Iterable[PlaybackEvent | PlaybackFact]) -> SessionFold:
     steps: list[tuple[PlaybackFact, SessionStep]] = []
     for event in facts:
         if event.user_pseudonym == owner:
-            state, step = advance(state, event)
+            state, step = advance(state, event, lateness_ms)
             steps.append((event, step))
     foreign = tuple(event for event in facts if event.user_pseudonym != owner)
     return SessionFold(state, tuple(steps), foreign)

@@ -15,6 +15,7 @@ from datetime import timedelta
 from schemas.playback_event import PlaybackEvent
 from stream_apps.playback.aggregates import (
     DEFAULT_ALLOWED_LATENESS,
+    DEFAULT_BACKFILL_HORIZON,
     BucketKey,
     PlaybackAggregator,
     PlaybackStats,
@@ -27,13 +28,21 @@ __all__ = ["PlaybackViewBuilder", "minute_rows"]
 
 
 class PlaybackViewBuilder:
-    def __init__(self, *, allowed_lateness: timedelta = DEFAULT_ALLOWED_LATENESS) -> None:
+    def __init__(
+        self,
+        *,
+        allowed_lateness: timedelta = DEFAULT_ALLOWED_LATENESS,
+        backfill_horizon: timedelta = DEFAULT_BACKFILL_HORIZON,
+    ) -> None:
         self._allowed_lateness = allowed_lateness
+        self._backfill_horizon = backfill_horizon
         self._partitions: dict[int, PlaybackAggregator] = {}
 
     def _aggregator(self, partition: int) -> PlaybackAggregator:
         if partition not in self._partitions:
-            self._partitions[partition] = PlaybackAggregator(allowed_lateness=self._allowed_lateness)
+            self._partitions[partition] = PlaybackAggregator(
+                allowed_lateness=self._allowed_lateness, backfill_horizon=self._backfill_horizon
+            )
         return self._partitions[partition]
 
     def restore(self, partition: int, events: Iterable[PlaybackEvent | PlaybackFact]) -> int:

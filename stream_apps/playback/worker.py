@@ -31,7 +31,7 @@ from datetime import UTC, datetime, timedelta
 from confluent_kafka import OFFSET_INVALID, Consumer, KafkaError, KafkaException, Message, TopicPartition
 
 from schemas.errors import EventDecodeError
-from stream_apps.playback.aggregates import DEFAULT_ALLOWED_LATENESS
+from stream_apps.playback.aggregates import DEFAULT_ALLOWED_LATENESS, DEFAULT_BACKFILL_HORIZON
 from stream_apps.playback.facts import PlaybackFact, decode_facts
 from stream_apps.playback.rows import live_buckets
 from stream_apps.playback.view import PlaybackViewBuilder
@@ -64,6 +64,7 @@ async def run_playback_worker(
     stop: asyncio.Event,
     batch_size: int = 2000,
     allowed_lateness: timedelta = DEFAULT_ALLOWED_LATENESS,
+    backfill_horizon: timedelta = DEFAULT_BACKFILL_HORIZON,
     boards_every: timedelta = BOARDS_EVERY,
     on_batch: Callable[[int], None] | None = None,
     after_boards: Sequence[LeaderTask] = (),
@@ -77,7 +78,7 @@ async def run_playback_worker(
     """
     topic = kafka.topic(PLAYBACK_EVENT_TOPIC.name)
     leads = threading.Event()  # set while this worker holds partition 0
-    builder = PlaybackViewBuilder(allowed_lateness=allowed_lateness)
+    builder = PlaybackViewBuilder(allowed_lateness=allowed_lateness, backfill_horizon=backfill_horizon)
     consumer = Consumer(
         kafka.client_config(
             **{

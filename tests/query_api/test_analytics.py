@@ -159,3 +159,34 @@ async def test_stats_change_as_soon_as_the_minutes_do(client: Client, playback: 
     await playback.write([MinuteRow("v1", row.minute, 1, row.document)], offsets={1: 1})  # another partition
     totals = (await (await client.get("/v1/videos/v1/stats")).json())["totals"]
     assert (totals["views"], totals["unique_viewers"]) == (4, 4)
+
+
+async def test_stats_say_which_part_of_the_range_is_final_and_which_is_provisional(
+    tmp_path: Path, playback: PlaybackStore
+) -> None:
+    """Backfills can change a minute until its horizon has passed; the answer says where that is."""
+    now = datetime.now(UTC)
+    catalog = open_catalog_store(f"sqlite:///{tmp_path / 'catalog.db'}")
+    app = create_app(catalog=catalog, playback=playback, backfill_horizon=timedelta(hours=1))
+    start = (now - timedelta(hours=3)).replace(minute=0, second=0, microsecond=0)
+    query = f"from={start.isoformat()}&to={now.isoformat()}&step=10m".replace("+00:00", "Z")
+    try:
+        async with TestClient(TestServer(app)) as c:
+            response = await c.get(f"/v1/videos/v1/stats?{query}")
+            body = await response.json()
+    finally:
+        await catalog.close()
+    assert response.status == 200
+    final_until = datetime.fromisoformat(body["final_until"])
+    settled_until = datetime.fromisoformat(body["settled_until"])
+    # a minute m is final once m + 1 min + the horizon has passed, settled after the 5 min lateness
+    assert now - timedelta(hours=1, minutes=2) < final_until <= now - timedelta(hours=1)
+    assert now - timedelta(minutes=7) < settled_until <= now - timedelta(minutes=5)
+    assert body["provisional_from"] == body["final_until"]
+    statuses = [(datetime.fromisoformat(p["end"]), p["status"]) for p in body["points"]]
+    assert {s for _, s in statuses} == {"final", "settled", "open"}
+    for end, status in statuses:
+        assert status == ("final" if end <= final_until else "settled" if end <= settled_until else "open")
+    assert [s for _, s in statuses] == sorted(
+        (s for _, s in statuses), key=["final", "settled", "open"].index
+    )

@@ -210,6 +210,26 @@ async def test_healthz_says_ok_while_kafka_answers(client: TestClient[Any, Any])
     assert (await response.json())["status"] == "ok"
 
 
+async def test_a_batch_past_the_backfill_horizon_is_refused_with_400_and_counted(
+    client: TestClient[Any, Any], kafka: KafkaConfig
+) -> None:
+    session = f"s-{uuid.uuid4()}"
+    batch = _events(session, "vid-1", n=3)
+    batch[2]["occurred_at"] = (datetime.now(UTC) - timedelta(days=8)).isoformat()  # the horizon: 7 days
+
+    response = await client.post("/v1/playback/events", json=batch, headers=_auth())
+
+    assert response.status == 400
+    message = (await response.json())["error"]["message"]
+    assert "event #3" in message and "past the backfill horizon" in message
+    assert _on_topic(kafka, session) == []
+    health = await (await client.get("/healthz")).json()
+    assert health["refused"] == {"past_backfill_horizon_batches": 1, "past_backfill_horizon_events": 3}
+    batch[2]["occurred_at"] = (datetime.now(UTC) - timedelta(days=6)).isoformat()  # within: a backfill
+    assert (await client.post("/v1/playback/events", json=batch, headers=_auth())).status == 202
+    assert len(_on_topic(kafka, session)) == 3
+
+
 async def test_a_websocket_batch_for_another_viewers_session_is_refused_and_the_socket_goes_on(
     client: TestClient[Any, Any],
 ) -> None:

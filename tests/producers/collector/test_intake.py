@@ -7,6 +7,7 @@ import pytest
 
 from producers.collector.intake import MAX_BATCH, InvalidPlaybackError, parse_playback_batch
 from producers.collector.pseudonyms import Pseudonymizer
+from producers.errors import PastBackfillHorizonError
 from schemas import codec
 from schemas.playback_event import PlaybackEvent, PlaybackKind
 from schemas.registry import PLAYBACK_EVENT
@@ -103,9 +104,17 @@ def test_batches_are_bounded_and_not_empty() -> None:
 
 
 def _records(body: Any) -> list[dict[str, Any]]:
-    """The wire-form records exactly as the collector hands them to the encoder."""
+    """The wire-form records exactly as the collector hands them to the encoder.
+
+    With a backfill horizon back to 1970, so that times as old as the epoch test the parsing.
+    """
     return parse_playback_batch(
-        body, viewer_id="user-7", client_ip="203.0.113.9", pseudonyms=PSEUDONYMS, received_at=NOW
+        body,
+        viewer_id="user-7",
+        client_ip="203.0.113.9",
+        pseudonyms=PSEUDONYMS,
+        received_at=NOW,
+        backfill_horizon=timedelta(days=366 * 60),
     )
 
 
@@ -272,3 +281,32 @@ def test_values_at_the_bounds_are_accepted() -> None:
         ]
     )
     assert [r["duration_ms"] for r in records] == [600_000, day, day]
+
+
+def test_an_event_past_the_backfill_horizon_refuses_the_batch_naming_the_horizon() -> None:
+    """The analytics count an event received up to the horizon after its minute ended; later, nowhere."""
+
+    def parse(occurred: datetime, horizon: timedelta) -> int:
+        body = [
+            _event(),
+            _event(event_id="1b6f3c2e-8d0a-4a8e-9a57-3b1f0f3d9a11", occurred_at=occurred.isoformat()),
+        ]
+        records = parse_playback_batch(
+            body,
+            viewer_id="user-7",
+            client_ip="203.0.113.9",
+            pseudonyms=PSEUDONYMS,
+            received_at=NOW,
+            backfill_horizon=horizon,
+        )
+        return len(records)
+
+    week = timedelta(days=7)
+    # NOW is a minute's start: the minute that began 7 days before NOW is the oldest still counted
+    assert parse(NOW - week, week) == 2
+    assert parse(NOW - timedelta(days=6), week) == 2
+    with pytest.raises(PastBackfillHorizonError, match=r"event #2: .*past the backfill horizon.*7 days"):
+        parse(NOW - week - timedelta(milliseconds=1), week)
+    with pytest.raises(InvalidPlaybackError, match="past the backfill horizon"):  # a 400, like the rest
+        parse(NOW - timedelta(hours=2), timedelta(hours=1))
+    assert parse(NOW - timedelta(hours=2), timedelta(hours=3)) == 2

@@ -4,9 +4,9 @@ The stream comes from simulated players (seeded): many sessions with pauses,
 seeks, rebuffers, quality changes, restarts, skewed clocks and 2x playback;
 other viewers posting into sessions not theirs (some before the owner), events
 with values past the bounds; then redelivered copies, retried copies stamped at
-another server time, late events, and a shuffle. The reference below restates
-docs/analytics.md in the plainest way (quadratic loops, datetimes, sets),
-sharing no code with the module under test.
+another server time, late events (backfills), events past the backfill horizon,
+and a shuffle. The reference below restates docs/analytics.md in the plainest
+way (quadratic loops, datetimes, sets), sharing no code with the module under test.
 """
 
 from __future__ import annotations
@@ -30,12 +30,15 @@ from stream_apps.playback.aggregates import (
     PlaybackStats,
     aggregate_playback,
     bucket_closes_at,
+    bucket_expires_at,
+    is_expired,
     is_late,
     merge_buckets,
 )
 
 T0 = datetime(2024, 5, 1, 12, 0, tzinfo=UTC)
 LATENESS = timedelta(minutes=5)
+HORIZON = timedelta(minutes=30)  # the backfill horizon of the generated stream (7 days by default)
 VIDEO_DURATIONS_MS = {
     "v-short8": 8_000,
     "v-short15": 15_000,
@@ -76,7 +79,9 @@ def simulate_session(rng: random.Random, number: int, ids: Iterable[int]) -> Ses
 
     def emit(kind: PlaybackKind, *, rendition: str | None = None, duration_ms: int | None = None) -> None:
         true_at = T0 + timedelta(milliseconds=t)
-        if rng.random() < 0.03:
+        if rng.random() < 0.01:
+            delay = timedelta(milliseconds=rng.randint(20 * 60_000, 40 * 60_000))  # maybe past the horizon
+        elif rng.random() < 0.03:
             delay = timedelta(milliseconds=rng.randint(4 * 60_000, 8 * 60_000))  # offline for minutes
         elif kind is K.START:
             delay = timedelta(milliseconds=rng.randint(20, 500))  # sent as playback starts
@@ -230,6 +235,10 @@ def _late(event: PlaybackEvent, lateness: timedelta) -> bool:
     return event.received_at >= _minute(event) + timedelta(minutes=1) + lateness
 
 
+def _expired(event: PlaybackEvent, horizon: timedelta) -> bool:
+    return event.received_at >= _minute(event) + timedelta(minutes=1) + horizon
+
+
 def _invalid(event: PlaybackEvent) -> bool:
     d, v = event.duration_ms, event.video_duration_ms
     if event.position_ms < 0 or event.position_ms > DAY_MS:
@@ -245,17 +254,19 @@ def _invalid(event: PlaybackEvent) -> bool:
     return d < 0 or d > DAY_MS
 
 
-def reference(stream: Iterable[PlaybackEvent], lateness: timedelta) -> dict[BucketKey, PlaybackStats]:
+def reference(
+    stream: Iterable[PlaybackEvent], lateness: timedelta, horizon: timedelta = timedelta(days=7)
+) -> dict[BucketKey, PlaybackStats]:
     rows: dict[BucketKey, dict[str, Any]] = defaultdict(
         lambda: (
             {"views": 0, "viewers": set(), "watch": 0, "stall": 0, "stalls": 0, "switches": 0}
-            | {"mix": defaultdict(int), "events": 0, "late": 0, "invalid": 0, "foreign": 0}
+            | {"mix": defaultdict(int), "events": 0, "late": 0, "invalid": 0, "foreign": 0, "expired": 0}
         )
     )
     sessions: dict[tuple[str, str], list[PlaybackEvent]] = defaultdict(list)
     for event in _first_received(stream).values():
-        if _late(event, lateness):
-            rows[BucketKey(event.video_id, _minute(event))]["late"] += 1
+        if _expired(event, horizon):
+            rows[BucketKey(event.video_id, _minute(event))]["expired"] += 1
         elif _invalid(event):
             rows[BucketKey(event.video_id, _minute(event))]["invalid"] += 1
         else:
@@ -282,12 +293,20 @@ def reference(stream: Iterable[PlaybackEvent], lateness: timedelta) -> dict[Buck
             )
             elapsed = (e.occurred_at - before.occurred_at) // timedelta(milliseconds=1)
             played.append(max(0, min(origin - before.position_ms, elapsed)))
-        watched: list[
-            int
-        ] = []  # what was played, but never ahead of the collector's clock by more than the skew
+        # what was played, but never ahead of the collector's clock by more than the skew, except what
+        # backfilled (late) events report: the collector saw none of it live, the player's clock counts,
+        # and for the on-time events a backfill stands as received at its (clamped) client time
+        watched: list[int] = []
         for i, e in enumerate(events):
-            seen = e.received_at - min(x.received_at for x in events[: i + 1]) + SKEW
-            credited = max(sum(watched), min(sum(played[: i + 1]), seen // timedelta(milliseconds=1)))
+            if _late(e, lateness):
+                credited = max(sum(watched), sum(played[: i + 1]))
+            else:
+                seen_at = [
+                    min(x.occurred_at, x.received_at) if _late(x, lateness) else x.received_at
+                    for x in events[: i + 1]
+                ]
+                seen = e.received_at - min(seen_at) + SKEW
+                credited = max(sum(watched), min(sum(played[: i + 1]), seen // timedelta(milliseconds=1)))
             watched.append(credited - sum(watched))
         view_at = None
         for i in range(len(events)):
@@ -304,6 +323,7 @@ def reference(stream: Iterable[PlaybackEvent], lateness: timedelta) -> dict[Buck
         for i, e in enumerate(events):
             row = rows[BucketKey(e.video_id, _minute(e))]
             row["events"] += 1
+            row["late"] += _late(e, lateness)
             reported = [x.rendition for x in events[:i] if x.rendition]
             if watched[i]:
                 row["watch"] += watched[i]
@@ -330,6 +350,7 @@ def reference(stream: Iterable[PlaybackEvent], lateness: timedelta) -> dict[Buck
             late_events=row["late"],
             invalid_events=row["invalid"],
             foreign_events=row["foreign"],
+            expired_events=row["expired"],
         )
         for key, row in rows.items()
     }
@@ -349,7 +370,8 @@ def test_the_generated_stream_has_what_it_should(
     simulated, stream = generated
     distinct = _first_received(stream)
     assert len(stream) - len(distinct) > 500  # duplicates
-    assert sum(_late(e, LATENESS) for e in distinct.values()) > 50  # late events
+    assert sum(_late(e, LATENESS) and not _expired(e, HORIZON) for e in distinct.values()) > 50  # backfills
+    assert sum(_expired(e, HORIZON) for e in distinct.values()) >= 10
     assert sum(e.user_pseudonym == "intruder" for e in distinct.values()) > 50  # foreign events
     assert sum(_invalid(e) for e in distinct.values()) >= 5
     in_order = sorted(stream, key=lambda e: (e.session_id, e.occurred_at))
@@ -359,11 +381,12 @@ def test_the_generated_stream_has_what_it_should(
 
 def test_batch_equals_the_reference(generated: tuple[list[Session], list[PlaybackEvent]]) -> None:
     _, stream = generated
-    expected = reference(stream, LATENESS)
-    actual = aggregate_playback(stream, allowed_lateness=LATENESS)
+    expected = reference(stream, LATENESS, HORIZON)
+    actual = aggregate_playback(stream, allowed_lateness=LATENESS, backfill_horizon=HORIZON)
     assert actual == expected
     assert sum(s.views for s in actual.values()) > 100
     assert sum(s.late_events for s in actual.values()) > 50
+    assert sum(s.expired_events for s in actual.values()) >= 10
     assert sum(s.foreign_events for s in actual.values()) > 50
     assert sum(s.invalid_events for s in actual.values()) >= 5
     assert "intruder" not in PlaybackStats.merge_all(actual.values()).viewers  # never a view of theirs
@@ -374,10 +397,10 @@ def test_incremental_equals_batch_on_shuffled_streams(
     generated: tuple[list[Session], list[PlaybackEvent]], seed: int
 ) -> None:
     _, stream = generated
-    batch = aggregate_playback(stream, allowed_lateness=LATENESS)
+    batch = aggregate_playback(stream, allowed_lateness=LATENESS, backfill_horizon=HORIZON)
     shuffled = list(stream)
     random.Random(seed).shuffle(shuffled)
-    aggregator = PlaybackAggregator(allowed_lateness=LATENESS)
+    aggregator = PlaybackAggregator(allowed_lateness=LATENESS, backfill_horizon=HORIZON)
     store: dict[BucketKey, PlaybackStats] = {}  # what a view store upserting apply()'s rows would hold
     for event in shuffled:
         for key, stats in aggregator.apply(event).items():
@@ -394,22 +417,24 @@ def test_incremental_in_client_time_order_equals_batch(
     generated: tuple[list[Session], list[PlaybackEvent]],
 ) -> None:
     _, stream = generated
-    aggregator = PlaybackAggregator(allowed_lateness=LATENESS)
+    aggregator = PlaybackAggregator(allowed_lateness=LATENESS, backfill_horizon=HORIZON)
     in_client_order = sorted(stream, key=lambda e: (e.occurred_at, e.event_id))
     aggregator.apply_all(in_client_order)
-    assert aggregator.buckets() == aggregate_playback(stream, allowed_lateness=LATENESS)
+    assert aggregator.buckets() == aggregate_playback(
+        stream, allowed_lateness=LATENESS, backfill_horizon=HORIZON
+    )
 
 
 def test_applying_everything_again_changes_nothing(
     generated: tuple[list[Session], list[PlaybackEvent]],
 ) -> None:
     _, stream = generated
-    aggregator = PlaybackAggregator(allowed_lateness=LATENESS)
+    aggregator = PlaybackAggregator(allowed_lateness=LATENESS, backfill_horizon=HORIZON)
     aggregator.apply_all(stream)
     before = aggregator.buckets()
     assert all(aggregator.apply(event) == {} for event in stream)
     assert aggregator.buckets() == before
-    assert aggregate_playback(stream + stream, allowed_lateness=LATENESS) == before
+    assert aggregate_playback(stream + stream, allowed_lateness=LATENESS, backfill_horizon=HORIZON) == before
 
 
 def test_partition_aggregates_merge_into_the_whole(
@@ -419,8 +444,10 @@ def test_partition_aggregates_merge_into_the_whole(
     partitions: list[list[PlaybackEvent]] = [[], [], []]
     for event in stream:  # keyed by session, as on the playback-event topic
         partitions[int(event.session_id[1:]) % 3].append(event)
-    parts = [aggregate_playback(p, allowed_lateness=LATENESS) for p in partitions]
-    assert merge_buckets(parts) == aggregate_playback(stream, allowed_lateness=LATENESS)
+    parts = [aggregate_playback(p, allowed_lateness=LATENESS, backfill_horizon=HORIZON) for p in partitions]
+    assert merge_buckets(parts) == aggregate_playback(
+        stream, allowed_lateness=LATENESS, backfill_horizon=HORIZON
+    )
 
 
 def test_watch_time_and_views_are_what_the_players_did(
@@ -438,12 +465,14 @@ def test_watch_time_and_views_are_what_the_players_did(
     exact = [
         s
         for s in simulated
-        if not s.fast and prompt(s) and not any(_late(first[e.event_id], LATENESS) for e in s.events)
+        if not s.fast and prompt(s) and not any(_expired(first[e.event_id], HORIZON) for e in s.events)
     ]
     assert len(exact) > 200
     ids = {e.event_id for s in exact for e in s.events}
     totals = PlaybackStats.merge_all(
-        aggregate_playback((e for e in stream if e.event_id in ids), allowed_lateness=LATENESS).values()
+        aggregate_playback(
+            (e for e in stream if e.event_id in ids), allowed_lateness=LATENESS, backfill_horizon=HORIZON
+        ).values()
     )
     assert totals.watch_ms == sum(s.played_ms for s in exact)
 
@@ -541,14 +570,59 @@ def test_lateness_boundary_is_the_bucket_end_plus_the_allowed_lateness() -> None
     late = ev(K.HEARTBEAT, s(30), 0, received=timedelta(minutes=6))
     assert not is_late(on_time, LATENESS)
     assert is_late(late, LATENESS)
-    assert aggregate_playback([late], allowed_lateness=LATENESS) == {key(0): PlaybackStats(late_events=1)}
+    assert aggregate_playback([late], allowed_lateness=LATENESS) == {
+        key(0): PlaybackStats(events=1, late_events=1)
+    }
 
 
-def test_a_late_event_changes_nothing_but_late_events() -> None:
+def test_past_the_backfill_horizon_an_event_changes_nothing_but_expired_events() -> None:
+    assert bucket_expires_at(T0, HORIZON) == T0 + timedelta(minutes=31)
     start = ev(K.START, s(0), 0)
-    late_heartbeat = ev(K.HEARTBEAT, s(12), 12_000, received=timedelta(minutes=9))
-    result = aggregate_playback([start, late_heartbeat], allowed_lateness=LATENESS)
-    assert result == {key(0): PlaybackStats(events=1, late_events=1)}
+    within = ev(K.HEARTBEAT, s(12), 12_000, received=timedelta(minutes=31) - timedelta(milliseconds=1))
+    past = dataclasses.replace(within, event_id="past", received_at=T0 + timedelta(minutes=31))
+    assert not is_expired(within, HORIZON) and is_expired(past, HORIZON)
+    expired = both_paths([start, past], horizon=HORIZON)
+    assert expired == {key(0): PlaybackStats(events=1, expired_events=1)}
+    counted = both_paths([start, within], horizon=HORIZON)[key(0)]
+    assert (counted.events, counted.late_events, counted.views, counted.watch_ms) == (2, 1, 1, 12_000)
+    with pytest.raises(ValueError, match="at least the allowed lateness"):
+        PlaybackAggregator(allowed_lateness=LATENESS, backfill_horizon=timedelta(minutes=1))
+
+
+def test_a_late_event_is_counted_in_its_own_minute_by_the_players_clock() -> None:
+    """A phone that played offline: its events reach the collector long after, all in one POST."""
+    posted = timedelta(hours=2)
+    offline = [
+        ev(K.START, s(0), 0, received=posted, rendition="720p"),
+        ev(K.HEARTBEAT, s(30), 30_000, received=posted),
+        ev(K.HEARTBEAT, s(75), 75_000, received=posted),
+        ev(K.END, s(80), 80_000, received=posted),
+    ]
+    backlog = both_paths(offline)
+    paced = both_paths([dataclasses.replace(e, received_at=e.occurred_at + s(2)) for e in offline])
+    assert backlog == {k: dataclasses.replace(v, late_events=v.events) for k, v in paced.items()}
+    assert (backlog[key(0)].views, backlog[key(0)].watch_ms, backlog[key(1)].watch_ms) == (1, 30_000, 50_000)
+
+
+@pytest.mark.parametrize("cut", [1, 2, 3, 4, 5])
+def test_a_session_split_across_an_outage_folds_as_if_it_had_all_come_on_time(cut: int) -> None:
+    """The first events on time, the rest held back (a collector outage), or the other way round."""
+    played = [
+        ev(K.START, s(0), 0, rendition="360p"),
+        ev(K.HEARTBEAT, s(5), 5_000),
+        ev(K.HEARTBEAT, s(40), 40_000, rendition="720p"),
+        ev(K.REBUFFER, s(42), 40_000, duration_ms=2_000),
+        ev(K.HEARTBEAT, s(95), 93_000),
+        ev(K.END, s(130), 128_000),
+    ]
+    on_time = both_paths(played)
+    for held in (played[cut:], played[:cut]):
+        mixed = [
+            dataclasses.replace(e, received_at=T0 + timedelta(hours=1)) if e in held else e for e in played
+        ]
+        buckets = both_paths(mixed)
+        assert {k: dataclasses.replace(v, late_events=0) for k, v in buckets.items()} == on_time
+        assert sum(v.late_events for v in buckets.values()) == len(held)
 
 
 def test_the_copy_received_first_wins_whatever_order_copies_arrive_in() -> None:
@@ -574,14 +648,16 @@ def test_an_event_arriving_late_in_the_stream_retracts_a_view() -> None:
 
 
 def test_withdrawing_the_last_event_of_a_bucket_empties_it() -> None:
-    late = ev(K.START, s(70), 0, received=timedelta(minutes=20), event_id="x")
-    on_time_copy = dataclasses.replace(late, received_at=T0 + s(71))
-    aggregator = PlaybackAggregator()
-    assert aggregator.apply(late) == {key(1): PlaybackStats(late_events=1)}
+    expired = ev(K.START, s(70), 0, received=timedelta(minutes=40), event_id="x")
+    on_time_copy = dataclasses.replace(expired, received_at=T0 + s(71))
+    aggregator = PlaybackAggregator(backfill_horizon=HORIZON)
+    assert aggregator.apply(expired) == {key(1): PlaybackStats(expired_events=1)}
     assert aggregator.apply(on_time_copy) == {key(1): PlaybackStats(events=1)}
-    aggregator2 = PlaybackAggregator()
-    aggregator2.apply(ev(K.START, s(0), 0, event_id="y", received=timedelta(minutes=30)))
-    assert aggregator2.bucket(key(0)) == PlaybackStats(late_events=1)
+    late = dataclasses.replace(on_time_copy, event_id="late", received_at=T0 + timedelta(minutes=20))
+    assert aggregator.apply(late) == {key(1): PlaybackStats(events=2, late_events=1)}
+    aggregator2 = PlaybackAggregator(backfill_horizon=HORIZON)
+    aggregator2.apply(ev(K.START, s(0), 0, event_id="y", received=timedelta(minutes=40)))
+    assert aggregator2.bucket(key(0)) == PlaybackStats(expired_events=1)
     assert aggregator2.bucket(key(5)) == EMPTY_STATS
 
 
@@ -598,7 +674,9 @@ def test_naive_times_are_refused() -> None:
 
 def test_merge_is_commutative_and_associative(generated: tuple[list[Session], list[PlaybackEvent]]) -> None:
     _, stream = generated
-    stats = list(aggregate_playback(stream, allowed_lateness=LATENESS).values())[:40]
+    stats = list(aggregate_playback(stream, allowed_lateness=LATENESS, backfill_horizon=HORIZON).values())[
+        :40
+    ]
     a, b, c = stats[0], stats[1], stats[2]
     assert a.merge(b) == b.merge(a)
     assert a.merge(b).merge(c) == a.merge(b.merge(c))
@@ -611,11 +689,13 @@ def test_merge_is_commutative_and_associative(generated: tuple[list[Session], li
 # ----- ownership, bounds, the collector's clock ---------------------------------------------------
 
 
-def both_paths(events: list[PlaybackEvent]) -> dict[BucketKey, PlaybackStats]:
+def both_paths(
+    events: list[PlaybackEvent], *, horizon: timedelta = timedelta(days=7)
+) -> dict[BucketKey, PlaybackStats]:
     """The batch result, after checking the real-time fold agrees in every order of the events."""
-    batch = aggregate_playback(events)
+    batch = aggregate_playback(events, backfill_horizon=horizon)
     for order in {tuple(events), tuple(reversed(events)), *(tuple(random.sample(events, len(events))),) * 3}:
-        aggregator = PlaybackAggregator()
+        aggregator = PlaybackAggregator(backfill_horizon=horizon)
         aggregator.apply_all(order)
         assert aggregator.buckets() == batch
     return batch
