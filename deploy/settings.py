@@ -23,6 +23,8 @@ DEFAULT_UPLOAD_PORT = 8082
 DEFAULT_CASSANDRA_PORT = 9042  # the local Cassandra's native (CQL) port; storage and JMX are Cassandra's own
 DEFAULT_CASSANDRA_STORAGE_PORT = 7000
 DEFAULT_CASSANDRA_JMX_PORT = 7199
+DEFAULT_ELASTICSEARCH_PORT = 9200  # the local Elasticsearch's HTTP port; its transport port is 100 above
+DEFAULT_MINIO_PORT = 9000  # the local MinIO's S3 port; its console is the next one
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -56,6 +58,8 @@ class Settings:
     cassandra_port: int = DEFAULT_CASSANDRA_PORT  # `tubestream cassandra start`: a local node for the views
     cassandra_storage_port: int = DEFAULT_CASSANDRA_STORAGE_PORT
     cassandra_jmx_port: int = DEFAULT_CASSANDRA_JMX_PORT
+    elasticsearch_port: int = DEFAULT_ELASTICSEARCH_PORT  # `tubestream elasticsearch start`
+    minio_port: int = DEFAULT_MINIO_PORT  # `tubestream minio start`
 
     @property
     def kafka_home(self) -> Path:
@@ -124,6 +128,8 @@ class Settings:
                 env, "TUBESTREAM_CASSANDRA_STORAGE_PORT", DEFAULT_CASSANDRA_STORAGE_PORT
             ),
             cassandra_jmx_port=_port(env, "TUBESTREAM_CASSANDRA_JMX_PORT", DEFAULT_CASSANDRA_JMX_PORT),
+            elasticsearch_port=_port(env, "TUBESTREAM_ELASTICSEARCH_PORT", DEFAULT_ELASTICSEARCH_PORT),
+            minio_port=_port(env, "TUBESTREAM_MINIO_PORT", DEFAULT_MINIO_PORT),
         )
 
 

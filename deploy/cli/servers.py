@@ -100,7 +100,7 @@ def _kafka(args: argparse.Namespace, settings: Settings) -> int:
 def _minio(args: argparse.Namespace, settings: Settings) -> int:
     from deploy.local_minio import LocalMinio
 
-    minio = LocalMinio(settings.home / "minio")
+    minio = LocalMinio(settings.home / "minio", port=settings.minio_port)
     if args.action == "build":
         minio.build()
         print(f"MinIO is in {minio.binary}")
