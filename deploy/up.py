@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 from deploy.local_cassandra import LocalCassandra
@@ -98,14 +99,13 @@ def cluster_components(settings: Settings, backends: Backends, *, replicas: int 
             components.append(Component(f"{kind}-{i + 1}", _tubestream(*args), env=dict(shared), group=kind))
     components.append(Component("recs", _tubestream("recs", "run"), env=dict(shared)))
     for i in range(replicas):
-        ports = {
-            "TUBESTREAM_API_PORT": str(replica_port(settings.api_port, i)),
-            "TUBESTREAM_COLLECTOR_PORT": str(replica_port(settings.collector_port, i)),
-            "TUBESTREAM_UPLOAD_PORT": str(replica_port(settings.upload_port, i)),
-        }
-        for kind, args in (("api", ["api"]), ("collector", ["collector"]), ("uploads", ["upload-service"])):
-            env = {**shared, **ports}
-            components.append(Component(f"{kind}-{i + 1}", _tubestream(*args), env=env, group=kind))
+        for kind, command, variable, port in (
+            ("api", "api", "TUBESTREAM_API_PORT", settings.api_port),
+            ("collector", "collector", "TUBESTREAM_COLLECTOR_PORT", settings.collector_port),
+            ("uploads", "upload-service", "TUBESTREAM_UPLOAD_PORT", settings.upload_port),
+        ):
+            env = {**shared, variable: str(replica_port(port, i))}
+            components.append(Component(f"{kind}-{i + 1}", _tubestream(command), env=env, group=kind))
     return components
 
 
@@ -160,9 +160,16 @@ def _start_kafka(sup: Supervisor, settings: Settings) -> None:
 
 
 def _start_backends(sup: Supervisor, settings: Settings, stops: list[Callable[[], object]]) -> Backends:
-    """The settings' own distributed stores where they name one; the local servers for the rest."""
+    """The settings' own distributed stores where they name one; the local servers for the rest.
+
+    The local servers start side by side (Cassandra and Elasticsearch take
+    20 to 40 s each); the ones started here are added to ``stops``.
+    """
     catalog_url = settings.catalog_url if settings.catalog_url.startswith("cassandra://") else ""
     playback_url = settings.playback_url if settings.playback_url.startswith("cassandra://") else ""
+    search_url = settings.search_url if settings.search_url.startswith(("http://", "https://")) else ""
+    blob_url, access, secret = settings.blob_url, settings.s3_access_key, settings.s3_secret_key
+    starts: list[Callable[[], None]] = []
     if not (catalog_url and playback_url):
         node = LocalCassandra(
             settings.cassandra_home,
@@ -170,25 +177,25 @@ def _start_backends(sup: Supervisor, settings: Settings, stops: list[Callable[[]
             storage_port=settings.cassandra_storage_port,
             jmx_port=settings.cassandra_jmx_port,
         )
-        _start_server(sup, "Cassandra", node.start, node.stop, stops, where=node.contact_point, log=node.logs)
+        starts.append(
+            lambda: _start_server(sup, "Cassandra", node.start, node.stop, stops, node.contact_point)
+        )
         catalog_url = catalog_url or node.url(KEYSPACE)
         playback_url = playback_url or node.url(KEYSPACE)
-
-    search_url = settings.search_url if settings.search_url.startswith(("http://", "https://")) else ""
     if not search_url:
-        es = LocalElasticsearch(settings.home / "elasticsearch")
-        _start_server(sup, "Elasticsearch", es.start, es.stop, stops, where=es.url, log=es.logs)
+        es = LocalElasticsearch(settings.home / "elasticsearch", port=settings.elasticsearch_port)
+        starts.append(lambda: _start_server(sup, "Elasticsearch", es.start, es.stop, stops, es.url))
         search_url = es.url
-
-    if settings.blob_url.startswith("s3://"):
-        blob_url, access, secret = settings.blob_url, settings.s3_access_key, settings.s3_secret_key
-    else:
-        minio = LocalMinio(settings.home / "minio")
+    if not blob_url.startswith("s3://"):
+        minio = LocalMinio(settings.home / "minio", port=settings.minio_port)
         if not minio.built():
             sup.say("up", "building MinIO with go install (minutes, once)")
-        _start_server(sup, "MinIO", minio.start, minio.stop, stops, where=minio.endpoint, log=minio.log_file)
+        starts.append(lambda: _start_server(sup, "MinIO", minio.start, minio.stop, stops, minio.endpoint))
         blob_url = f"s3://{BLOB_BUCKET}?endpoint={minio.endpoint}"
         access, secret = minio.credentials.access_key, minio.credentials.secret_key
+    with ThreadPoolExecutor(max_workers=3) as pool:
+        for future in [pool.submit(start) for start in starts]:
+            future.result()  # every start has finished (and registered its stop) before one failure is raised
     return Backends(
         catalog_url=catalog_url,
         playback_url=playback_url,
@@ -205,16 +212,19 @@ def _start_server(
     start: Callable[[], bool],
     stop: Callable[[], object],
     stops: list[Callable[[], object]],
-    *,
     where: str,
-    log: object,
 ) -> None:
-    sup.say("up", f"starting {name} (or reusing one on {where})")
-    if start():
-        stops.append(stop)
-        sup.say("up", f"{name} started on {where}; its log: {log}")
-    else:
+    sup.say("up", f"starting {name} on {where} (or reusing one there)")
+    if not start():
         sup.say("up", f"reusing the {name} on {where}")
+        return
+
+    def stop_it() -> None:
+        sup.say("up", f"stopping {name}")
+        stop()
+
+    stops.append(stop_it)
+    sup.say("up", f"{name} started on {where}")
 
 
 def _provision(sup: Supervisor, backends: Backends) -> None:
