@@ -24,6 +24,8 @@ DEFAULT_UPLOAD_PORT = 8082
 DEFAULT_CASSANDRA_PORT = 9042  # the local Cassandra's native (CQL) port; storage and JMX are Cassandra's own
 DEFAULT_CASSANDRA_STORAGE_PORT = 7000
 DEFAULT_CASSANDRA_JMX_PORT = 7199
+DEFAULT_ELASTICSEARCH_PORT = 9200  # the local Elasticsearch's HTTP port; its transport port is 100 above
+DEFAULT_MINIO_PORT = 9000  # the local MinIO's S3 port; its console is the next one
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -63,6 +65,8 @@ class Settings:
     cassandra_jmx_port: int = DEFAULT_CASSANDRA_JMX_PORT
     # playback events still counted this long after their minute; the collector refuses older ones
     backfill_horizon: timedelta = timedelta(days=7)
+    elasticsearch_port: int = DEFAULT_ELASTICSEARCH_PORT  # `tubestream elasticsearch start`
+    minio_port: int = DEFAULT_MINIO_PORT  # `tubestream minio start`
 
     @property
     def kafka_home(self) -> Path:
@@ -148,6 +152,8 @@ class Settings:
             ),
             cassandra_jmx_port=_port(env, "TUBESTREAM_CASSANDRA_JMX_PORT", DEFAULT_CASSANDRA_JMX_PORT),
             backfill_horizon=timedelta(hours=_count(env, "TUBESTREAM_BACKFILL_HORIZON_HOURS", 7 * 24)),
+            elasticsearch_port=_port(env, "TUBESTREAM_ELASTICSEARCH_PORT", DEFAULT_ELASTICSEARCH_PORT),
+            minio_port=_port(env, "TUBESTREAM_MINIO_PORT", DEFAULT_MINIO_PORT),
         )
 
 

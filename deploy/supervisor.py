@@ -5,6 +5,10 @@ only the supervisor, which then stops the children in reverse start order
 (SIGTERM, then SIGKILL after a grace period) — Kafka last, after everything
 that writes to it has committed. Output is one stream, each line prefixed
 with the component's name, like ``docker compose up`` or ``honcho``.
+
+Components may come in replicas (``group``): a replica that dies is reported
+and its siblings carry on (a consumer group hands them its partitions); only
+when the last of a group is gone does the supervisor stop everything.
 """
 
 from __future__ import annotations
@@ -32,7 +36,12 @@ class Component:
     argv: Sequence[str]
     env: dict[str, str] = field(default_factory=dict)
     cwd: Path | None = None
+    group: str = ""  # replicas share a group; empty: a group of its own
     process: subprocess.Popen[bytes] | None = None
+
+    @property
+    def group_name(self) -> str:
+        return self.group or self.name
 
 
 class Supervisor:
@@ -83,21 +92,19 @@ class Supervisor:
         stream.close()
 
     def wait(self, *, until: Callable[[], bool] = lambda: False) -> int:
-        """Block until Ctrl-C/SIGTERM, ``until()`` is true, or a child exits; then stop all.
+        """Block until Ctrl-C/SIGTERM, ``until()`` is true, or a whole group has exited; then stop all.
 
-        Returns the exit code for the supervisor: 0 after a requested stop,
-        1 when a component died on its own (its log says why).
+        A replica that exits while others of its group run is reported and left
+        down. Returns the exit code for the supervisor: 0 after a requested stop,
+        1 when a component (the last of its group) died on its own (its log says why).
         """
         stop = threading.Event()
         previous = signal.signal(signal.SIGTERM, lambda *_: stop.set())
         failed: Component | None = None
+        reported: set[str] = set()
         try:
             while not stop.is_set() and not until():
-                for component in self._components:
-                    assert component.process is not None
-                    if component.process.poll() is not None:
-                        failed = component
-                        break
+                failed = self._newly_exited_group(reported)
                 if failed is not None:
                     break
                 time.sleep(0.2)
@@ -110,6 +117,24 @@ class Supervisor:
             self.say("up", f"{failed.name} exited with code {failed.process.returncode}; stopping the rest")
         self.stop_all()
         return 1 if failed is not None else 0
+
+    def _newly_exited_group(self, reported: set[str]) -> Component | None:
+        """Report replicas that exited since the last look; the one whose group is now empty, if any."""
+        for component in self._components:
+            assert component.process is not None
+            if component.name in reported or component.process.poll() is None:
+                continue
+            reported.add(component.name)
+            group = [c for c in self._components if c.group_name == component.group_name]
+            alive = [c.name for c in group if c.process is not None and c.process.poll() is None]
+            if not alive:
+                return component
+            self.say(
+                "up",
+                f"{component.name} exited with code {component.process.returncode}; "
+                f"{', '.join(alive)} carr{'ies' if len(alive) == 1 else 'y'} on",
+            )
+        return None
 
     def stop_all(self) -> None:
         for component in reversed(self._components):

@@ -33,6 +33,7 @@ def create_app(name: str, kafka: KafkaConfig, *, datadir: Path) -> faust.App:
         consumer_auto_offset_reset="earliest",  # a new group reads the whole log: views are rebuilds
         producer_acks=-1,
         broker_commit_interval=1.0,
+        broker_session_timeout=10.0,  # a dead worker's partitions move on in seconds (Faust's default: 60)
     )
 
 

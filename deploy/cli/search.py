@@ -125,7 +125,7 @@ def _evaluate(args: argparse.Namespace, settings: Settings) -> int:
 def _elasticsearch(args: argparse.Namespace, settings: Settings) -> int:
     from deploy.local_elasticsearch import LocalElasticsearch
 
-    server = LocalElasticsearch(settings.home / "elasticsearch")
+    server = LocalElasticsearch(settings.home / "elasticsearch", port=settings.elasticsearch_port)
     if args.action == "fetch":
         server.fetch()
         print(f"Elasticsearch is in {server.dist}")

@@ -12,6 +12,15 @@ __all__ = ["register"]
 
 def register(sub: Subparsers) -> None:
     up = sub.add_parser("up", help="run Kafka, the topics, the worker and the query API in this terminal")
+    up.add_argument(
+        "--distributed",
+        action="store_true",
+        help="as a cluster: views on Cassandra, search on Elasticsearch, blobs on MinIO (started here "
+        "unless the settings name one), and every process in replicas sharing the work",
+    )
+    up.add_argument(
+        "--replicas", type=_replicas, default=2, metavar="N", help="with --distributed: copies of each kind"
+    )
     up.set_defaults(handler=_up)
 
     kafka = sub.add_parser("kafka", help="the local single-node Kafka broker")
@@ -49,7 +58,15 @@ def register(sub: Subparsers) -> None:
 def _up(args: argparse.Namespace, settings: Settings) -> int:
     from deploy.up import run_platform
 
-    return run_platform(settings)
+    if args.replicas != 2 and not args.distributed:
+        raise ValueError("--replicas goes with --distributed")
+    return run_platform(settings, distributed=args.distributed, replicas=args.replicas)
+
+
+def _replicas(raw: str) -> int:
+    if not raw.isdecimal() or not 1 <= int(raw) <= 9:
+        raise argparse.ArgumentTypeError(f"expected a number of replicas from 1 to 9, got {raw!r}")
+    return int(raw)
 
 
 def _kafka(args: argparse.Namespace, settings: Settings) -> int:
@@ -83,7 +100,7 @@ def _kafka(args: argparse.Namespace, settings: Settings) -> int:
 def _minio(args: argparse.Namespace, settings: Settings) -> int:
     from deploy.local_minio import LocalMinio
 
-    minio = LocalMinio(settings.home / "minio")
+    minio = LocalMinio(settings.home / "minio", port=settings.minio_port)
     if args.action == "build":
         minio.build()
         print(f"MinIO is in {minio.binary}")

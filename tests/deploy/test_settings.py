@@ -81,6 +81,8 @@ def test_every_override_is_read(in_tmp: Path) -> None:
             "TUBESTREAM_CASSANDRA_PORT": "19042",
             "TUBESTREAM_CASSANDRA_STORAGE_PORT": "17000",
             "TUBESTREAM_CASSANDRA_JMX_PORT": "17199",
+            "TUBESTREAM_ELASTICSEARCH_PORT": "19200",
+            "TUBESTREAM_MINIO_PORT": "19000",
         }
     )
     assert s.home == in_tmp / "state"
@@ -97,6 +99,7 @@ def test_every_override_is_read(in_tmp: Path) -> None:
     assert (s.player_token_secret, s.pseudonym_key) == ("player", "pseudo")
     assert (s.cassandra_port, s.cassandra_storage_port, s.cassandra_jmx_port) == (19042, 17000, 17199)
     assert s.cassandra_home == in_tmp / "state" / "cassandra"
+    assert (s.elasticsearch_port, s.minio_port) == (19200, 19000)
 
 
 def test_the_upload_url_follows_the_api_host_and_upload_port() -> None:

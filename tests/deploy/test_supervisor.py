@@ -195,3 +195,50 @@ def _running(pid: int) -> bool:
     except FileNotFoundError:
         return False
     return stat.rsplit(")", 1)[1].split()[0] != "Z"
+
+
+def test_a_replica_that_dies_is_reported_and_its_siblings_carry_on(
+    supervisor: Supervisor, out: Output, tmp_path: Path
+) -> None:
+    """In a cluster a lost replica's partitions move to the others: nothing else is stopped."""
+    stops = tmp_path / "stops"
+    first = supervisor.start(Component("api-1", component("api-1", stops).argv, group="api"))
+    supervisor.start(Component("api-2", component("api-2", stops).argv, group="api"))
+    supervisor.start(component("kafka", stops))
+    ready(out, "api-1", "api-2", "kafka")
+    first.kill()
+    first.wait()
+
+    code = supervisor.wait(until=lambda: "api-1 exited" in out.getvalue())  # then a requested stop
+
+    assert code == 0
+    assert ("up", "api-1 exited with code -9; api-2 carries on") in out.said()
+    assert stops.read_text().split() == ["kafka", "api-2"]  # both survivors ran until asked to stop
+
+
+def test_the_last_replica_of_a_group_gone_stops_everything(
+    supervisor: Supervisor, out: Output, tmp_path: Path
+) -> None:
+    stops = tmp_path / "stops"
+    replicas = [
+        supervisor.start(
+            Component(f"analytics-{i}", component(f"analytics-{i}", stops).argv, group="analytics")
+        )
+        for i in (1, 2)
+    ]
+    supervisor.start(component("api", stops))
+    ready(out, "analytics-1", "analytics-2", "api")
+    replicas[0].kill()
+
+    def kill_the_second_once_the_first_is_reported() -> bool:
+        if "analytics-1 exited" in out.getvalue() and replicas[1].poll() is None:
+            replicas[1].kill()
+        return False
+
+    code = supervisor.wait(until=kill_the_second_once_the_first_is_reported)
+
+    assert code == 1
+    said = out.said()
+    assert ("up", "analytics-1 exited with code -9; analytics-2 carries on") in said
+    assert ("up", "analytics-2 exited with code -9; stopping the rest") in said
+    assert stops.read_text().split() == ["api"]
