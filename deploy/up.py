@@ -33,6 +33,7 @@ __all__ = [
     "BLOB_BUCKET",
     "KEYSPACE",
     "REPLICA_PORT_STEP",
+    "RESTART_AFTER_S",
     "Backends",
     "cluster_components",
     "replica_port",
@@ -42,6 +43,10 @@ __all__ = [
 KEYSPACE = "tubestream"  # the local Cassandra's keyspace for both views
 BLOB_BUCKET = "tubestream"  # the local MinIO's bucket
 REPLICA_PORT_STEP = 10  # replica i of a service listens on its port + 10 * i: 8080, 8090, ...
+# A process that exits (a crash, a store outage) is started again this long after: past the consumer
+# groups' 10 s session timeout, so its siblings take its partitions over first and the group settles
+# in two rebalances (loss, return) rather than one stalled on a member that is gone.
+RESTART_AFTER_S = 20.0
 
 
 def _tubestream(*args: str) -> list[str]:
@@ -81,6 +86,9 @@ def replica_port(port: int, index: int) -> int:
 def cluster_components(settings: Settings, backends: Backends, *, replicas: int = 2) -> list[Component]:
     """Every process of the cluster, ``replicas`` of each kind but the recommender, in start order.
 
+    Each is restarted ``RESTART_AFTER_S`` after it exits on its own, as an
+    orchestrator would; meanwhile its siblings carry its share.
+
     Workers first (they join their groups while the services start), then the
     services, each replica with its own ports. The recommendations trainer is
     one: its view is SQLite on this machine and it trains under a lock anyway.
@@ -98,6 +106,8 @@ def cluster_components(settings: Settings, backends: Backends, *, replicas: int 
         for i in range(replicas):
             components.append(Component(f"{kind}-{i + 1}", _tubestream(*args), env=dict(shared), group=kind))
     components.append(Component("recs", _tubestream("recs", "run"), env=dict(shared)))
+    for component in components:
+        component.restart_after_s = RESTART_AFTER_S
     for i in range(replicas):
         for kind, command, variable, port in (
             ("api", "api", "TUBESTREAM_API_PORT", settings.api_port),
@@ -105,7 +115,15 @@ def cluster_components(settings: Settings, backends: Backends, *, replicas: int 
             ("uploads", "upload-service", "TUBESTREAM_UPLOAD_PORT", settings.upload_port),
         ):
             env = {**shared, variable: str(replica_port(port, i))}
-            components.append(Component(f"{kind}-{i + 1}", _tubestream(command), env=env, group=kind))
+            components.append(
+                Component(
+                    f"{kind}-{i + 1}",
+                    _tubestream(command),
+                    env=env,
+                    group=kind,
+                    restart_after_s=RESTART_AFTER_S,
+                )
+            )
     return components
 
 
