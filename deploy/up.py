@@ -96,33 +96,26 @@ def cluster_components(settings: Settings, backends: Backends, *, replicas: int 
     if replicas < 1:
         raise ValueError(f"replicas must be at least 1, got {replicas}")
     shared = backends.env()
-    components: list[Component] = []
-    kinds: list[tuple[str, list[str]]] = [
-        ("worker", ["worker"]),
-        ("analytics", ["analytics", "run"]),
-        ("transcoder", ["transcoder"]),
+
+    def process(name: str, args: list[str], *, group: str = "", **env: str) -> Component:
+        return Component(
+            name, _tubestream(*args), env={**shared, **env}, group=group, restart_after_s=RESTART_AFTER_S
+        )
+
+    workers = [("worker", ["worker"]), ("analytics", ["analytics", "run"]), ("transcoder", ["transcoder"])]
+    components = [
+        process(f"{kind}-{i + 1}", args, group=kind) for kind, args in workers for i in range(replicas)
     ]
-    for kind, args in kinds:
-        for i in range(replicas):
-            components.append(Component(f"{kind}-{i + 1}", _tubestream(*args), env=dict(shared), group=kind))
-    components.append(Component("recs", _tubestream("recs", "run"), env=dict(shared)))
-    for component in components:
-        component.restart_after_s = RESTART_AFTER_S
+    components.append(process("recs", ["recs", "run"]))
+    services = [
+        ("api", ["api"], "TUBESTREAM_API_PORT", settings.api_port),
+        ("collector", ["collector"], "TUBESTREAM_COLLECTOR_PORT", settings.collector_port),
+        ("uploads", ["upload-service"], "TUBESTREAM_UPLOAD_PORT", settings.upload_port),
+    ]
     for i in range(replicas):
-        for kind, command, variable, port in (
-            ("api", "api", "TUBESTREAM_API_PORT", settings.api_port),
-            ("collector", "collector", "TUBESTREAM_COLLECTOR_PORT", settings.collector_port),
-            ("uploads", "upload-service", "TUBESTREAM_UPLOAD_PORT", settings.upload_port),
-        ):
-            env = {**shared, variable: str(replica_port(port, i))}
+        for kind, args, variable, port in services:
             components.append(
-                Component(
-                    f"{kind}-{i + 1}",
-                    _tubestream(command),
-                    env=env,
-                    group=kind,
-                    restart_after_s=RESTART_AFTER_S,
-                )
+                process(f"{kind}-{i + 1}", args, group=kind, **{variable: str(replica_port(port, i))})
             )
     return components
 
