@@ -344,6 +344,9 @@ def test_a_cluster_with_one_of_each_process_killed_loses_and_doubles_nothing(
     text = cluster.text()
     for name in ("analytics-1", "worker-1", "api-1", "collector-1", "uploads-1", encoding):
         assert re.search(rf"{name} exited with code -9; .* carr(y|ies) on; restarting it in \d+s", text), name
+    cluster.wait_for(  # and the lost one comes back, as an orchestrator would bring it
+        lambda: "restarted analytics-1 (pid " in cluster.text(), timeout_s=120, what="analytics-1 restarted"
+    )
     pids = [pid for kind in KINDS for r in (1, 2) for pid in cluster.pids(f"{kind}-{r}")]
     cluster.popen.send_signal(signal.SIGINT)
     assert cluster.popen.wait(timeout=90) == 0, cluster.text()[-3000:]
