@@ -8,7 +8,10 @@ with the component's name, like ``docker compose up`` or ``honcho``.
 
 Components may come in replicas (``group``): a replica that dies is reported
 and its siblings carry on (a consumer group hands them its partitions); only
-when the last of a group is gone does the supervisor stop everything.
+when the last of a group is gone does the supervisor stop everything. A
+component with ``restart_after_s`` is started again that long after it exits
+on its own (twice as long after each exit within a minute of starting, up to
+eight times), so it never counts as gone: what a cluster's orchestrator does.
 """
 
 from __future__ import annotations
@@ -37,7 +40,10 @@ class Component:
     env: dict[str, str] = field(default_factory=dict)
     cwd: Path | None = None
     group: str = ""  # replicas share a group; empty: a group of its own
+    restart_after_s: float | None = None  # start it again this long after it exits on its own; None: never
     process: subprocess.Popen[bytes] | None = None
+    started_at: float = 0.0  # time.monotonic() of the last start
+    quick_exits: int = 0  # exits in a row within a minute of starting: the restart delay doubles with each
 
     @property
     def group_name(self) -> str:
@@ -68,6 +74,12 @@ class Supervisor:
 
     def start(self, component: Component) -> subprocess.Popen[bytes]:
         self._width = max(self._width, len(component.name))
+        self._components.append(component)
+        proc = self._spawn(component)
+        self.say("up", f"started {component.name} (pid {proc.pid})")
+        return proc
+
+    def _spawn(self, component: Component) -> subprocess.Popen[bytes]:
         proc = subprocess.Popen(
             list(component.argv),
             env={**os.environ, **component.env},
@@ -78,12 +90,11 @@ class Supervisor:
             start_new_session=True,  # Ctrl-C goes to us; we stop children in order
         )
         component.process = proc
-        self._components.append(component)
+        component.started_at = time.monotonic()
         assert proc.stdout is not None
         pump = threading.Thread(target=self._pump, args=(component.name, proc.stdout), daemon=True)
         pump.start()
         self._pumps.append(pump)
-        self.say("up", f"started {component.name} (pid {proc.pid})")
         return proc
 
     def _pump(self, name: str, stream: IO[bytes]) -> None:
@@ -95,16 +106,18 @@ class Supervisor:
         """Block until Ctrl-C/SIGTERM, ``until()`` is true, or a whole group has exited; then stop all.
 
         A replica that exits while others of its group run is reported and left
-        down. Returns the exit code for the supervisor: 0 after a requested stop,
-        1 when a component (the last of its group) died on its own (its log says why).
+        down, or started again later if it has ``restart_after_s``. Returns the
+        exit code for the supervisor: 0 after a requested stop, 1 when a
+        component (the last of its group) died on its own (its log says why).
         """
         stop = threading.Event()
         previous = signal.signal(signal.SIGTERM, lambda *_: stop.set())
         failed: Component | None = None
         reported: set[str] = set()
+        restarts: dict[str, float] = {}  # component name -> when to start it again
         try:
             while not stop.is_set() and not until():
-                failed = self._newly_exited_group(reported)
+                failed = self._look_after(reported, restarts)
                 if failed is not None:
                     break
                 time.sleep(0.2)
@@ -118,22 +131,36 @@ class Supervisor:
         self.stop_all()
         return 1 if failed is not None else 0
 
-    def _newly_exited_group(self, reported: set[str]) -> Component | None:
-        """Report replicas that exited since the last look; the one whose group is now empty, if any."""
+    def _look_after(self, reported: set[str], restarts: dict[str, float]) -> Component | None:
+        """Restart what is due, report what exited since the last look; the last of a group gone, if any."""
+        now = time.monotonic()
         for component in self._components:
             assert component.process is not None
+            if component.name in restarts:
+                if now >= restarts[component.name]:
+                    del restarts[component.name]
+                    proc = self._spawn(component)
+                    self.say("up", f"restarted {component.name} (pid {proc.pid})")
+                continue
             if component.name in reported or component.process.poll() is None:
                 continue
-            reported.add(component.name)
             group = [c for c in self._components if c.group_name == component.group_name]
             alive = [c.name for c in group if c.process is not None and c.process.poll() is None]
+            carry_on = f"; {', '.join(alive)} carr{'ies' if len(alive) == 1 else 'y'} on" if alive else ""
+            code = component.process.returncode
+            if component.restart_after_s is not None:
+                quick = now - component.started_at < 60.0
+                component.quick_exits = component.quick_exits + 1 if quick else 0
+                delay = component.restart_after_s * 2 ** min(component.quick_exits, 3)
+                restarts[component.name] = now + delay
+                self.say(
+                    "up", f"{component.name} exited with code {code}{carry_on}; restarting it in {delay:g}s"
+                )
+                continue
+            reported.add(component.name)
             if not alive:
                 return component
-            self.say(
-                "up",
-                f"{component.name} exited with code {component.process.returncode}; "
-                f"{', '.join(alive)} carr{'ies' if len(alive) == 1 else 'y'} on",
-            )
+            self.say("up", f"{component.name} exited with code {code}{carry_on}")
         return None
 
     def stop_all(self) -> None:

@@ -33,6 +33,7 @@ __all__ = [
     "BLOB_BUCKET",
     "KEYSPACE",
     "REPLICA_PORT_STEP",
+    "RESTART_AFTER_S",
     "Backends",
     "cluster_components",
     "replica_port",
@@ -42,6 +43,10 @@ __all__ = [
 KEYSPACE = "tubestream"  # the local Cassandra's keyspace for both views
 BLOB_BUCKET = "tubestream"  # the local MinIO's bucket
 REPLICA_PORT_STEP = 10  # replica i of a service listens on its port + 10 * i: 8080, 8090, ...
+# A process that exits (a crash, a store outage) is started again this long after: past the consumer
+# groups' 10 s session timeout, so its siblings take its partitions over first and the group settles
+# in two rebalances (loss, return) rather than one stalled on a member that is gone.
+RESTART_AFTER_S = 20.0
 
 
 def _tubestream(*args: str) -> list[str]:
@@ -81,6 +86,9 @@ def replica_port(port: int, index: int) -> int:
 def cluster_components(settings: Settings, backends: Backends, *, replicas: int = 2) -> list[Component]:
     """Every process of the cluster, ``replicas`` of each kind but the recommender, in start order.
 
+    Each is restarted ``RESTART_AFTER_S`` after it exits on its own, as an
+    orchestrator would; meanwhile its siblings carry its share.
+
     Workers first (they join their groups while the services start), then the
     services, each replica with its own ports. The recommendations trainer is
     one: its view is SQLite on this machine and it trains under a lock anyway.
@@ -88,24 +96,27 @@ def cluster_components(settings: Settings, backends: Backends, *, replicas: int 
     if replicas < 1:
         raise ValueError(f"replicas must be at least 1, got {replicas}")
     shared = backends.env()
-    components: list[Component] = []
-    kinds: list[tuple[str, list[str]]] = [
-        ("worker", ["worker"]),
-        ("analytics", ["analytics", "run"]),
-        ("transcoder", ["transcoder"]),
+
+    def process(name: str, args: list[str], *, group: str = "", **env: str) -> Component:
+        return Component(
+            name, _tubestream(*args), env={**shared, **env}, group=group, restart_after_s=RESTART_AFTER_S
+        )
+
+    workers = [("worker", ["worker"]), ("analytics", ["analytics", "run"]), ("transcoder", ["transcoder"])]
+    components = [
+        process(f"{kind}-{i + 1}", args, group=kind) for kind, args in workers for i in range(replicas)
     ]
-    for kind, args in kinds:
-        for i in range(replicas):
-            components.append(Component(f"{kind}-{i + 1}", _tubestream(*args), env=dict(shared), group=kind))
-    components.append(Component("recs", _tubestream("recs", "run"), env=dict(shared)))
+    components.append(process("recs", ["recs", "run"]))
+    services = [
+        ("api", ["api"], "TUBESTREAM_API_PORT", settings.api_port),
+        ("collector", ["collector"], "TUBESTREAM_COLLECTOR_PORT", settings.collector_port),
+        ("uploads", ["upload-service"], "TUBESTREAM_UPLOAD_PORT", settings.upload_port),
+    ]
     for i in range(replicas):
-        for kind, command, variable, port in (
-            ("api", "api", "TUBESTREAM_API_PORT", settings.api_port),
-            ("collector", "collector", "TUBESTREAM_COLLECTOR_PORT", settings.collector_port),
-            ("uploads", "upload-service", "TUBESTREAM_UPLOAD_PORT", settings.upload_port),
-        ):
-            env = {**shared, variable: str(replica_port(port, i))}
-            components.append(Component(f"{kind}-{i + 1}", _tubestream(command), env=env, group=kind))
+        for kind, args, variable, port in services:
+            components.append(
+                process(f"{kind}-{i + 1}", args, group=kind, **{variable: str(replica_port(port, i))})
+            )
     return components
 
 

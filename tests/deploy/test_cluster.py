@@ -4,7 +4,8 @@ The cluster runs as a user runs it, the command itself as a subprocess, here
 pointed by the settings at the suite's own servers (Kafka in this module's
 namespace, a Cassandra keyspace, an Elasticsearch index, a MinIO bucket), so
 it starts none of its own. While a playback stream and an upload are in
-flight, one replica of each kind is killed without warning; the survivors
+flight, one replica of each kind is killed without warning (the upload
+begun through the first upload service is resumed through the second); the survivors
 must take over the partitions and the numbers must come out exact: the
 analytics SIGKILL test's stream and references (its batch aggregation and
 its count by hand) against what the surviving API serves from Cassandra, and
@@ -13,6 +14,7 @@ a batch a player sent again to the other collector counted once.
 
 from __future__ import annotations
 
+import asyncio
 import importlib.util
 import json
 import os
@@ -36,6 +38,7 @@ from confluent_kafka import Consumer, TopicPartition
 from deploy.local_elasticsearch import LocalElasticsearch
 from deploy.local_minio import LocalMinio
 from deploy.up import REPLICA_PORT_STEP
+from producers.uploads.client import UploadError, upload_file
 from stream_apps.playback.aggregates import PlaybackStats, aggregate_playback
 from stream_apps.playback.worker import PLAYBACK_GROUP
 from topics.catalogue import PLAYBACK_EVENT_TOPIC
@@ -43,6 +46,7 @@ from topics.config import KafkaConfig
 from topics.producer import EventProducer
 
 from harness import REPO, CassandraKeyspace, Platform, free_port, http_json, wait_for
+from upload_service import tiny_video
 
 pytestmark = [pytest.mark.kafka, pytest.mark.cassandra]
 
@@ -81,10 +85,14 @@ class Cluster:
     def text(self) -> str:
         return self.log.read_text(errors="replace")
 
+    def pids(self, name: str) -> list[int]:
+        """Every pid the component has had, the one running now last (it is restarted after a crash)."""
+        return [int(p) for p in re.findall(rf"started {re.escape(name)} \(pid (\d+)\)", self.text())]
+
     def pid(self, name: str) -> int:
-        found = re.search(rf"started {re.escape(name)} \(pid (\d+)\)", self.text())
-        assert found, f"no pid for {name}:\n{self.text()[-3000:]}"
-        return int(found.group(1))
+        pids = self.pids(name)
+        assert pids, f"no pid for {name}:\n{self.text()[-3000:]}"
+        return pids[-1]
 
     def url(self, service: str, replica: int) -> str:
         port = {
@@ -191,18 +199,6 @@ def _player_batch(video: str, count: int) -> list[dict[str, Any]]:
     ]
 
 
-def _source(path: Path) -> Path:
-    subprocess.run(
-        [
-            "ffmpeg", "-hide_banner", "-loglevel", "error", "-y",
-            "-f", "lavfi", "-i", "testsrc2=size=854x480:rate=25:duration=20",
-            "-c:v", "libx264", "-preset", "ultrafast", "-movflags", "+faststart", str(path),
-        ],
-        check=True,
-    )  # fmt: skip
-    return path
-
-
 def _ffmpeg_children(pid: int) -> list[int]:
     children = []
     for stat in Path("/proc").glob("[0-9]*/stat"):
@@ -256,6 +252,22 @@ def test_a_cluster_with_one_of_each_process_killed_loses_and_doubles_nothing(
         what="the analytics workers' first writes",
     )
 
+    # an upload begun through the first upload service: its first part sent, then the service is lost
+    source = tiny_video(tmp_path / "source.mp4", size="854x480", duration_s=20, padding_mib=10)
+    title = f"Cluster kestrel {uuid.uuid4().hex[:6]}"
+    upload_token = cluster.platform.run("upload-token", "uploader-cluster").strip()
+    with pytest.raises(UploadError, match="interrupted after 1 part"):
+        asyncio.run(
+            upload_file(
+                source,
+                service_url=cluster.url("uploads", 1),
+                token=upload_token,
+                title=title,
+                state_dir=cluster.platform.home / "uploads",  # where `tubestream upload` keeps its state
+                stop_after_parts=1,
+            )
+        )
+
     # one of each kind gone at once, mid-stream
     held_by_first = _restored(cluster.said("analytics-1"))
     for name in ("analytics-1", "worker-1", "api-1", "collector-1", "uploads-1"):
@@ -269,11 +281,21 @@ def test_a_cluster_with_one_of_each_process_killed_loses_and_doubles_nothing(
     with pytest.raises(urllib.error.URLError):
         urllib.request.urlopen(f"{api_1}/healthz", timeout=5)
 
-    # an upload through the surviving upload service; the transcoder encoding it is killed mid-job
-    env = {"TUBESTREAM_UPLOAD_URL": cluster.url("uploads", 2)}
-    cluster.platform.extra_env.update(env)
-    title = f"Cluster kestrel {uuid.uuid4().hex[:6]}"
-    video_id = cluster.platform.run("upload", str(_source(tmp_path / "source.mp4")), "--title", title).strip()
+    # the upload resumed through the surviving upload service; the transcoder encoding it is killed
+    cluster.platform.extra_env.update(
+        {"TUBESTREAM_UPLOAD_URL": cluster.url("uploads", 2), "TUBESTREAM_UPLOAD_TOKEN": upload_token}
+    )
+    resumed = subprocess.run(
+        [sys.executable, "-m", "deploy.cli", "upload", str(source), "--title", title],
+        env=cluster.platform.env(),
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert resumed.returncode == 0, resumed.stderr
+    assert "resumed an interrupted upload" in resumed.stderr  # the second service took the first's upload
+    video_id = resumed.stdout.strip()
     encoding = cluster.wait_for(
         lambda: next((n for n in ("transcoder-1", "transcoder-2") if _ffmpeg_children(cluster.pid(n))), None),
         timeout_s=120,
@@ -339,8 +361,11 @@ def test_a_cluster_with_one_of_each_process_killed_loses_and_doubles_nothing(
     # a replica lost is reported, not fatal; Ctrl-C stops the rest and every process is gone
     text = cluster.text()
     for name in ("analytics-1", "worker-1", "api-1", "collector-1", "uploads-1", encoding):
-        assert re.search(rf"{name} exited with code -9; .* carr(y|ies) on", text), name
-    pids = [cluster.pid(f"{kind}-{r}") for kind in KINDS for r in (1, 2)]
+        assert re.search(rf"{name} exited with code -9; .* carr(y|ies) on; restarting it in \d+s", text), name
+    cluster.wait_for(  # and the lost one comes back, as an orchestrator would bring it
+        lambda: "restarted analytics-1 (pid " in cluster.text(), timeout_s=120, what="analytics-1 restarted"
+    )
+    pids = [pid for kind in KINDS for r in (1, 2) for pid in cluster.pids(f"{kind}-{r}")]
     cluster.popen.send_signal(signal.SIGINT)
     assert cluster.popen.wait(timeout=90) == 0, cluster.text()[-3000:]
     assert "all stopped" in cluster.text()

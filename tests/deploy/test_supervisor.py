@@ -242,3 +242,35 @@ def test_the_last_replica_of_a_group_gone_stops_everything(
     assert ("up", "analytics-1 exited with code -9; analytics-2 carries on") in said
     assert ("up", "analytics-2 exited with code -9; stopping the rest") in said
     assert stops.read_text().split() == ["api"]
+
+
+def test_a_component_with_a_restart_delay_comes_back_and_is_never_counted_gone(
+    supervisor: Supervisor, out: Output, tmp_path: Path
+) -> None:
+    """As an orchestrator would: started again after its delay, twice as long after a quick exit."""
+    stops = tmp_path / "stops"
+    flaky = Component(
+        "analytics-1", component("analytics-1", stops).argv, group="analytics", restart_after_s=0.2
+    )
+    first = supervisor.start(flaky)
+    ready(out, "analytics-1")
+    first.kill()
+    first.wait()
+
+    def restarted_then_killed_again() -> bool:
+        restarted = [
+            t for who, t in out.said() if who == "up" and t.startswith("restarted analytics-1 (pid ")
+        ]
+        if len(restarted) == 1 and flaky.process is not None and flaky.process.poll() is None:
+            wait_for(lambda: out.getvalue().count("ready analytics-1") == 2, timeout_s=20, what="the restart")
+            flaky.process.kill()
+        return len(restarted) == 2
+
+    code = supervisor.wait(until=restarted_then_killed_again)
+
+    assert code == 0  # the only replica died twice, and the platform stayed up
+    said = out.said()
+    assert ("up", "analytics-1 exited with code -9; restarting it in 0.4s") in said  # a quick exit: doubled
+    assert ("up", "analytics-1 exited with code -9; restarting it in 0.8s") in said
+    assert out.getvalue().count("ready analytics-1") == 3
+    assert stops.read_text().split() == ["analytics-1"]  # the third one ran until asked to stop

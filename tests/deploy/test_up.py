@@ -6,7 +6,7 @@ import pytest
 
 from deploy.cli.main import build_parser, main
 from deploy.settings import Settings
-from deploy.up import Backends, cluster_components, replica_port
+from deploy.up import RESTART_AFTER_S, Backends, cluster_components, replica_port
 
 BACKENDS = Backends(
     catalog_url="cassandra://10.0.0.5:9042/tubestream?replication=3",
@@ -27,7 +27,9 @@ def test_two_of_each_process_kind_and_one_trainer() -> None:
     ]  # fmt: skip
     groups = {c.name: c.group_name for c in components}
     assert groups["analytics-2"] == groups["analytics-1"] == "analytics"
-    assert groups["recs"] == "recs"  # a group of its own: its loss stops the platform, as before
+    assert groups["recs"] == "recs"  # a group of its own
+    assert {c.restart_after_s for c in components} == {RESTART_AFTER_S}  # each comes back after a crash
+    assert RESTART_AFTER_S > 10  # ...after its group's session timeout: the siblings take over first
 
 
 def test_every_replica_is_a_real_command_pointed_at_the_same_backends() -> None:
