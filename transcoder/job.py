@@ -3,7 +3,9 @@
 Keys are a function of (video, job) only, so a redelivered job overwrites
 its own earlier output instead of adding a second copy; manifests are
 uploaded after every segment, so no player can see a half-written job as
-playable.
+playable. A progressive job (the default) uploads its lowest rung as soon as
+it is packaged, master included, and tells ``on_playable``; the rest of the
+ladder follows, and the MPD and master are uploaded again, grown.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ from blobs.store import BlobStore
 from transcoder.ladder import LadderConfig, Rung
 from transcoder.package import PackagedRendition, PackageResult, package_source
 from transcoder.profiles import Speed
+from transcoder.progressive import package_progressively
 
 __all__ = ["JobResult", "UploadedRendition", "job_prefix", "run_job", "upload_order"]
 
@@ -51,8 +54,8 @@ class JobResult:
     renditions: tuple[UploadedRendition, ...]
     hls_master_key: str
     dash_manifest_key: str
-    poster_key: str
-    storyboard_key: str
+    poster_key: str | None
+    storyboard_key: str | None
 
 
 def job_prefix(video_id: str, job_id: str) -> str:
@@ -73,30 +76,60 @@ def run_job(
     workdir: Path | None = None,
     on_progress: Callable[[float], None] | None = None,
     cancel: threading.Event | None = None,
+    progressive: bool = True,
+    on_playable: Callable[[JobResult], None] | None = None,
 ) -> JobResult:
     """Fetch ``source_key``, package it in a scratch folder under ``workdir``, upload, clean up.
 
-    Progress runs 0..95 % while FFmpeg encodes and 95..100 % while uploading.
-    Errors: ``SourceError`` (permanent), ``FfmpegError``, ``JobCancelledError``,
-    and the blob store's own (``blobs.errors``), which are worth retrying.
+    ``progressive``: the lowest rung is uploaded first, with a master playlist and MPD
+    of its own, and ``on_playable`` is called with that partial result before the rest
+    of the ladder is encoded (``transcoder.progressive``); the returned result holds
+    every rendition. Progress runs 0..95 % while FFmpeg encodes and 95..100 % while
+    uploading. Errors: ``SourceError`` (permanent), ``FfmpegError``,
+    ``JobCancelledError``, and the blob store's own (``blobs.errors``), worth retrying.
     """
     report = on_progress or (lambda _: None)
     scratch = Path(tempfile.mkdtemp(prefix=f"job-{job_id}-", dir=workdir))
+    prefix = job_prefix(video_id, job_id)
+    uploaded: set[str] = set()
     try:
         source = scratch / "source"
         blobs.get_to_file(source_key, source)
         out = scratch / "out"
-        package = package_source(
+
+        def encode_progress(pct: float) -> None:
+            report(min(pct, 99.9) * ENCODE_SHARE / 100)
+
+        if not progressive:
+            package = package_source(
+                source,
+                out,
+                rungs=rungs,
+                config=config or LadderConfig(),
+                encoder=encoder,
+                speed=speed,
+                on_progress=encode_progress,
+                cancel=cancel,
+            )
+            return _upload(out, package, blobs, prefix, report, uploaded)
+
+        def publish_first(head: PackageResult) -> None:
+            partial = _upload(out, head, blobs, prefix, lambda _: None, uploaded)
+            if on_playable is not None:
+                on_playable(partial)
+
+        package = package_progressively(
             source,
             out,
+            on_first=publish_first,
             rungs=rungs,
             config=config or LadderConfig(),
             encoder=encoder,
             speed=speed,
-            on_progress=lambda pct: report(min(pct, 99.9) * ENCODE_SHARE / 100),
+            on_progress=encode_progress,
             cancel=cancel,
         )
-        return _upload(out, package, blobs, job_prefix(video_id, job_id), report)
+        return _upload(out, package, blobs, prefix, report, uploaded)
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
 
@@ -116,11 +149,19 @@ def upload_order(package: PackageResult) -> list[str]:
 
 
 def _upload(
-    out: Path, package: PackageResult, blobs: BlobStore, prefix: str, report: Callable[[float], None]
+    out: Path,
+    package: PackageResult,
+    blobs: BlobStore,
+    prefix: str,
+    report: Callable[[float], None],
+    uploaded: set[str],
 ) -> JobResult:
-    names = upload_order(package)
+    """Upload what ``uploaded`` does not hold yet, and always the MPD and the master (they grow)."""
+    grown = {package.dash_manifest, package.hls_master}
+    names = [name for name in upload_order(package) if name not in uploaded or name in grown]
     for done, name in enumerate(names, start=1):
         blobs.put_file(f"{prefix}/{name}", out / name, content_type=_CONTENT_TYPES.get(Path(name).suffix))
+        uploaded.add(name)
         report(ENCODE_SHARE + (100 - ENCODE_SHARE) * done / len(names))
     renditions = tuple(
         UploadedRendition(
@@ -136,6 +177,6 @@ def _upload(
         renditions=renditions,
         hls_master_key=f"{prefix}/{package.hls_master}",
         dash_manifest_key=f"{prefix}/{package.dash_manifest}",
-        poster_key=f"{prefix}/{package.poster}",
-        storyboard_key=f"{prefix}/{package.storyboard_vtt}",
+        poster_key=f"{prefix}/{package.poster}" if package.poster else None,
+        storyboard_key=f"{prefix}/{package.storyboard_vtt}" if package.storyboard_vtt else None,
     )

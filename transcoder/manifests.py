@@ -26,8 +26,10 @@ __all__ = [
     "hls_master_playlist",
     "media_playlist_duration_s",
     "media_segments",
+    "merge_mpd",
     "mpd_codecs",
     "mpd_max_segment_s",
+    "renumber_playlist",
     "segment_bitrates",
     "set_mpd_bandwidths",
     "set_mpd_codecs",
@@ -352,3 +354,84 @@ def _set_representation_attribute(mpd_xml: str, name: str, values: Mapping[str, 
         return re.sub(rf'\b{name}="[^"]*"', f'{name}="{values[rid]}"', tag, count=1)
 
     return re.sub(r'<Representation\b[^>]*?\bid="([^"]*)"[^>]*>', replace, mpd_xml)
+
+
+# -- growing a package: renditions packaged later join the first ones' manifests -----------------------
+
+
+_REPRESENTATION = r"[ \t]*<Representation\b.*?</Representation>\n?"
+
+
+def renumber_playlist(playlist: str, old: int, new: int) -> str:
+    """A media playlist of output stream ``old`` naming its files as stream ``new``'s (init + segments)."""
+    text = re.sub(rf"\binit-{old}\.m4s\b", f"init-{new}.m4s", playlist)
+    return re.sub(rf"\bseg-{old}-(\d+)\.m4s\b", rf"seg-{new}-\1.m4s", text)
+
+
+def merge_mpd(base: str, extra: str, new_ids: Mapping[str, str]) -> str:
+    """``base`` with every representation of ``extra`` added under its id in ``new_ids``.
+
+    A representation joins the base's adaptation set of the same codec family (``avc1``,
+    ``vp09`` …: a player switches within a set), or comes with its own adaptation set when
+    the base has none. Templates name files by ``$RepresentationID$``, so a new id is all a
+    representation needs once its files are renamed to match (``renumber_playlist``).
+    """
+    merged = base
+    for adaptation in re.finditer(r"<AdaptationSet\b([^>]*)>(.*?)</AdaptationSet>", extra, re.DOTALL):
+        representations = re.findall(
+            r"[ \t]*<Representation\b.*?</Representation>\n?", adaptation[2], re.DOTALL
+        )
+        if not representations:
+            continue
+        renamed = [_renamed(r, new_ids) for r in representations]
+        family = _codec_family(representations[0])
+        target = next(
+            (
+                m
+                for m in re.finditer(r"<AdaptationSet\b([^>]*)>(.*?)</AdaptationSet>", merged, re.DOTALL)
+                if _codec_family(m[2]) == family
+            ),
+            None,
+        )
+        if target is None:
+            ids = [int(i) for i in re.findall(r'<AdaptationSet\b[^>]*?\bid="(\d+)"', merged)]
+            opening = re.sub(r'\bid="\d+"', f'id="{max(ids, default=-1) + 1}"', adaptation[1], count=1)
+            block = f"<AdaptationSet{opening}>\n{''.join(renamed)}\t\t</AdaptationSet>\n\t"
+            at = merged.index("</Period>")
+            merged = merged[:at] + block + merged[at:]
+            continue
+        opening = _widened(target[1], adaptation[1])
+        body_end = target.end(2)
+        merged = (
+            merged[: target.start(1)]
+            + opening
+            + merged[target.end(1) : body_end]
+            + "".join(renamed).lstrip(" \t")
+            + merged[body_end:]
+        )
+    return merged
+
+
+def _renamed(representation: str, new_ids: Mapping[str, str]) -> str:
+    def rename(match: re.Match[str]) -> str:
+        return f'id="{new_ids.get(match[1], match[1])}"'
+
+    opening_end = representation.index(">")
+    return (
+        re.sub(r'\bid="([^"]*)"', rename, representation[:opening_end], count=1)
+        + representation[opening_end:]
+    )
+
+
+def _codec_family(xml: str) -> str | None:
+    found = re.search(r'<Representation\b[^>]*?\bcodecs="([^".]*)', xml)
+    return found[1] if found else None
+
+
+def _widened(opening: str, other: str) -> str:
+    """An adaptation set's attributes with ``maxWidth``/``maxHeight`` covering ``other``'s too."""
+    for name in ("maxWidth", "maxHeight"):
+        mine, theirs = (re.search(rf'\b{name}="(\d+)"', text) for text in (opening, other))
+        if mine and theirs and int(theirs[1]) > int(mine[1]):
+            opening = opening.replace(mine[0], theirs[0])
+    return opening

@@ -57,6 +57,8 @@ __all__ = [
     "PackagedRendition",
     "check_complete",
     "encode_deadline_s",
+    "fit_rungs",
+    "master_playlist",
     "package_source",
 ]
 
@@ -92,6 +94,7 @@ class PackagedRendition:
     peak_bps: int  # measured on the segments written, over their real durations (HLS BANDWIDTH)
     average_bps: int  # every segment's bytes over the rendition's duration (HLS AVERAGE-BANDWIDTH)
     duration_s: float  # the media its playlist holds
+    codecs: str = ""  # RFC 6381, as the master playlist and the MPD name it
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -106,8 +109,9 @@ class PackageResult:
     hls_master: str
     dash_manifest: str
     segment_duration_s: float
-    poster: str = POSTER
-    storyboard_vtt: str = STORYBOARD_VTT
+    audio: AudioTrack | None = None  # the master playlist's audio group
+    poster: str | None = POSTER  # None when the package was made without thumbnails
+    storyboard_vtt: str | None = STORYBOARD_VTT
 
     @property
     def duration_s(self) -> float:
@@ -134,29 +138,37 @@ def package_source(
     speed: Speed = "balanced",
     on_progress: Callable[[float], None] | None = None,
     cancel: threading.Event | None = None,
+    probed: ProbedSource | None = None,
+    with_audio: bool = True,
+    with_thumbnails: bool = True,
 ) -> PackageResult:
     """Probe, plan (or fit the requested ``rungs`` to the source), encode once, write the master playlist.
 
-    ``SourceError`` when the source is not a video or ends early; ``FfmpegError``
-    when FFmpeg fails; ``JobCancelledError`` when ``cancel`` is set.
+    ``probed``: the source's probe when the caller has it already. ``with_audio`` /
+    ``with_thumbnails`` off: a package of video renditions only (the later part of a
+    progressive job, whose first part has them). ``SourceError`` when the source is not a
+    video or ends early; ``FfmpegError`` when FFmpeg fails; ``JobCancelledError`` when
+    ``cancel`` is set.
     """
-    source = probe_source(source_path)
-    chosen = _fit(rungs, source) if rungs else plan_ladder(source, config)
-    if not chosen:
-        chosen = plan_ladder(source, config)
+    source = probed or probe_source(source_path)
+    chosen = fit_rungs(rungs, source, config)
     encoders = tuple(choose_encoder(r.codec, encoder) for r in chosen)
     board = plan_storyboard(source.duration_s, source.width, source.height)
-    plan = PackagingPlan(
-        thumbnails=ThumbnailPlan(
+    has_audio = source.has_audio and with_audio
+    thumbs = None
+    if with_thumbnails:
+        thumbs = ThumbnailPlan(
             poster=POSTER,
             poster_at_s=source.duration_s / 3,
             poster_width=min(1280, source.width - source.width % 2),
             tile_pattern=TILE_PATTERN,
             storyboard=board,
-        ),
+        )
+    plan = PackagingPlan(
+        thumbnails=thumbs,
         rungs=tuple(chosen),
         encoders=encoders,
-        has_audio=source.has_audio,
+        has_audio=has_audio,
         segment_duration_s=config.segment_duration_s,
         speed=speed,
         display_width=source.width,
@@ -175,23 +187,26 @@ def package_source(
         deadline_s=encode_deadline_s(source.duration_s),
         what="the ladder encode",
     )
-    streams = len(chosen) + (1 if source.has_audio else 0)
+    streams = len(chosen) + (1 if has_audio else 0)
     _fold_short_tails(out, streams, tail_threshold_s(config.segment_duration_s))
     packaged_s = media_playlist_duration_s((out / media_playlist(0)).read_text())
     check_complete(
         packaged_s, source.duration_s, run.stderr_tail, tolerance_s=max(1.0, config.segment_duration_s)
     )
-    sheets = _lay_out_sheets(out, board, cancel)
-    (out / STORYBOARD_VTT).write_text(thumbnails_vtt(storyboard_cues(board, sheets, source.duration_s)))
-    thumbnails = (POSTER, *(sheet.name for sheet in sheets), STORYBOARD_VTT)
-    pairs = enumerate(zip(chosen, encoders, strict=True))
-    renditions = tuple(_rendition(out, i, rung, enc) for i, (rung, enc) in pairs)
-    audio_index = len(chosen)
+    thumbnails: tuple[str, ...] = ()
+    if with_thumbnails:
+        sheets = _lay_out_sheets(out, board, cancel)
+        (out / STORYBOARD_VTT).write_text(thumbnails_vtt(storyboard_cues(board, sheets, source.duration_s)))
+        thumbnails = (POSTER, *(sheet.name for sheet in sheets), STORYBOARD_VTT)
+    shutil.rmtree(out / TILES, ignore_errors=True)
     codecs = _complete_codecs(out, len(chosen))
+    pairs = enumerate(zip(chosen, encoders, strict=True))
+    renditions = tuple(_rendition(out, i, rung, enc, codecs.get(str(i), "")) for i, (rung, enc) in pairs)
+    audio_index = len(chosen)
     audio = None
     audio_files: tuple[str, ...] = ()
     measured = {str(i): r.peak_bps for i, r in enumerate(renditions)}
-    if source.has_audio:
+    if has_audio:
         audio_peak, _ = _bitrates(out, audio_index)
         measured[str(audio_index)] = audio_peak
         audio = AudioTrack(
@@ -202,19 +217,7 @@ def package_source(
         audio_files = (init_segment(audio_index), *_segments(out, audio_index))
     mpd = (out / DASH_MANIFEST).read_text()
     (out / DASH_MANIFEST).write_text(without_bitstream_switching(set_mpd_bandwidths(mpd, measured)))
-    variants = [
-        Variant(
-            uri=r.playlist,
-            peak_bps=r.peak_bps,
-            average_bps=r.average_bps,
-            width=r.rung.width,
-            height=r.rung.height,
-            codecs=codecs.get(str(i), ""),
-            frame_rate=r.rung.frame_rate,
-        )
-        for i, r in enumerate(renditions)
-    ]
-    (out / HLS_MASTER).write_text(hls_master_playlist(variants, audio))  # replaces FFmpeg's own
+    (out / HLS_MASTER).write_text(master_playlist(renditions, audio))  # replaces FFmpeg's own
     report(100.0)
     return PackageResult(
         source=source,
@@ -225,7 +228,33 @@ def package_source(
         hls_master=HLS_MASTER,
         dash_manifest=DASH_MANIFEST,
         segment_duration_s=config.segment_duration_s,
+        audio=audio,
+        poster=POSTER if with_thumbnails else None,
+        storyboard_vtt=STORYBOARD_VTT if with_thumbnails else None,
     )
+
+
+def master_playlist(renditions: Sequence[PackagedRendition], audio: AudioTrack | None) -> str:
+    """Our HLS master over packaged renditions: measured bandwidths, full codecs, frame rate, audio group."""
+    variants = [
+        Variant(
+            uri=r.playlist,
+            peak_bps=r.peak_bps,
+            average_bps=r.average_bps,
+            width=r.rung.width,
+            height=r.rung.height,
+            codecs=r.codecs,
+            frame_rate=r.rung.frame_rate,
+        )
+        for r in renditions
+    ]
+    return hls_master_playlist(variants, audio)
+
+
+def fit_rungs(rungs: Sequence[Rung] | None, source: ProbedSource, config: LadderConfig) -> tuple[Rung, ...]:
+    """The requested ladder minus anything that would upscale this source; the planned one if none is left."""
+    fitted = _fit(rungs, source) if rungs else ()
+    return fitted or plan_ladder(source, config)
 
 
 def check_complete(packaged_s: float, duration_s: float, stderr_tail: str, *, tolerance_s: float) -> None:
@@ -303,7 +332,6 @@ def _lay_out_sheets(out: Path, board: StoryboardPlan, cancel: threading.Event | 
             deadline_s=60.0,
             what="the storyboard sheet",
         )
-    shutil.rmtree(out / TILES, ignore_errors=True)
     return sheets
 
 
@@ -317,7 +345,7 @@ def _segments(out: Path, index: int) -> tuple[str, ...]:
     return tuple(sorted(p.name for p in out.glob(f"seg-{index}-*.m4s")))
 
 
-def _rendition(out: Path, index: int, rung: Rung, encoder: str) -> PackagedRendition:
+def _rendition(out: Path, index: int, rung: Rung, encoder: str, codecs: str) -> PackagedRendition:
     peak, average = _bitrates(out, index)
     playlist = (out / media_playlist(index)).read_text()
     return PackagedRendition(
@@ -329,6 +357,7 @@ def _rendition(out: Path, index: int, rung: Rung, encoder: str) -> PackagedRendi
         peak_bps=peak,
         average_bps=average,
         duration_s=media_playlist_duration_s(playlist),
+        codecs=codecs,
     )
 
 

@@ -125,10 +125,13 @@ def _handle(
         producer.flush()
         return True
     last_error = ""
+    published: set[str] = set()  # renditions announced while the job ran (the first part of the ladder)
     for attempt in range(1, options.max_attempts + 1):
         try:
             result = _while_polling(
-                consumer, stop, lambda cancel: _transcode(request, blobs, producer, options, cancel)
+                consumer,
+                stop,
+                lambda cancel: _transcode(request, blobs, producer, options, cancel, published),
             )
         except JobCancelledError:
             log.info("transcode %s cancelled by shutdown; left for the next worker", request.job_id)
@@ -157,7 +160,8 @@ def _handle(
             producer.flush()
             return True
         for event in _renditions_ready(request, result):
-            producer.publish(event)
+            if event.name not in published:
+                producer.publish(event)
         producer.flush()  # acknowledged before the offset moves on
         log.info("transcode %s: %d rendition(s) ready", request.job_id, len(result.renditions))
         return True
@@ -170,7 +174,10 @@ def _transcode(
     producer: EventProducer,
     options: WorkerOptions,
     cancel: threading.Event,
+    published: set[str],
 ) -> JobResult:
+    """Run the job, announcing its first rendition as soon as it is playable (a ``rendition-ready``
+    with the master that lists it), so the video can be watched while the rest of the ladder encodes."""
     last_sent = [0.0]
     encoders = ",".join(sorted({choose_encoder(p.codec, options.encoder) for p in request.ladder}))
 
@@ -201,6 +208,13 @@ def _transcode(
         )
         for p in request.ladder
     ]
+
+    def announce(partial: JobResult) -> None:
+        for event in _renditions_ready(request, partial):
+            producer.publish(event)
+            published.add(event.name)
+        producer.flush()  # delivered before the rest of the ladder is encoded
+
     return run_job(
         video_id=request.video_id,
         job_id=request.job_id,
@@ -213,6 +227,7 @@ def _transcode(
         workdir=options.workdir,
         on_progress=on_progress,
         cancel=cancel,
+        on_playable=announce,
     )
 
 

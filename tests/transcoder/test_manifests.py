@@ -14,8 +14,10 @@ from transcoder.manifests import (
     hls_master_playlist,
     media_playlist_duration_s,
     media_segments,
+    merge_mpd,
     mpd_codecs,
     mpd_max_segment_s,
+    renumber_playlist,
     segment_bitrates,
     set_mpd_bandwidths,
     set_mpd_codecs,
@@ -190,3 +192,31 @@ def test_the_peak_is_the_busiest_run_of_half_to_one_and_a_half_target_durations(
     assert peak == 3_200_000  # the second segment; the 0.1 s tail alone is too short to count
     assert average == round(2_600_000 * 8 / 12.1)
     assert segment_bitrates([], target_duration_s=4.0) == (0, 0)
+
+
+def test_a_later_parts_playlist_is_renamed_to_its_new_stream_number() -> None:
+    playlist = (
+        '#EXTM3U\n#EXT-X-MAP:URI="init-0.m4s"\n#EXTINF:4.0,\nseg-0-00001.m4s\n#EXTINF:4.0,\nseg-0-00002.m4s\n'
+    )
+    renamed = renumber_playlist(playlist, 0, 2)
+    assert renamed == playlist.replace("init-0", "init-2").replace("seg-0-", "seg-2-")
+    assert renumber_playlist("seg-10-00001.m4s\n", 1, 3) == "seg-10-00001.m4s\n"  # 10 is not 1
+
+
+def test_a_later_parts_representations_join_the_adaptation_set_of_their_codec() -> None:
+    later = """<MPD><Period>
+\t\t<AdaptationSet id="0" contentType="video" maxWidth="1920" maxHeight="1080">
+\t\t\t<Representation id="0" codecs="avc1.640028" bandwidth="5000000" width="1920"><S d="1"/></Representation>
+\t\t</AdaptationSet>
+\t\t<AdaptationSet id="1" contentType="video" maxWidth="1920" maxHeight="1080">
+\t\t\t<Representation id="1" codecs="vp09.00.40.08" width="1920"><S d="1"/></Representation>
+\t\t</AdaptationSet>
+\t</Period></MPD>"""
+    merged = merge_mpd(without_bitstream_switching(MPD), later, {"0": "2", "1": "3"})
+    root = ET.fromstring(merged)
+    sets = root.findall("./Period/AdaptationSet")
+    assert [s.get("id") for s in sets] == ["0", "1", "2"]  # the VP9 one is new
+    assert [r.get("id") for r in sets[0].findall("Representation")] == ["0", "2"]
+    assert [r.get("id") for r in sets[2].findall("Representation")] == ["3"]
+    assert sets[0].get("maxHeight") is None or int(sets[0].get("maxHeight", "0")) >= 1080
+    assert [r.get("id") for r in sets[1].findall("Representation")] == ["1"]  # audio untouched

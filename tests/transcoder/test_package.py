@@ -283,7 +283,7 @@ def test_a_storyboard_sheet_holds_pictures_not_black_and_every_cue_points_inside
     result = package_source(source, out, speed="fast")
     [sheet_name] = [name for name in result.thumbnails if name.startswith("storyboard-")]
     sheet = ffprobe(out / sheet_name, "-show_streams")["streams"][0]
-    cues = vtt_cues((out / result.storyboard_vtt).read_text())
+    cues = vtt_cues((out / "storyboard.vtt").read_text())
     tiles = int(seconds)
     assert len(cues) == tiles
     columns = min(10, tiles)

@@ -16,7 +16,7 @@ import pytest
 from blobs.errors import BlobUnavailableError
 from blobs.local import LocalBlobStore
 from schemas import codec
-from topics.catalogue import TRANSCODE_PROGRESS_TOPIC, TRANSCODE_REQUESTED_TOPIC
+from topics.catalogue import RENDITION_READY_TOPIC, TRANSCODE_PROGRESS_TOPIC, TRANSCODE_REQUESTED_TOPIC
 from topics.log import LogRecord, read_to_end
 from topics.producer import EventProducer
 from transcoder.errors import DeadlineError, FfmpegError, SourceError
@@ -113,6 +113,15 @@ def test_a_corrupt_source_fails_the_video_and_the_next_job_is_transcoded(transco
     ]
     assert progress and progress[-1].percent == 100.0
     assert [p.percent for p in progress] == sorted(p.percent for p in progress)
+
+    ready_events = [
+        codec.decode(r.value or b"")
+        for r in read_to_end(transcoding.kafka, [transcoding.kafka.topic(RENDITION_READY_TOPIC.name)])
+        if r.key == good_id.encode()
+    ]
+    # the lowest rung is announced first, as soon as it plays; each rendition once
+    assert [e.name for e in ready_events] == ["360p", "480p"]
+    assert all(e.hls_master_key == f"{prefix}/master.m3u8" for e in ready_events)
 
 
 def _check_thumbnails_and_bitrates_through_the_api(
