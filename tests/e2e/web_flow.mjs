@@ -109,12 +109,20 @@ try {
   await page.fill("#description", "A test pattern, uploaded through the web page.");
   await page.fill("#tags", "e2e, testsrc");
   await shot(page, "upload");
+  // the connection drops during the second part: the page says so, and the same file resumes
+  const cut = (route) =>
+    new URL(route.request().url()).searchParams.get("part") === "2" ? route.abort("connectionreset") : route.continue();
+  await page.route("**/v1/blobs/parts?*", cut);
+  await page.click("#upload-button");
+  await page.waitForFunction(() => /Upload failed/.test(document.querySelector("#upload-status").textContent), null, deadline(30_000));
+  seen.interrupted = await page.textContent("#upload-status");
+  await page.unroute("**/v1/blobs/parts?*", cut);
   await page.click("#upload-button");
   const statuses = new Set();
   const watch = async () => {
     for (;;) {
       const text = await page.textContent("#upload-status").catch(() => null);
-      if (text) statuses.add(text.replace(/\(.*\)/, "").trim());
+      if (text) statuses.add(text.replace(/ \([\d.]+ [KM]B of [\d.]+ [KM]B\)/, "").trim());
       if (await page.$("#watch-link")) return;
       await page.waitForTimeout(100);
     }
@@ -188,6 +196,23 @@ try {
   await page.waitForTimeout(500); // the cards' view counts
   seen.home_sections = await page.$$eval("main section h2", (hs) => hs.map((h) => h.textContent));
   await shot(page, "home");
+
+  step("routes failing");
+  // trending, related videos and suggestions failing: their sections say so, the rest still works
+  await page.route("**/v1/trending?*", (r) => r.fulfill({ status: 503, contentType: "application/json", body: '{"error":{"status":503,"message":"down for a test"}}' }));
+  await page.route("**/v1/videos/*/related?*", (r) => r.abort("connectionrefused"));
+  await page.route("**/v1/search/suggest?*", (r) => r.fulfill({ status: 500, body: "oops" }));
+  await page.goto(`${base}/`);
+  await page.waitForSelector(`#newest-title ~ div a[data-video-id="${seen.video_id}"]`, deadline(10_000));
+  await page.waitForSelector("text=Trending is unavailable right now", deadline(10_000));
+  await page.fill("#q", "test");
+  await page.waitForTimeout(600);
+  seen.degraded = { home: true, suggestions_hidden: await page.$eval("#suggestions", (l) => l.hidden) };
+  await page.goto(`${base}/watch/${seen.video_id}`);
+  await page.waitForSelector("#quality:not([disabled])", deadline(20_000));
+  await page.waitForSelector("text=Related videos are unavailable right now", deadline(10_000));
+  seen.degraded.watch = true;
+  await page.unrouteAll();
 
   step("phone");
   const phone = await newPage({ width: 390, height: 780 });
