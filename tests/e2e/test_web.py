@@ -84,6 +84,7 @@ def test_a_video_uploaded_in_the_browser_plays_is_found_and_counted(
     assert run.stdout.strip(), f"the browser script said nothing:\n{run.stderr[-3000:]}"
     seen: dict[str, Any] = json.loads(run.stdout.strip().splitlines()[-1])
     context = f"\nsteps: {seen.get('steps')}\n{run.stderr[-2000:]}\n{site.logs()}"
+    (tmp_path / "seen.json").write_text(json.dumps(seen, indent=1))  # all the script saw, to look into
     print("web flow steps:", *seen.get("steps", []), sep="\n  ")  # shown with -s: where the time goes
     assert "error" not in seen, seen["error"] + context
 
@@ -104,7 +105,8 @@ def test_a_video_uploaded_in_the_browser_plays_is_found_and_counted(
         assert play["heights"] == [360, 480], play
         assert play["menu"][0] == "Auto" and play["menu"][1].startswith("360p")
         assert (play["forced_lowest"], play["forced_highest"]) == (360, 480), play
-        assert play["advanced"] and play["ended"] and play["current_time_at_end"] > 5.5, play
+        # dash.js may end playback itself up to half a second before the element's end (player.js)
+        assert play["advanced"] and play["ended"] and play["current_time_at_end"] >= 5.4, play
         assert play["events_sent"] >= 3, play  # START, QUALITY_CHANGE..., END reached the collector
 
     # found by search (with a suggestion while typing), and the view counted in its stats
@@ -128,4 +130,5 @@ def test_a_video_uploaded_in_the_browser_plays_is_found_and_counted(
     # the page kept to its Content-Security-Policy, threw nothing, and fits a phone
     assert seen["csp_violations"] == [] and seen["page_errors"] == []
     assert seen["phone_overflow"] <= 0
-    assert "Newest" in seen["home_sections"] and "Trending" in seen["home_sections"]
+    # the home page: for the signed-in viewer (the popular fallback: no model here), trending, newest
+    assert seen["home_sections"] == ["Recommended for you", "Trending", "Newest"]

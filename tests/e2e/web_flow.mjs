@@ -81,8 +81,21 @@ async function play(page, videoId, engine) {
   });
   await page.waitForFunction((h) => document.querySelector("#video").dataset.playingHeight === String(h), heights[heights.length - 1], deadline(20_000));
   result.forced_highest = Number(await page.$eval("#video", (v) => v.dataset.playingHeight));
-  await page.waitForFunction(() => window.__ended, null, deadline(30_000));
+  await page.waitForFunction(() => window.__ended, null, deadline(30_000)).catch(async (e) => {
+    const state = await page.$eval("#video", (v) => ({
+      currentTime: v.currentTime,
+      duration: v.duration,
+      paused: v.paused,
+      readyState: v.readyState,
+      networkState: v.networkState,
+      error: v.error && v.error.message,
+      buffered: [...Array(v.buffered.length).keys()].map((i) => [v.buffered.start(i), v.buffered.end(i)]),
+      mediaSource: v.dataset.engine,
+    }));
+    throw new Error(`${engine}: no ended event: ${JSON.stringify(state)} (${e.message.split("\n")[0]})`);
+  });
   result.ended = true;
+  result.native_ended = await page.$eval("#video", (v) => v.ended);
   result.current_time_at_end = await page.$eval("#video", (v) => v.currentTime);
   // END is sent at once; wait until the collector took every event
   await page.waitForFunction(() => {
@@ -194,6 +207,8 @@ try {
   await page.goto(`${base}/`);
   await page.waitForSelector(`#newest-title ~ div a[data-video-id="${seen.video_id}"]`, deadline(10_000));
   await page.waitForTimeout(500); // the cards' view counts
+  seen.home_sections = await page.$$eval("main section h2", (hs) => hs.map((h) => h.textContent));
+  await page.waitForSelector(`#recs-title ~ ul a[data-video-id="${seen.video_id}"]`, deadline(10_000)).catch(() => null);
   seen.home_sections = await page.$$eval("main section h2", (hs) => hs.map((h) => h.textContent));
   await shot(page, "home");
 
