@@ -110,7 +110,10 @@ def test_a_video_uploaded_in_the_browser_plays_is_found_and_counted(
         assert play["events_sent"] >= 3, play  # START, QUALITY_CHANGE..., END reached the collector
 
     # found by search (with a suggestion while typing), and the view counted in its stats
-    assert seen["search"]["found"] is True
+    search = seen["search"]
+    assert search["found"] is True and search["expanded"] == "true", search
+    assert search["suggestion"] == args["title"]
+    assert search["url"].endswith(f"/search?q=Test%20pattern%20{word}")
     assert seen["views"] >= 1, seen.get("stats_text")
     since = (datetime.now(UTC) - timedelta(days=1)).strftime("%Y-%m-%dT00:00:00Z")
     _, stats = http_json(f"{site.api}/v1/videos/{video_id}/stats?from={since}&step=1d")

@@ -159,22 +159,28 @@ try {
   }
 
   step("search");
+  // type a prefix, take the suggestion with the keyboard (arrow down, Enter), find the video's card
   const word = args.title.split(" ").pop();
   seen.search = { word };
   for (let i = 0; ; i++) {
     await page.goto(`${base}/`);
-    await page.fill("#q", word.slice(0, 4));
+    await page.focus("#q");
+    await page.keyboard.type(word.slice(0, 6));
     const suggested = await page.waitForSelector("#suggestions li", deadline(3000)).catch(() => null);
-    if (suggested) seen.search.suggestion = await suggested.textContent();
-    await page.fill("#q", word);
-    await page.press("#q", "Enter");
-    await page.waitForURL(/\/search\?q=/);
-    const found = await page.waitForSelector(`a[data-video-id="${seen.video_id}"]`, deadline(3000)).catch(() => null);
-    if (found) {
-      seen.search.found = true;
-      break;
+    if (suggested) {
+      await page.keyboard.press("ArrowDown");
+      seen.search.suggestion = await page.textContent("#suggestions li[aria-selected=true]");
+      seen.search.expanded = await page.getAttribute("#q", "aria-expanded");
+      await page.keyboard.press("Enter");
+      await page.waitForURL(/\/search\?q=/);
+      seen.search.url = page.url();
+      const found = await page.waitForSelector(`a[data-video-id="${seen.video_id}"]`, deadline(3000)).catch(() => null);
+      if (found) {
+        seen.search.found = true;
+        break;
+      }
     }
-    if (i > 20) throw new Error("the video is not found by search");
+    if (i > 20) throw new Error(`the video is not suggested and found by search: ${JSON.stringify(seen.search)}`);
     await page.waitForTimeout(1000);
   }
 
