@@ -422,6 +422,8 @@ class PlaybackAggregator:
             "retired_sessions": len(self._retired),
             "event_ids": len(self._canonical),
             "buckets": len(self._accumulators),
+            "unplaced": self.unplaced,
+            "unbooked": self.unbooked,
         }
 
     def to_snapshot(self) -> bytes:
