@@ -240,7 +240,7 @@ def _horizon_ms(allowed_lateness: timedelta, backfill_horizon: timedelta) -> tup
     return lateness_ms, horizon_ms
 
 
-_REBUFFER, _SEEK = PlaybackKind.REBUFFER, PlaybackKind.SEEK
+_REBUFFER, _SEEK, _END = PlaybackKind.REBUFFER, PlaybackKind.SEEK, PlaybackKind.END
 
 
 def out_of_bounds(event: AnyEvent) -> bool:
@@ -320,9 +320,10 @@ class PlaybackAggregator:
 
     Bounded state. The partition's clock is the latest server time among its
     events. Each time it enters a new minute, sessions idle (no event received)
-    for ``retire_after`` are *retired*: their events, and the ids dedup kept for
-    them, are let go; what stays is the session's owner and the state after
-    its last event (``_Retired``), for ``session_horizon``. An event that comes
+    for ``retire_after`` (``retire_ended_after`` once they have ended) are
+    *retired*: their events, and the ids dedup kept for them, are let go;
+    what stays is the session's owner and the state after its last event
+    (``_Retired``), for ``session_horizon``. An event that comes
     after a retired session's last one (the rest of a session after an outage)
     folds onto that state exactly; one that falls among its retired events
     cannot be placed: it is most likely a copy of one of them, and it is left
@@ -343,6 +344,7 @@ class PlaybackAggregator:
         backfill_horizon: timedelta = DEFAULT_BACKFILL_HORIZON,
         retire_after: timedelta | None = DEFAULT_RETIRE_AFTER,
         session_horizon: timedelta = DEFAULT_SESSION_HORIZON,
+        retire_ended_after: timedelta | None = None,
     ) -> None:
         self._allowed_lateness = allowed_lateness
         self._backfill_horizon = backfill_horizon
@@ -350,6 +352,9 @@ class PlaybackAggregator:
         self._bounded = retire_after is not None
         self._retire_ms = whole_ms(retire_after) if retire_after is not None else 0
         self._session_horizon_ms = whole_ms(session_horizon)
+        # An ended session may be retired sooner (down to the allowed lateness: its last minute has closed)
+        # but a straggler of it arriving after that is then left out: by default, like any other.
+        self._ended_ms = self._retire_ms if retire_ended_after is None else whole_ms(retire_ended_after)
         if self._bounded and not self._lateness_ms <= self._retire_ms <= self._session_horizon_ms:
             raise ValueError("expected allowed lateness <= retire_after <= session_horizon")
         self._canonical: dict[str, PlaybackFact] = {}
@@ -454,6 +459,7 @@ class PlaybackAggregator:
         backfill_horizon: timedelta = DEFAULT_BACKFILL_HORIZON,
         retire_after: timedelta | None = DEFAULT_RETIRE_AFTER,
         session_horizon: timedelta = DEFAULT_SESSION_HORIZON,
+        retire_ended_after: timedelta | None = None,
     ) -> PlaybackAggregator:
         """The aggregator ``to_snapshot`` saved; ``ValueError`` if it was made with other settings or
         by another version (the caller then rebuilds from the log)."""
@@ -462,6 +468,7 @@ class PlaybackAggregator:
             backfill_horizon=backfill_horizon,
             retire_after=retire_after,
             session_horizon=session_horizon,
+            retire_ended_after=retire_ended_after,
         )
         try:
             document = orjson.loads(zlib.decompress(data))
@@ -490,7 +497,14 @@ class PlaybackAggregator:
         return aggregator
 
     def _settings(self) -> list[int | bool]:
-        return [self._lateness_ms, self._horizon_ms, self._bounded, self._retire_ms, self._session_horizon_ms]
+        return [
+            self._lateness_ms,
+            self._horizon_ms,
+            self._bounded,
+            self._retire_ms,
+            self._session_horizon_ms,
+            self._ended_ms,
+        ]
 
     def _take(self, fact: PlaybackFact, touched: set[_Bucket]) -> None:
         received = fact.received_ms
@@ -595,7 +609,12 @@ class PlaybackAggregator:
     def _let_go(self, now_ms: int) -> None:
         """Retire idle sessions; forget old retired ones, ids of loose events, minutes past the horizon."""
         idle_before = now_ms - self._retire_ms
-        retiring = [skey for skey, track in self._sessions.items() if track.last_received_ms < idle_before]
+        ended_before = now_ms - self._ended_ms
+        retiring = [
+            skey
+            for skey, track in self._sessions.items()
+            if track.last_received_ms < (ended_before if track.ended else idle_before)
+        ]
         canonical, retired = self._canonical, self._retired
         for skey in retiring:
             track = self._sessions.pop(skey)
@@ -721,6 +740,11 @@ class _SessionTrack:
     @property
     def last_received_ms(self) -> int:
         return self._last_ms
+
+    @property
+    def ended(self) -> bool:
+        """Its owner's last event (in fold order) is an END."""
+        return bool(self._events) and self._events[-1].kind is _END
 
     def retired(self) -> _Retired:
         """What is kept of the session once its events are let go."""

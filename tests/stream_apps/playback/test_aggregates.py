@@ -806,6 +806,7 @@ def test_retiring_idle_sessions_keeps_the_numbers_exact_when_nothing_comes_back_
         backfill_horizon=HORIZON,
         retire_after=timedelta(minutes=45),
         session_horizon=timedelta(hours=2),
+        retire_ended_after=timedelta(minutes=45),
     )
     store: dict[BucketKey, PlaybackStats] = {}
     for event in _received_order(stream):
@@ -863,6 +864,7 @@ def test_a_snapshot_goes_on_exactly_as_the_aggregator_it_was_taken_from(
         "backfill_horizon": HORIZON,
         "retire_after": timedelta(minutes=45),
         "session_horizon": timedelta(hours=2),
+        "retire_ended_after": timedelta(minutes=45),
     }
     whole = PlaybackAggregator(**settings)
     for cut in (len(ordered) // 3, 2 * len(ordered) // 3):
