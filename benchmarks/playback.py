@@ -196,7 +196,10 @@ def cpu_use(pids: dict[str, int]) -> dict[str, float]:
 
 
 def start_processes(env: dict[str, str]) -> list[subprocess.Popen[bytes]]:
-    return [start(env, cmd) for cmd in (["collector"], ["analytics", "run"], ["api"])]
+    return [start(env, cmd) for cmd in (["collector"], WORKER, ["api"])]
+
+
+WORKER = ["analytics", "run", "--instance-id", "bench-worker"]  # a restart takes its partitions back at once
 
 
 def start(env: dict[str, str], cmd: list[str]) -> subprocess.Popen[bytes]:
@@ -232,7 +235,7 @@ async def restart(
     batch = sessions(BATCH, 1, now=datetime.now(UTC), prefix=f"restart-{tag}")
     await post(http, collector, orjson.dumps(batch), f"Bearer {PlayerTokens(SECRET).issue(f'restart-{tag}')}")
     started = time.perf_counter()
-    successor = start(env, ["analytics", "run"])
+    successor = start(env, WORKER)
     await shown(http, api, f"restart-{tag}-0", window)
     return successor, time.perf_counter() - started
 

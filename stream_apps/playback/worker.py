@@ -79,6 +79,7 @@ async def run_playback_worker(
     retire_after: timedelta | None = DEFAULT_RETIRE_AFTER,
     session_horizon: timedelta = DEFAULT_SESSION_HORIZON,
     snapshot_every: timedelta = SNAPSHOT_EVERY,
+    instance_id: str | None = None,
     boards_every: timedelta = BOARDS_EVERY,
     on_batch: Callable[[int], None] | None = None,
     after_boards: Sequence[LeaderTask] = (),
@@ -109,6 +110,9 @@ async def run_playback_worker(
                 "auto.offset.reset": "earliest",
                 "partition.assignment.strategy": "cooperative-sticky",
                 "session.timeout.ms": 10_000,  # a dead worker's partitions move on in seconds, not 45 s
+                # static membership: a worker restarted under the same id takes its partitions back at
+                # once, instead of after the dead one's session timeout
+                **({"group.instance.id": instance_id} if instance_id else {}),
             }
         )
     )
@@ -159,6 +163,16 @@ async def run_playback_worker(
 
     consumer.subscribe([topic], on_assign=on_assign, on_revoke=on_revoke, on_lost=on_revoke)
     dead_letters = EventProducer(kafka, client_id="tubestream-playback-dlq")
+
+    async def save_snapshots() -> None:
+        """Each partition's state at the offset just committed, where it moved since its last one."""
+        for partition, offset in sorted(positions.items()):
+            if snapped.get(partition) != offset and partition in builder.partitions():
+                await store.write_snapshot(partition, offset, builder.snapshot(partition))
+                snapped[partition] = offset
+                size = builder.state_size(partition)
+                log.info("playback: partition %d snapshot at offset %d: %s", partition, offset, size)
+
     boards = asyncio.create_task(_keep_boards(store, boards_every, leads, stop, after_boards))
     last_snapshot = time.monotonic()
     try:
@@ -167,6 +181,10 @@ async def run_playback_worker(
             if boards.done():
                 boards.result()  # anything but a store outage in the board task stops the worker loudly
             if not messages:
+                idle_every = snapshot_every.total_seconds() / 10  # idle: a restart from here replays nothing
+                if time.monotonic() - last_snapshot >= idle_every:
+                    last_snapshot = time.monotonic()
+                    await save_snapshots()
                 continue
             offsets: dict[int, int] = {}
             readable: list[Message] = []
@@ -195,16 +213,7 @@ async def run_playback_worker(
                 on_batch(len(messages))
             if time.monotonic() - last_snapshot >= snapshot_every.total_seconds():
                 last_snapshot = time.monotonic()
-                for partition, offset in sorted(positions.items()):
-                    if snapped.get(partition) != offset and partition in builder.partitions():
-                        await store.write_snapshot(partition, offset, builder.snapshot(partition))
-                        snapped[partition] = offset
-                        log.info(
-                            "playback: partition %d snapshot at offset %d: %s",
-                            partition,
-                            offset,
-                            builder.state_size(partition),
-                        )
+                await save_snapshots()
     except KafkaException as exc:
         raise BrokerUnavailableError(f"playback worker: {exc}") from exc
     finally:
