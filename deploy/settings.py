@@ -65,6 +65,8 @@ class Settings:
     cassandra_jmx_port: int = DEFAULT_CASSANDRA_JMX_PORT
     # playback events still counted this long after their minute; the collector refuses older ones
     backfill_horizon: timedelta = timedelta(days=7)
+    # the analytics worker retires sessions idle this long (bounded state); None keeps every event
+    session_retire_after: timedelta | None = timedelta(minutes=15)
     elasticsearch_port: int = DEFAULT_ELASTICSEARCH_PORT  # `tubestream elasticsearch start`
     minio_port: int = DEFAULT_MINIO_PORT  # `tubestream minio start`
 
@@ -152,6 +154,7 @@ class Settings:
             ),
             cassandra_jmx_port=_port(env, "TUBESTREAM_CASSANDRA_JMX_PORT", DEFAULT_CASSANDRA_JMX_PORT),
             backfill_horizon=timedelta(hours=_count(env, "TUBESTREAM_BACKFILL_HORIZON_HOURS", 7 * 24)),
+            session_retire_after=_minutes_or_off(env, "TUBESTREAM_SESSION_RETIRE_MINUTES", 15),
             elasticsearch_port=_port(env, "TUBESTREAM_ELASTICSEARCH_PORT", DEFAULT_ELASTICSEARCH_PORT),
             minio_port=_port(env, "TUBESTREAM_MINIO_PORT", DEFAULT_MINIO_PORT),
         )
@@ -187,6 +190,14 @@ def _port(env: Mapping[str, str], name: str, default: int) -> int:
     if not raw.isdecimal() or not 0 < int(raw) < 65536:
         raise ValueError(f"{name} must be a TCP port number, got {raw!r}")
     return int(raw)
+
+
+def _minutes_or_off(env: Mapping[str, str], name: str, default: int) -> timedelta | None:
+    """A whole number of minutes; ``0`` turns the feature off (``None``)."""
+    raw = env.get(name, "").strip() or str(default)
+    if not raw.isdecimal():
+        raise ValueError(f"{name} must be a whole number of minutes (0: off), got {raw!r}")
+    return timedelta(minutes=int(raw)) if int(raw) else None
 
 
 def _count(env: Mapping[str, str], name: str, default: int) -> int:

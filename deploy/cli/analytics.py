@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+from datetime import timedelta
 from typing import Any
 
 from deploy.blob_store import blob_store_for
@@ -35,10 +36,10 @@ def register(sub: Subparsers) -> None:
     run_worker.add_argument(
         "--retire-after",
         type=float,
-        default=15.0,
+        default=None,
         metavar="MINUTES",
-        help="retire sessions idle this long (default 15; 0 keeps every event: exact under any disorder, "
-        "memory grows with history)",
+        help="retire sessions idle this long (default: $TUBESTREAM_SESSION_RETIRE_MINUTES, else 15; 0 keeps "
+        "every event: exact under any disorder, memory grows with history)",
     )
     run_worker.add_argument(
         "--instance-id",
@@ -75,7 +76,7 @@ def _analytics(args: argparse.Namespace, settings: Settings) -> int:
     import gc
     import logging
     import signal
-    from datetime import datetime, timedelta
+    from datetime import datetime
 
     from stream_apps.playback.worker import run_playback_worker
     from stream_apps.search.popularity import PopularityPusher
@@ -112,7 +113,7 @@ def _analytics(args: argparse.Namespace, settings: Settings) -> int:
                 batch_size=args.batch_size,
                 boards_every=timedelta(seconds=args.boards_every),
                 backfill_horizon=settings.backfill_horizon,
-                retire_after=timedelta(minutes=args.retire_after) if args.retire_after > 0 else None,
+                retire_after=_retire_after(args.retire_after, settings.session_retire_after),
                 snapshot_every=timedelta(seconds=args.snapshot_every),
                 instance_id=args.instance_id,
                 after_boards=[push_popularity],
@@ -160,7 +161,7 @@ def _analytics_batch(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _analytics_archive(args: argparse.Namespace, settings: Settings) -> int:
-    from datetime import UTC, datetime, timedelta
+    from datetime import UTC, datetime
 
     from stream_apps.playback.archive import archive_key, archive_ready, events_by_hour, write_archive
     from stream_apps.playback.batch import topic_events
@@ -177,3 +178,10 @@ def _analytics_archive(args: argparse.Namespace, settings: Settings) -> int:
         print(f"{archive_key(hour)}: {len(events)} event(s)")
     print(f"{written} hour(s) archived; {waiting} not over yet")
     return 0
+
+
+def _retire_after(minutes: float | None, configured: timedelta | None) -> timedelta | None:
+    """The flag wins over the setting; 0 keeps every event (``None``)."""
+    if minutes is None:
+        return configured
+    return timedelta(minutes=minutes) if minutes > 0 else None

@@ -142,6 +142,9 @@ def cluster(
             "TUBESTREAM_BLOB_URL": f"s3://t{uuid.uuid4().hex[:12]}?endpoint={minio.endpoint}",
             "TUBESTREAM_S3_ACCESS_KEY": minio.credentials.access_key,
             "TUBESTREAM_S3_SECRET_KEY": minio.credentials.secret_key,
+            # the analytics test's stream shuffles events over 40 minutes, past the 15 minutes after which
+            # idle sessions are retired: keep every event, as that test does
+            "TUBESTREAM_SESSION_RETIRE_MINUTES": "0",
         },
     )
     log = tmp_path / "up.log"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
@@ -233,3 +234,17 @@ def test_the_collector_url_follows_the_api_host_and_collector_port() -> None:
     assert settings.collector_service_url == "http://0.0.0.0:9100"
     public = Settings.from_env({"TUBESTREAM_COLLECTOR_URL": "https://play.example"})
     assert public.collector_service_url == "https://play.example"
+
+
+def test_session_retirement_is_a_setting_that_zero_turns_off() -> None:
+    def retire_after(raw: str | None) -> timedelta | None:
+        env = {} if raw is None else {"TUBESTREAM_SESSION_RETIRE_MINUTES": raw}
+        return Settings.from_env(env).session_retire_after
+
+    assert (retire_after(None), retire_after("5"), retire_after("0")) == (
+        timedelta(minutes=15),
+        timedelta(minutes=5),
+        None,
+    )
+    with pytest.raises(ValueError, match="TUBESTREAM_SESSION_RETIRE_MINUTES"):
+        Settings.from_env({"TUBESTREAM_SESSION_RETIRE_MINUTES": "-1"})
