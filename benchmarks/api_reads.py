@@ -3,9 +3,9 @@
     python benchmarks/api_reads.py [--videos 2000] [--rounds 3] [--duration 8] [--connections 32]
                                    [--rate 2000] [--wrk /usr/bin/wrk]
 
-Seeds a SQLite catalog with ``--videos`` ready videos (three renditions each, about 1.4 kB of JSON)
-and a playback view with an hour of minutes for 200 of them, then starts two servers on free ports,
-each one process:
+Seeds a SQLite catalog with ``--videos`` ready videos (``benchmarks/view_reads.py``'s rows: three
+renditions each, about 1.4 kB of JSON) and a playback view with an hour of minutes for 200 of them,
+then starts two servers on free ports, each one process:
 
 - the query API as ``tubestream api`` runs it (``query_api.server.run``: its middlewares, its
   security headers, the private access logger writing a line a request to a file), over those stores;
@@ -46,63 +46,19 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from aiohttp import web
+from view_reads import video  # this folder is on the path: the scripts run by path
 
 from deploy.capacity.rates import record_rate
 from deploy.settings import Settings
 from query_api.resources import video_resource
 from stream_apps.playback.aggregates import PlaybackStats
 from stream_apps.playback.rows import stats_to_document
-from views.catalog import RenditionRecord, VideoRecord, VideoStatus
 from views.playback import MinuteRow
 from views.stores import open_catalog_store, open_playback_store
 
-T0 = datetime(2026, 11, 1, tzinfo=UTC)
 STATS_VIDEOS = 200
 LIST_PAGES = 10
 READS = ("video", "list", "stats")
-
-
-def video(i: int) -> VideoRecord:
-    """A realistic ready row (as ``benchmarks/view_reads.py`` has it): the size of what the API reads most."""
-    renditions = tuple(
-        RenditionRecord(
-            name=f"{h}p",
-            codec="H264",
-            width=h * 16 // 9,
-            height=h,
-            bitrate_kbps=h * 8,
-            segment_duration_s=4.0,
-            encoder="libx264",
-            manifest_key=f"videos/bench-{i:06d}/{h}p/index.m3u8",
-            init_key=f"videos/bench-{i:06d}/{h}p/init.mp4",
-            segment_count=150,
-            job_id=f"job-{i}",
-        )
-        for h in (360, 720, 1080)
-    )
-    return VideoRecord(
-        video_id=f"bench-{i:06d}",
-        status=VideoStatus.READY,
-        updated_at=T0 + timedelta(seconds=i, minutes=5),
-        created_at=T0 + timedelta(seconds=i),
-        title=f"Benchmark video number {i}",
-        description="A video made up for the read-path benchmark. " * 3,
-        tags=("bench", "catalog", f"t{i % 50}"),
-        uploader_id=f"user-{i % 997}",
-        object_key=f"uploads/bench-{i:06d}.mp4",
-        size_bytes=50_000_000 + i,
-        content_type="video/mp4",
-        duration_ms=600_000,
-        width=1920,
-        height=1080,
-        job_id=f"job-{i}",
-        planned_renditions=("360p", "720p", "1080p"),
-        renditions=renditions,
-        hls_master_key=f"videos/bench-{i:06d}/master.m3u8",
-        dash_manifest_key=f"videos/bench-{i:06d}/manifest.mpd",
-        progress_pct=100.0,
-        progress_job_id=f"job-{i}",
-    )
 
 
 def minute_stats(i: int, minute: int) -> PlaybackStats:
@@ -145,13 +101,14 @@ async def seed(home: Path, videos: int) -> None:
 # -- the two servers, each run as a child process of this script ---------------------------------
 
 
-def serve_api(home: Path, port: int) -> None:
+def serve_api(home: Path, port: int, catalog_url: str | None = None) -> None:
+    """The query API over ``catalog_url`` (the seeded SQLite catalog by default) and the seeded playback."""
     from deploy.serving import access_logger, log_privately
     from query_api.server import run
 
     log_privately()  # as ``tubestream api``: every access line through the redacting formatter
     run(
-        catalog_url=f"sqlite:///{home / 'catalog.db'}",
+        catalog_url=catalog_url or f"sqlite:///{home / 'catalog.db'}",
         playback_url=f"sqlite:///{home / 'playback.db'}",
         media=None,
         host="127.0.0.1",
@@ -305,11 +262,12 @@ def main() -> int:
     parser.add_argument("--connections", type=int, default=32)
     parser.add_argument("--rate", type=float, default=2000.0, help="requests/s of the fixed-rate pass")
     parser.add_argument("--wrk", default="/usr/bin/wrk")
-    parser.add_argument("--serve", nargs="+", help=argparse.SUPPRESS)  # a child: api HOME PORT | bare PORT
+    # a child: api HOME PORT [CATALOG_URL] | bare PORT
+    parser.add_argument("--serve", nargs="+", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.serve:
         if args.serve[0] == "api":
-            serve_api(Path(args.serve[1]), int(args.serve[2]))
+            serve_api(Path(args.serve[1]), int(args.serve[2]), *args.serve[3:4])
         else:
             serve_bare(int(args.serve[1]))
         return 0
@@ -409,7 +367,10 @@ def measure(args: argparse.Namespace, home: Path, bases: dict[str, str], pids: d
     print(f"\nthe API at a fixed {args.rate:g} requests/s (100 connections, calibrated delay; ms)")
     print(f"{'read':<6} {'req/s':>7} {'p50':>6} {'p99':>6} {'p99.9':>6} {'failed':>6}")
     for read in READS:
-        fixed = fixed_rate(args, home, bases["api"], paths[read], read)
+        script = home / f"{read}-fixed.lua"
+        fixed = fixed_rate(
+            args.wrk, bases["api"], paths[read], script, rate=args.rate, duration_s=args.duration
+        )
         failed += fixed.failures
         print(
             f"{read:<6} {fixed.rate:7.0f} {fixed.p50_ms:6.2f} {fixed.p99_ms:6.2f} {fixed.p999_ms:6.2f} "
@@ -432,23 +393,26 @@ def measure(args: argparse.Namespace, home: Path, bases: dict[str, str], pids: d
     return 1 if failed else 0
 
 
-def fixed_rate(args: argparse.Namespace, home: Path, base: str, paths: list[str], read: str) -> WrkResult:
-    """wrk at about ``args.rate``: 100 connections, each waiting a delay (50 ms at 2 000/s) before each
+def fixed_rate(
+    wrk: str, base: str, paths: list[str], script: Path, *, rate: float, duration_s: float, trial_s: float = 2
+) -> WrkResult:
+    """wrk at about ``rate``: 100 connections, each waiting a delay (50 ms at 2 000/s) before each
     request, long beside an answer's time, so that the rate hardly depends on it.
 
     The delay is corrected from two short runs' rates (the answer's own time and wrk's timer slack
     add to each connection's period), never below half its first value; the measured run follows.
+    ``script`` is the file the wrk script is written to.
     """
-    connections, script = 100, home / f"{read}-fixed.lua"
-    nominal_ms = connections / args.rate * 1000
+    connections = 100
+    nominal_ms = connections / rate * 1000
     delay_ms = nominal_ms
     for _ in range(2):
         script.write_text(wrk_script(paths, delay_ms))
-        trial = run_wrk(args.wrk, base, script, connections=connections, duration_s=2)
+        trial = run_wrk(wrk, base, script, connections=connections, duration_s=trial_s)
         overhead_ms = connections / trial.rate * 1000 - delay_ms
         delay_ms = max(nominal_ms / 2, nominal_ms - overhead_ms)
     script.write_text(wrk_script(paths, delay_ms))
-    return run_wrk(args.wrk, base, script, connections=connections, duration_s=args.duration)
+    return run_wrk(wrk, base, script, connections=connections, duration_s=duration_s)
 
 
 if __name__ == "__main__":

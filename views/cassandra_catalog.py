@@ -22,11 +22,17 @@ batch log, so a video is never listed twice nor lost from the list. That
 read-before-write needs no lightweight transaction: each video has one
 writer (the catalog builder owning its Kafka partition), and reads and
 writes at LOCAL_QUORUM see that writer's previous put.
+
+Reads reuse the record decoded from a row while the row's document is
+unchanged (as the SQLite store does): decoding a 1.4 kB document costs more
+than the driver's share of a read, and handing back the same record lets the
+API's encoded answers be found by identity rather than compared field by field.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -57,6 +63,7 @@ CATALOG_MIGRATIONS = (
 SCHEMA_VERSION = len(CATALOG_MIGRATIONS)
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _LISTING = "newest"  # the one partition of videos_listing_months: a row per month, a dozen a year
+DECODED_ROWS = 4096  # records kept decoded, by video id: a page of hot videos many times over
 
 
 class CassandraCatalogStore:
@@ -84,9 +91,9 @@ class CassandraCatalogStore:
             self._months_upto = prepare(
                 "SELECT month FROM {ks}.videos_listing_months WHERE listing = ? AND month <= ?"
             )
-            self._first = prepare("SELECT doc FROM {ks}.videos_by_newest WHERE month = ? LIMIT ?")
+            self._first = prepare("SELECT video_id, doc FROM {ks}.videos_by_newest WHERE month = ? LIMIT ?")
             self._after = prepare(
-                "SELECT doc FROM {ks}.videos_by_newest "
+                "SELECT video_id, doc FROM {ks}.videos_by_newest "
                 "WHERE month = ? AND (created_at_us, video_id) < (?, ?) LIMIT ?"
             )
             self._scan = prepare("SELECT doc FROM {ks}.videos_by_id")
@@ -95,12 +102,13 @@ class CassandraCatalogStore:
             self._db.close()
             raise
         self._months_known: set[int] = set()  # months this process has indexed already
+        self._decoded: dict[str, tuple[str, VideoRecord]] = {}  # video id → (its document, the record)
 
     # -- the reader's side -----------------------------------------------------------------
 
     async def get(self, video_id: str) -> VideoRecord | None:
         rows = await self._db.rows(self._get, (video_id,))
-        return self._decode(rows[0][0]) if rows else None
+        return self._decoded_row(video_id, rows[0][0]) if rows else None
 
     async def list_newest(self, *, limit: int, after: ListCursor | None = None) -> VideoPage:
         """One page, newest first; ``limit`` is clamped to 1..MAX_PAGE_SIZE."""
@@ -112,17 +120,17 @@ class CassandraCatalogStore:
         else:
             cursor = (_month_of(after.created_at), _micros(after.created_at), after.video_id)
             months = await self._db.rows(self._months_upto, (_LISTING, cursor[0]))
-        docs: list[str] = []
+        docs: list[tuple[str, str]] = []  # (video id, document)
         for (month,) in months:
             need = wanted - len(docs)
             if cursor is not None and month == cursor[0]:
                 rows = await self._db.rows(self._after, (month, cursor[1], cursor[2], need))
             else:
                 rows = await self._db.rows(self._first, (month, need))
-            docs += [r[0] for r in rows]
+            docs += [(r[0], r[1]) for r in rows]
             if len(docs) >= wanted:
                 break
-        videos = tuple(self._decode(d) for d in docs[:limit])
+        videos = tuple(self._decoded_row(video_id, doc) for video_id, doc in docs[:limit])
         next_cursor = None
         if len(docs) > limit:
             last = videos[-1]
@@ -163,6 +171,23 @@ class CassandraCatalogStore:
     async def close(self) -> None:
         """Shut the connection down (in a thread: the driver joins its own); later calls fail."""
         await asyncio.to_thread(self._db.close)
+
+    def _decoded_row(self, video_id: str, doc: str) -> VideoRecord:
+        """The record of ``doc``, decoded once while the row's document stays the same.
+
+        Keyed by the whole document, not a version field: any change to the row, by any
+        writer, is a new document, so a changed row is never answered from memory. A row
+        read by id and the same row read from the listing share one entry.
+        """
+        known = self._decoded.get(video_id)
+        if known is not None and known[0] == doc:
+            return known[1]
+        record = self._decode(doc)
+        if len(self._decoded) >= DECODED_ROWS:
+            with contextlib.suppress(StopIteration, KeyError):
+                del self._decoded[next(iter(self._decoded))]  # the oldest entry
+        self._decoded[video_id] = (doc, record)
+        return record
 
     def _decode(self, doc: str) -> VideoRecord:
         try:

@@ -277,3 +277,30 @@ async def test_a_listed_row_that_loses_its_upload_time_leaves_the_list(store: Ca
     await store.put(video("v1", created_at=None, updated_at=T0))
     assert (await store.list_newest(limit=10)).videos == ()
     assert [v.video_id for v in await store.scan()] == ["v1"]
+
+
+async def test_a_row_changed_by_another_writer_is_read_changed_not_from_memory(open_store: Opener) -> None:
+    """A reader that keeps decoded rows must still answer each row as it is now, by id and in the list."""
+    writer, reader = open_store(), open_store()
+    try:
+        await writer.put(video("v1", title="first"))
+        assert (await reader.get("v1")) == video("v1", title="first")
+        assert (await reader.get("v1")) == video("v1", title="first")  # a second read, maybe from memory
+        assert (await reader.list_newest(limit=1)).videos == (video("v1", title="first"),)
+
+        await writer.put(video("v1", title="second", status=VideoStatus.READY))
+        changed = video("v1", title="second", status=VideoStatus.READY)
+        assert (await reader.get("v1")) == changed
+        assert (await reader.list_newest(limit=1)).videos == (changed,)
+    finally:
+        await writer.close()
+        await reader.close()
+
+
+async def test_an_unchanged_row_read_again_is_the_same_record(store: CatalogStore) -> None:
+    """Reads reuse the decoded record, so the API finds its encoded answer by identity (no field compare)."""
+    await store.put(video("v1"))
+    first = await store.get("v1")
+    assert first is not None
+    assert (await store.get("v1")) is first
+    assert (await store.list_newest(limit=1)).videos[0] is first
