@@ -11,16 +11,15 @@ why), never silently anonymous.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
-
 from aiohttp import web
 
+from producers.collector.tokens import PlayerTokens
+from producers.errors import InvalidPlayerTokenError, InvalidUploaderTokenError
+from producers.uploads.auth import UploaderAuth
 from query_api.errors import ApiError
 from views.catalog import VideoRecord, Visibility
 
 __all__ = ["VIEWER_AUTH", "UnauthorizedError", "ViewerAuth", "may_see", "viewer_of"]
-
-Verifier = Callable[[str], str]  # a token → the person it names; raises on any token it does not accept
 
 
 class UnauthorizedError(ApiError):
@@ -28,21 +27,26 @@ class UnauthorizedError(ApiError):
 
 
 class ViewerAuth:
-    """Accepts a token any of ``verifiers`` accepts."""
+    """Accepts a player token or an uploader token (either may be left out); the viewer is its ``sub``."""
 
-    def __init__(self, verifiers: Sequence[Verifier]) -> None:
-        self._verifiers = tuple(verifiers)
+    def __init__(self, *, player_tokens: PlayerTokens | None, uploader_auth: UploaderAuth | None) -> None:
+        self._player_tokens = player_tokens
+        self._uploader_auth = uploader_auth
 
     def viewer(self, token: str) -> str:
         reasons = []
-        for verify in self._verifiers:
+        if self._player_tokens is not None:
             try:
-                return verify(token)
-            except Exception as exc:  # each verifier has its own error type; any refusal is a refusal
-                reasons.append(str(exc))
-        raise UnauthorizedError(
-            "the bearer token is not valid here: " + ("; ".join(reasons) or "no verifier")
-        )
+                return self._player_tokens.verify(token).viewer_id
+            except InvalidPlayerTokenError as exc:
+                reasons.append(f"as a player token: {exc}")
+        if self._uploader_auth is not None:
+            try:
+                return self._uploader_auth.verify(token)
+            except InvalidUploaderTokenError as exc:
+                reasons.append(f"as an upload token: {exc}")
+        why = "; ".join(reasons) or "no tokens are accepted"
+        raise UnauthorizedError(f"the bearer token is not valid here ({why})")
 
 
 VIEWER_AUTH = web.AppKey("viewer_auth", ViewerAuth)
