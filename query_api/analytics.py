@@ -12,6 +12,7 @@ a phone that played offline, a backlog after an outage) or ``final``.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import re
 from datetime import UTC, datetime, timedelta
@@ -19,7 +20,7 @@ from typing import Any
 
 from aiohttp import web
 
-from query_api.app_keys import ENCODED_STATS, PLAYBACK
+from query_api.app_keys import CATALOG, ENCODED_STATS, PLAYBACK
 from query_api.encoded import dumps, json_answer
 from query_api.errors import ApiError, BadRequestError
 from query_api.params import EARLIEST, bounded_int, iso_time, path_id
@@ -28,6 +29,7 @@ from stream_apps.playback.rollup import rollup, rollup_span
 from stream_apps.playback.rows import live_buckets
 from stream_apps.trending.board import BOARD_SIZE, TrendingBoard, board_from_row, board_of
 from stream_apps.trending.score import trending_window
+from views.catalog import Visibility
 from views.playback import BoardRow, MinuteRow, PlaybackView
 
 __all__ = ["BACKFILL_HORIZON", "analytics_routes", "point_status", "stats_resource"]
@@ -136,7 +138,13 @@ async def trending(request: web.Request) -> web.Response:
     source = "board"
     if board is None or abs(now - board.generated_at) > BOARD_FRESH_FOR:
         rows = await view.all_minutes(start=now - window.span, end=now)
-        board, source = board_of(live_buckets(rows), now=now, window=window, size=limit), "live"
+        board, source = board_of(live_buckets(rows), now=now, window=window, size=MAX_TRENDING), "live"
+    # playback counts every video watched; an unlisted or private one is left out here, where the
+    # catalog is at hand (a video the catalog does not know yet stays: it was never marked hidden)
+    catalog = request.app[CATALOG]
+    candidates = board.videos[: 2 * limit + 10]
+    seen = await asyncio.gather(*(catalog.visibility_of(t.video_id) for t in candidates))
+    shown = [t for t, v in zip(candidates, seen, strict=True) if v in (None, Visibility.PUBLIC)][:limit]
     return web.json_response(
         {
             "window": window.name,
@@ -145,7 +153,7 @@ async def trending(request: web.Request) -> web.Response:
             "source": source,
             "videos": [
                 {"video_id": t.video_id, "score": round(t.score, 6), "unique_viewers": t.unique_viewers}
-                for t in board.videos[:limit]
+                for t in shown
             ],
         }
     )
