@@ -22,8 +22,9 @@ from aiohttp import web
 
 from query_api.app_keys import CATALOG, ENCODED_STATS, PLAYBACK
 from query_api.encoded import dumps, json_answer
-from query_api.errors import ApiError, BadRequestError
+from query_api.errors import ApiError, BadRequestError, NotFoundError
 from query_api.params import EARLIEST, bounded_int, iso_time, path_id
+from query_api.viewers import may_see
 from stream_apps.playback.aggregates import DEFAULT_ALLOWED_LATENESS, DEFAULT_BACKFILL_HORIZON, PlaybackStats
 from stream_apps.playback.rollup import rollup, rollup_span
 from stream_apps.playback.rows import live_buckets
@@ -62,6 +63,10 @@ def _view(request: web.Request) -> PlaybackView:
 @analytics_routes.get("/v1/videos/{video_id}/stats")
 async def video_stats(request: web.Request) -> web.Response:
     video_id = path_id(request.match_info["video_id"], "video id")
+    if await request.app[CATALOG].visibility_of(video_id) is Visibility.PRIVATE:
+        video = await request.app[CATALOG].get(video_id)
+        if video is None or not may_see(request, video):  # a private video's numbers are its uploader's
+            raise NotFoundError(f"no video with id {video_id!r}")
     now = datetime.now(UTC)
     end = iso_time(request.query.get("to"), "to", default=now)
     start = iso_time(request.query.get("from"), "from", default=max(end - timedelta(hours=1), EARLIEST))

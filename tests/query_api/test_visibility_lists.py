@@ -117,3 +117,11 @@ async def test_trending_leaves_hidden_videos_out_and_still_fills_the_list(
     )
     await playback.write([MinuteRow("hidden-unl", minute, 0, stats)], offsets={0: 1})
     assert "hidden-unl" not in await _ids(client, "/v1/trending?window=1h&limit=5")
+
+
+async def test_a_private_videos_stats_are_its_uploaders_only(client: Client) -> None:
+    assert (await client.get("/v1/videos/hidden-priv/stats")).status == 404
+    token = PLAYER.issue("up-hidden-priv")
+    mine = await client.get("/v1/videos/hidden-priv/stats", headers={"Authorization": f"Bearer {token}"})
+    assert mine.status == 200 and (await mine.json())["video_id"] == "hidden-priv"
+    assert (await client.get("/v1/videos/hidden-unl/stats")).status == 200  # unlisted: by its id
