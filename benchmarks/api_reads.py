@@ -17,12 +17,13 @@ Each round runs wrk (``--connections`` connections, 2 threads, ``--duration`` se
 and stats (``GET /v1/videos/{id}/stats``, the last hour by minute), against the API then the bare app
 (alternating which goes first), and prints requests/s and p50/p99; then the medians of the rounds and
 the ratio API / bare. A last pass sends each read at a fixed rate of ``--rate`` requests/s to the API
-(wrk has no fixed-rate mode: each connection waits a delay before each request, calibrated so that the
-rate comes out at ``--rate``; latency is measured from send to answer, so it is closed-loop, and wrk2's
-corrected figures would be higher under a stall) and prints the latency percentiles.
+(wrk has no fixed-rate mode: 100 connections each wait a delay before each request, calibrated so that
+the rate comes out at ``--rate``; latency is measured from send to answer, so it is closed-loop, and
+wrk2's corrected figures would be higher under a stall) and prints the latency percentiles.
 
-The API's CPU time over the saturated video-read runs gives the reads per CPU-second of one API
-process, recorded as ``api_reads_per_core_s`` for ``tubestream estimate``. wrk, the two servers and
+Each server's CPU time per answer is read from ``/proc`` around each run: on a shared machine it
+moves less than the rates do. The API's median over the video reads gives its reads per CPU-second,
+recorded as ``api_reads_per_core_s`` for ``tubestream estimate``. wrk, the two servers and
 anything else running share the machine's cores: the load average is printed beside the figures.
 """
 
@@ -332,7 +333,7 @@ def main() -> int:
                 bases = {name: f"http://127.0.0.1:{port}" for name, port in ports.items()}
                 wait_until_up(bases["api"] + "/healthz", procs["api"])
                 wait_until_up(bases["bare"] + "/v1/videos", procs["bare"])
-                return measure(args, home, bases, procs["api"].pid)
+                return measure(args, home, bases, {name: proc.pid for name, proc in procs.items()})
             finally:
                 for proc in procs.values():
                     proc.terminate()
@@ -340,7 +341,7 @@ def main() -> int:
                     proc.wait(timeout=30)
 
 
-def measure(args: argparse.Namespace, home: Path, bases: dict[str, str], api_pid: int) -> int:
+def measure(args: argparse.Namespace, home: Path, bases: dict[str, str], pids: dict[str, int]) -> int:
     rng = random.Random(7)
     ids = [f"bench-{rng.randrange(args.videos):06d}" for _ in range(2000)]
     paths = {
@@ -359,14 +360,17 @@ def measure(args: argparse.Namespace, home: Path, bases: dict[str, str], api_pid
     load = "/".join(f"{x:.1f}" for x in os.getloadavg())
     print(f"load average at the start: {load} on {os.cpu_count()} cores")
     print(f"wrk -t2 -c{args.connections} -d{args.duration:g}s, {args.rounds} rounds")
-    print(f"{'round':>5}  {'read':<6} {'server':<6} {'req/s':>8} {'p50 ms':>7} {'p99 ms':>7} {'failed':>6}")
+    print(
+        f"{'round':>5}  {'read':<6} {'server':<6} {'req/s':>8} {'p50 ms':>7} {'p99 ms':>7} "
+        f"{'CPU us/req':>10} {'failed':>6}"
+    )
     results: dict[tuple[str, str], list[WrkResult]] = {}
-    api_cpu, api_requests = 0.0, 0.0
+    cpu_us: dict[tuple[str, str], list[float]] = {}  # the server's CPU time per answer
     for round_ in range(args.rounds):
         for read in READS:
             order = ("api", "bare") if round_ % 2 == 0 else ("bare", "api")
             for server in order:
-                cpu_before = cpu_seconds(api_pid)
+                cpu_before = cpu_seconds(pids[server])
                 result = run_wrk(
                     args.wrk,
                     bases[server],
@@ -374,30 +378,35 @@ def measure(args: argparse.Namespace, home: Path, bases: dict[str, str], api_pid
                     connections=args.connections,
                     duration_s=args.duration,
                 )
-                if server == "api" and read == "video":
-                    api_cpu += cpu_seconds(api_pid) - cpu_before
-                    api_requests += result.rate * args.duration
+                used = (cpu_seconds(pids[server]) - cpu_before) / (result.rate * args.duration) * 1e6
                 results.setdefault((read, server), []).append(result)
+                cpu_us.setdefault((read, server), []).append(used)
                 print(
                     f"{round_ + 1:>5}  {read:<6} {server:<6} {result.rate:8.0f} {result.p50_ms:7.2f} "
-                    f"{result.p99_ms:7.2f} {result.failures:>6}",
+                    f"{result.p99_ms:7.2f} {used:10.0f} {result.failures:>6}",
                     flush=True,
                 )
 
-    print(f"\nmedians of {args.rounds} rounds")
-    print(f"{'read':<6} {'api req/s':>9} {'bare req/s':>10} {'ratio':>6} {'api p99':>8} {'bare p99':>8}")
+    print(f"\nmedians of {args.rounds} rounds (ratio: api / bare; CPU ratio: bare's CPU per answer / api's)")
+    print(
+        f"{'read':<6} {'api req/s':>9} {'bare req/s':>10} {'ratio':>6} {'api p99':>8} {'bare p99':>8} "
+        f"{'api CPU us':>10} {'bare CPU us':>11} {'CPU ratio':>9}"
+    )
     failed = 0
     for read in READS:
         api, bare = results[(read, "api")], results[(read, "bare")]
         api_rate, bare_rate = statistics.median(r.rate for r in api), statistics.median(r.rate for r in bare)
+        api_us, bare_us = statistics.median(cpu_us[(read, "api")]), statistics.median(cpu_us[(read, "bare")])
+        api_p99 = statistics.median(r.p99_ms for r in api)
+        bare_p99 = statistics.median(r.p99_ms for r in bare)
         failed += sum(r.failures for r in api)
         print(
             f"{read:<6} {api_rate:9.0f} {bare_rate:10.0f} {api_rate / bare_rate:6.2f} "
-            f"{statistics.median(r.p99_ms for r in api):7.2f}  "
-            f"{statistics.median(r.p99_ms for r in bare):7.2f}"
+            f"{api_p99:8.2f} {bare_p99:8.2f} "
+            f"{api_us:10.0f} {bare_us:11.0f} {bare_us / api_us:9.2f}"
         )
 
-    print(f"\nthe API at a fixed {args.rate:g} requests/s (16 connections, calibrated delay; ms)")
+    print(f"\nthe API at a fixed {args.rate:g} requests/s (100 connections, calibrated delay; ms)")
     print(f"{'read':<6} {'req/s':>7} {'p50':>6} {'p99':>6} {'p99.9':>6} {'failed':>6}")
     for read in READS:
         fixed = fixed_rate(args, home, bases["api"], paths[read], read)
@@ -408,7 +417,7 @@ def measure(args: argparse.Namespace, home: Path, bases: dict[str, str], api_pid
             flush=True,
         )
 
-    per_core = api_requests / api_cpu if api_cpu else 0.0
+    per_core = 1e6 / statistics.median(cpu_us[("video", "api")])
     print(f"\nthe API's CPU over the video reads: {per_core:,.0f} reads per CPU-second (one process)")
     print(f"load average at the end: {'/'.join(f'{x:.1f}' for x in os.getloadavg())}")
     if per_core:
@@ -424,21 +433,20 @@ def measure(args: argparse.Namespace, home: Path, bases: dict[str, str], api_pid
 
 
 def fixed_rate(args: argparse.Namespace, home: Path, base: str, paths: list[str], read: str) -> WrkResult:
-    """wrk at about ``args.rate``: 16 connections, each waiting a delay before each request.
+    """wrk at about ``args.rate``: 100 connections, each waiting a delay (50 ms at 2 000/s) before each
+    request, long beside an answer's time, so that the rate hardly depends on it.
 
-    The delay starts at connections / rate and is corrected from short runs' rates (the answer's
-    own time and wrk's timer slack add to each connection's period) until the rate is within 3 %
-    of ``args.rate`` (four tries at most); the measured run follows.
+    The delay is corrected from two short runs' rates (the answer's own time and wrk's timer slack
+    add to each connection's period), never below half its first value; the measured run follows.
     """
-    connections, script = 16, home / f"{read}-fixed.lua"
-    delay_ms = connections / args.rate * 1000
-    for _ in range(4):
+    connections, script = 100, home / f"{read}-fixed.lua"
+    nominal_ms = connections / args.rate * 1000
+    delay_ms = nominal_ms
+    for _ in range(2):
         script.write_text(wrk_script(paths, delay_ms))
         trial = run_wrk(args.wrk, base, script, connections=connections, duration_s=2)
-        if abs(trial.rate / args.rate - 1) < 0.03:
-            break
         overhead_ms = connections / trial.rate * 1000 - delay_ms
-        delay_ms = max(0.0, connections / args.rate * 1000 - overhead_ms)
+        delay_ms = max(nominal_ms / 2, nominal_ms - overhead_ms)
     script.write_text(wrk_script(paths, delay_ms))
     return run_wrk(args.wrk, base, script, connections=connections, duration_s=args.duration)
 

@@ -1,6 +1,7 @@
 """Benchmark: playback events through collector → Kafka → analytics worker → API, against a bare consumer.
 
     python benchmarks/playback.py [--events 300000] [--rounds 3] [--clients 8] [--rate 10000] [--seconds 10]
+                                  [--state-rate 300] [--state-minutes 60]
 
 Runs the real processes (``tubestream collector``, ``analytics run``, ``api``) on the project's Kafka in
 a fresh namespace, then in one run measures:
@@ -10,20 +11,35 @@ a fresh namespace, then in one run measures:
   2. the ceiling: a bare confluent-kafka consume-and-decode loop over the same topic (no aggregation),
      with the worker's own batch decoder, and the median end-to-end rate as a fraction of it;
   3. freshness at ``--rate`` events/s: every batch carries one tracer event for a video of its own;
-     the time from sending it to the API showing it, p50 and p99.
+     the time from sending it to the API showing it, p50 and p99;
+  4. backlog catch-up: ``--events`` events of sessions played two hours before (every one a
+     backfill, counted in its own minute) POSTed the same way, events/s through to the API, next to
+     the on-time median;
+  5. restart: the worker SIGKILLed after all that, a new one started, the time until the API shows
+     a batch sent meanwhile, once from the last snapshot and once from offset 0 (snapshots deleted);
+  6. the state's bound, in process with simulated time: sessions of a minute at ``--state-rate``
+     events/s for ``--state-minutes`` fed to one aggregator in collector order, its peak size (live
+     sessions and events, retired sessions, minutes, bytes by tracemalloc), next to the bytes per
+     event of the keep-everything aggregator, scaled to 10 000 events/s (the state is linear in the
+     rate).
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import gc
+import heapq
 import os
 import random
+import signal
+import sqlite3
 import statistics
 import subprocess
 import sys
 import tempfile
 import time
+import tracemalloc
 import uuid
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -37,7 +53,9 @@ from deploy.capacity.rates import record_rate
 from deploy.local_kafka import LocalKafka
 from deploy.settings import Settings
 from producers.collector.tokens import PlayerTokens
-from stream_apps.playback.facts import decode_facts
+from schemas.playback_event import PlaybackKind
+from stream_apps.playback.aggregates import PlaybackAggregator
+from stream_apps.playback.facts import PlaybackFact, decode_facts
 from topics.admin import apply_topics
 from topics.catalogue import PLAYBACK_EVENT_TOPIC
 from topics.config import KafkaConfig
@@ -179,15 +197,130 @@ def cpu_use(pids: dict[str, int]) -> dict[str, float]:
 
 
 def start_processes(env: dict[str, str]) -> list[subprocess.Popen[bytes]]:
-    return [
-        subprocess.Popen(
-            [sys.executable, "-m", "deploy.cli", *cmd],
-            env=env,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )
-        for cmd in (["collector"], ["analytics", "run"], ["api"])
+    return [start(env, cmd) for cmd in (["collector"], WORKER, ["api"])]
+
+
+WORKER = ["analytics", "run", "--instance-id", "bench-worker"]  # a restart takes its partitions back at once
+
+
+def start(env: dict[str, str], cmd: list[str]) -> subprocess.Popen[bytes]:
+    return subprocess.Popen(
+        [sys.executable, "-m", "deploy.cli", *cmd],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+
+
+async def shown(http: aiohttp.ClientSession, api: str, video: str, window: tuple[str, str]) -> None:
+    while True:
+        async with http.get(f"{api}/v1/videos/{video}/stats?from={window[0]}&to={window[1]}&step=1h") as r:
+            body = await r.json()
+        if r.status == 200 and body["totals"]["events"] > 0:
+            return
+        await asyncio.sleep(0.05)
+
+
+async def restart(
+    http: aiohttp.ClientSession,
+    env: dict[str, str],
+    worker: subprocess.Popen[bytes],
+    collector: str,
+    api: str,
+    window: tuple[str, str],
+    tag: str,
+) -> tuple[subprocess.Popen[bytes], float]:
+    """SIGKILL the worker, send a batch, start another: seconds until the API shows the batch."""
+    worker.send_signal(signal.SIGKILL)
+    worker.wait()
+    batch = sessions(BATCH, 1, now=datetime.now(UTC), prefix=f"restart-{tag}")
+    await post(http, collector, orjson.dumps(batch), f"Bearer {PlayerTokens(SECRET).issue(f'restart-{tag}')}")
+    started = time.perf_counter()
+    successor = start(env, WORKER)
+    await shown(http, api, f"restart-{tag}-0", window)
+    return successor, time.perf_counter() - started
+
+
+def simulated_facts(rate: int, minutes: int) -> Any:
+    """Sessions of a minute (a START, a heartbeat every 5 s, an END) at ``rate`` events/s of server time,
+    in collector order, a second between playing and receiving."""
+    rng = random.Random(2)
+    t0 = 1_780_000_000_000
+    per_session = 14
+    starts_per_s = rate / per_session
+    live: list[tuple[int, int, str, str, str]] = []  # heap of (next event ms, index, session, video, viewer)
+    for n in range(int(starts_per_s * minutes * 60)):
+        begin = t0 + int(n * 1000 / starts_per_s)
+        while live and live[0][0] <= begin:
+            at, i, session, video, viewer = heapq.heappop(live)
+            yield _fact(session, video, viewer, at, i)
+            if i < per_session - 1:
+                heapq.heappush(live, (at + 5_000, i + 1, session, video, viewer))
+        heapq.heappush(live, (begin, 0, f"s{n}", f"v{rng.randrange(200)}", f"u{rng.randrange(20_000)}"))
+    while live:
+        at, i, session, video, viewer = heapq.heappop(live)
+        yield _fact(session, video, viewer, at, i)
+        if i < per_session - 1:
+            heapq.heappush(live, (at + 5_000, i + 1, session, video, viewer))
+
+
+def _fact(session: str, video: str, viewer: str, at: int, i: int) -> PlaybackFact:
+    kind = PlaybackKind.START if i == 0 else PlaybackKind.END if i == 13 else PlaybackKind.HEARTBEAT
+    return PlaybackFact(
+        f"{session}-{i}", at, at + 1_000, session, viewer, video, kind, i * 5_000, "720p", None, "sim", None
+    )
+
+
+def state_bound(rate: int, minutes: int) -> None:
+    """Peak state of the bounded aggregator over the run (two retirement settings), and the
+    keep-everything one's bytes per event; all measured by tracemalloc, scaled to 10 000 events/s."""
+    scale = 10_000 / rate
+    settings: list[tuple[str, dict[str, Any]]] = [
+        ("idle sessions retired after 15 min", {}),
+        ("and ended ones after 5 min", {"retire_ended_after": timedelta(minutes=5)}),
     ]
+    for label, kwargs in settings:
+        gc.collect()
+        tracemalloc.start()
+        bounded = PlaybackAggregator(**kwargs)
+        peak: dict[str, int] = {}
+        chunk: list[PlaybackFact] = []
+        events = 0
+        for fact in simulated_facts(rate, minutes):
+            chunk.append(fact)
+            if len(chunk) == 2_000:
+                bounded.apply_all(chunk)
+                events += len(chunk)
+                chunk = []
+                if events % 100_000 == 0:
+                    peak = {k: max(v, peak.get(k, 0)) for k, v in bounded.state_size().items()}
+        bounded.apply_all(chunk)
+        traced = tracemalloc.get_traced_memory()[1]
+        tracemalloc.stop()
+        snapshot = len(bounded.to_snapshot())
+        del bounded
+        print(
+            f"state, {label}: {minutes} simulated min at {rate:,}/s ({events:,} events): peak "
+            f"{peak.get('live_sessions', 0):,} live sessions, {peak.get('live_events', 0):,} live events, "
+            f"{peak.get('retired_sessions', 0):,} retired, {peak.get('buckets', 0):,} minute buckets, "
+            f"{traced / 2**20:.0f} MiB (snapshot {snapshot / 2**20:.1f} MiB); at 10 000/s: "
+            f"{scale * traced / 2**30:.1f} GiB, however long it runs"
+        )
+    tracemalloc.start()
+    everything = PlaybackAggregator(retire_after=None)
+    sample = []
+    for fact in simulated_facts(rate, minutes):
+        sample.append(fact)
+        if len(sample) == 100_000:
+            break
+    before = tracemalloc.get_traced_memory()[0]
+    everything.apply_all(sample)
+    per_event = (tracemalloc.get_traced_memory()[0] - before) / len(sample)
+    tracemalloc.stop()
+    print(
+        f"state, keeping every event: {per_event:.0f} B per event, so {per_event * 36e6 / 2**30:.0f} GiB "
+        "after an hour at 10 000/s, and growing"
+    )
 
 
 async def run(args: argparse.Namespace) -> int:
@@ -304,10 +437,33 @@ async def run(args: argparse.Namespace) -> int:
             seen = f"{len(latencies)} tracers, {len(pending)} never seen"
             print(f"freshness at {args.rate:,}/s over {args.seconds}s ({seen}): ", end="")
             print(f"p50 {q[49] * 1000:.0f} ms, p99 {q[98] * 1000:.0f} ms")
+
+            # the same load played two hours ago: every event a backfill into its own minute
+            late_window = (
+                (now - timedelta(hours=3)).isoformat().replace("+00:00", "Z"),
+                (now + timedelta(hours=1)).isoformat().replace("+00:00", "Z"),
+            )
+            batches = bodies(args.events, now=datetime.now(UTC) - timedelta(hours=2), prefix="backlog")
+            _, backlog = await sustained(http, collector, api, args, "backlog", batches, late_window)
+            print(
+                f"backlog catch-up (sessions played 2 h before, all backfilled): {backlog:,.0f}/s through to "
+                f"the API = {backlog / median:.2f} of the on-time median ({median:,.0f}/s)"
+            )
+
+            history = total + args.rate * args.seconds + args.events
+            procs[1], warm = await restart(http, env, procs[1], collector, api, late_window, "snap")
+            with sqlite3.connect(home / "views" / "playback.db") as conn:
+                conn.execute("DELETE FROM playback_snapshots")
+            procs[1], cold = await restart(http, env, procs[1], collector, api, late_window, "cold")
+            print(
+                f"restart after SIGKILL with {history:,} events in the log: caught up in {warm:.1f} s "
+                f"from the last snapshot, {cold:.1f} s replaying from offset 0"
+            )
     finally:
         for proc in procs:
             proc.terminate()
             proc.wait(timeout=30)
+    state_bound(args.state_rate, args.state_minutes)
     return 0
 
 
@@ -319,6 +475,8 @@ def main() -> int:
     parser.add_argument("--clients", type=int, default=8)
     parser.add_argument("--rate", type=int, default=10_000)
     parser.add_argument("--seconds", type=int, default=10)
+    parser.add_argument("--state-rate", type=int, default=300, help="events/s of the simulated state run")
+    parser.add_argument("--state-minutes", type=int, default=60, help="simulated minutes of it")
     return asyncio.run(run(parser.parse_args()))
 
 

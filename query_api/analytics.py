@@ -28,6 +28,7 @@ from query_api.viewers import may_see
 from stream_apps.playback.aggregates import DEFAULT_ALLOWED_LATENESS, DEFAULT_BACKFILL_HORIZON, PlaybackStats
 from stream_apps.playback.rollup import rollup, rollup_span
 from stream_apps.playback.rows import live_buckets
+from stream_apps.playback.time import utc_from_ms
 from stream_apps.trending.board import BOARD_SIZE, TrendingBoard, board_from_row, board_of
 from stream_apps.trending.score import trending_window
 from views.catalog import Visibility
@@ -75,7 +76,8 @@ async def video_stats(request: web.Request) -> web.Response:
         span = rollup_span(start=start, end=end, step=step)  # before reading: a bad range reads nothing
     except ValueError as exc:
         raise BadRequestError(str(exc)) from exc
-    rows = await _view(request).minutes(video_id, start=start, end=end + timedelta(minutes=1))
+    # the rows of the whole minutes the rollup covers: ``from`` inside a minute still reads that minute
+    rows = await _view(request).minutes(video_id, start=utc_from_ms(span[0]), end=utc_from_ms(span[1]))
     settled_until = _closed_until(now, DEFAULT_ALLOWED_LATENESS)
     final_until = _closed_until(now, request.app.get(BACKFILL_HORIZON, DEFAULT_BACKFILL_HORIZON))
     # the answer is a function of the rows, the whole-minute span and the two closing edges (which move

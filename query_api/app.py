@@ -75,7 +75,8 @@ def create_app(
     app[ENCODED_VIDEOS] = EncodedVideos(media_base_url=media_base_url, signer=signer)
     if viewer_auth is not None:
         app[VIEWER_AUTH] = viewer_auth
-    app[ENCODED_STATS] = Memo()
+    # a stats answer of an hour by minute is ~20 kB, kept with its ~60 rows: 512 of them, ~25 MB at most
+    app[ENCODED_STATS] = Memo(entries=512)
     if playback is not None:
         app[PLAYBACK] = playback
     if backfill_horizon is not None:  # how long playback minutes stay provisional (default 7 days)

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import secrets
 import time
 from collections.abc import Hashable
 from typing import Any, Generic, TypeVar
@@ -77,9 +78,12 @@ class EncodedVideos:
     per rounding of the expiry, so they are encoded again that often and no more.
     """
 
-    def __init__(self, *, media_base_url: str, signer: MediaSigner, entries: int = DEFAULT_ENTRIES) -> None:
+    def __init__(
+        self, *, media_base_url: str, signer: MediaSigner | None = None, entries: int = DEFAULT_ENTRIES
+    ) -> None:
+        """``signer``: none, a secret of this instance alone (its URLs open nothing elsewhere)."""
         self._base = media_base_url
-        self._signer = signer
+        self._signer = signer or MediaSigner(secret=secrets.token_bytes(32))
         self._memo: Memo[str] = Memo(entries)
 
     def media_base(self, video: VideoRecord, *, now: float | None = None) -> str:

@@ -19,7 +19,7 @@ from importlib import resources
 
 from aiohttp import web
 
-__all__ = ["SERVER_NAME", "page_csp", "page_html", "secure_headers", "secure_headers_for"]
+__all__ = ["SERVER_NAME", "page_csp", "page_html", "secure_headers_for"]
 
 SERVER_NAME = "tubestream"
 _INLINE = re.compile(r"<(script|style)>(.*?)</\1>", re.DOTALL)
@@ -68,6 +68,3 @@ def secure_headers_for(connect_origins: tuple[str, ...] = ()) -> Hook:
             response.headers["Referrer-Policy"] = "no-referrer"
 
     return secure_headers
-
-
-secure_headers = secure_headers_for()

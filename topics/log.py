@@ -101,15 +101,21 @@ def read_to_end(
 
 
 def read_partition(
-    config: KafkaConfig, topic_name: str, partition: int, *, end_offset: int, timeout_s: float = 120.0
+    config: KafkaConfig,
+    topic_name: str,
+    partition: int,
+    *,
+    end_offset: int,
+    start_offset: int = 0,
+    timeout_s: float = 120.0,
 ) -> Iterator[LogRecord]:
-    """Every message of one partition from its beginning up to ``end_offset`` (exclusive).
+    """Every message of one partition from ``start_offset`` (its beginning) up to ``end_offset`` (exclusive).
 
     How a view builder recovers its state after a restart: the log up to the
     offset its group committed, replayed, before it reads on. As for ``read_to_end``,
     ``timeout_s`` bounds each wait for the broker, not the whole replay.
     """
-    if end_offset <= 0:
+    if end_offset <= max(start_offset, 0):
         return
     consumer = Consumer(
         config.client_config(
@@ -121,7 +127,7 @@ def read_partition(
         )
     )
     try:
-        consumer.assign([TopicPartition(topic_name, partition, OFFSET_BEGINNING)])
+        consumer.assign([TopicPartition(topic_name, partition, start_offset or OFFSET_BEGINNING)])
         deadline = time.monotonic() + timeout_s
         while True:
             if time.monotonic() > deadline:

@@ -79,6 +79,14 @@ PLAYBACK_MIGRATIONS = (
             " partition int PRIMARY KEY, next_offset bigint)",
         ),
     ),
+    Migration(
+        2,
+        "the worker's state snapshots, one per partition of playback-event",
+        (
+            "CREATE TABLE IF NOT EXISTS {ks}.playback_snapshots ("
+            " partition int PRIMARY KEY, next_offset bigint, data blob)",
+        ),
+    ),
 )
 SCHEMA_VERSION = len(PLAYBACK_MIGRATIONS)
 BATCH_BYTES = 32 * 1024  # below Cassandra's batch_size_fail_threshold (50 KiB) with room for keys
@@ -135,6 +143,12 @@ class CassandraPlaybackStore:
                 "INSERT INTO {ks}.playback_offsets (partition, next_offset) VALUES (?, ?)"
             )
             self._put_board = prepare("INSERT INTO {ks}.playback_boards (window_name, doc) VALUES (?, ?)")
+            self._put_snapshot = prepare(
+                "INSERT INTO {ks}.playback_snapshots (partition, next_offset, data) VALUES (?, ?, ?)"
+            )
+            self._snapshot = prepare(
+                "SELECT next_offset, data FROM {ks}.playback_snapshots WHERE partition = ?"
+            )
             self._board = prepare(
                 "SELECT doc FROM {ks}.playback_boards WHERE window_name = ?",
                 consistency=ConsistencyLevel.LOCAL_ONE,
@@ -214,6 +228,13 @@ class CassandraPlaybackStore:
         ]
         rows.sort(key=lambda r: (r.video_id, r.minute, r.partition))
         return rows
+
+    async def write_snapshot(self, partition: int, next_offset: int, data: bytes) -> None:
+        await self._db.write(self._put_snapshot, (partition, next_offset, data))
+
+    async def snapshot(self, partition: int) -> tuple[int, bytes] | None:
+        found = await self._db.rows(self._snapshot, (partition,))
+        return (int(found[0][0]), bytes(found[0][1])) if found else None
 
     async def board(self, window: str) -> BoardRow | None:
         found = await self._db.rows(self._board, (window,))

@@ -9,7 +9,9 @@ interpret them.
 
 Beside the minutes the store keeps one trending board per window (the top
 videos at the last refresh), so that reading trending costs one row rather
-than a scan of a day of minutes.
+than a scan of a day of minutes, and one snapshot of the worker's state per
+partition (opaque bytes and the offset it covers), so that a restarted worker
+replays only what came after it.
 """
 
 from __future__ import annotations
@@ -56,5 +58,11 @@ class PlaybackStore(PlaybackView, Protocol):
 
     async def write_board(self, row: BoardRow) -> None:
         """Replace the trending board of ``row.window``."""
+
+    async def write_snapshot(self, partition: int, next_offset: int, data: bytes) -> None:
+        """Replace the worker's state snapshot of ``partition``, taken after ``next_offset - 1``."""
+
+    async def snapshot(self, partition: int) -> tuple[int, bytes] | None:
+        """The last snapshot of ``partition`` and the offset it goes on from, if any."""
 
     async def close(self) -> None: ...

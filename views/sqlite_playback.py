@@ -41,6 +41,11 @@ CREATE TABLE IF NOT EXISTS playback_offsets (
     partition   INTEGER PRIMARY KEY,
     next_offset INTEGER NOT NULL
 );
+CREATE TABLE IF NOT EXISTS playback_snapshots (
+    partition   INTEGER PRIMARY KEY,
+    next_offset INTEGER NOT NULL,
+    data        BLOB NOT NULL
+);
 """
 
 
@@ -121,6 +126,24 @@ class SqlitePlaybackStore:
                 (row.window, row.document),
             )
         )
+
+    async def write_snapshot(self, partition: int, next_offset: int, data: bytes) -> None:
+        await self._run(
+            lambda conn: conn.execute(
+                "INSERT INTO playback_snapshots (partition, next_offset, data) VALUES (?, ?, ?) "
+                "ON CONFLICT (partition) DO UPDATE "
+                "SET next_offset = excluded.next_offset, data = excluded.data",
+                (partition, next_offset, data),
+            )
+        )
+
+    async def snapshot(self, partition: int) -> tuple[int, bytes] | None:
+        def query(conn: sqlite3.Connection) -> tuple[int, bytes] | None:
+            sql = "SELECT next_offset, data FROM playback_snapshots WHERE partition = ?"
+            found = conn.execute(sql, (partition,)).fetchone()
+            return None if found is None else (int(found[0]), bytes(found[1]))
+
+        return await self._run(query)
 
     async def check(self) -> None:
         await self._run(lambda conn: conn.execute("SELECT 1 FROM playback_offsets LIMIT 1").fetchall())

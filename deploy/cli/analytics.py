@@ -25,6 +25,26 @@ def register(sub: Subparsers) -> None:
         metavar="SECONDS",
         help="how often the worker holding partition 0 rebuilds the trending boards (default 10)",
     )
+    run_worker.add_argument(
+        "--snapshot-every",
+        type=_positive_seconds,
+        default=30.0,
+        metavar="SECONDS",
+        help="how often each partition's state is saved: a restart replays only what came after (default 30)",
+    )
+    run_worker.add_argument(
+        "--retire-after",
+        type=float,
+        default=15.0,
+        metavar="MINUTES",
+        help="retire sessions idle this long (default 15; 0 keeps every event: exact under any disorder, "
+        "memory grows with history)",
+    )
+    run_worker.add_argument(
+        "--instance-id",
+        default=None,
+        help="a stable id per worker (e.g. its host): a restart takes its partitions back at once",
+    )
     run_worker.set_defaults(handler=_analytics)
     batch = analytics_sub.add_parser("batch", help="recompute from the raw topic; report differences")
     batch.add_argument("--from", dest="start", required=True, help="ISO-8601 time with a zone")
@@ -92,6 +112,9 @@ def _analytics(args: argparse.Namespace, settings: Settings) -> int:
                 batch_size=args.batch_size,
                 boards_every=timedelta(seconds=args.boards_every),
                 backfill_horizon=settings.backfill_horizon,
+                retire_after=timedelta(minutes=args.retire_after) if args.retire_after > 0 else None,
+                snapshot_every=timedelta(seconds=args.snapshot_every),
+                instance_id=args.instance_id,
                 after_boards=[push_popularity],
             )
         finally:

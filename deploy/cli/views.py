@@ -4,13 +4,16 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from deploy.blob_store import blob_store_for
 from deploy.cli.parsing import Subparsers
 from deploy.settings import Settings
 
-__all__ = ["register"]
+if TYPE_CHECKING:
+    from query_api.site import WebSettings
+
+__all__ = ["register", "web_settings_for"]
 
 
 def register(sub: Subparsers) -> None:
@@ -66,7 +69,7 @@ def _api(args: argparse.Namespace, settings: Settings) -> int:
         port=settings.api_port,
         media_base_url=settings.media_base_url,
         cors_origins=settings.cors_origins,
-        web_settings=_web_settings(settings),
+        web_settings=web_settings_for(settings),
         backfill_horizon=settings.backfill_horizon,
         media_signer=_media_signer(settings),
         viewer_auth=_viewer_auth(settings),
@@ -96,7 +99,7 @@ def _viewer_auth(settings: Settings) -> Any:
     return ViewerAuth(player_tokens=PlayerTokens(player_secret), uploader_auth=_uploader_auth(settings))
 
 
-def _web_settings(settings: Settings) -> Any:
+def web_settings_for(settings: Settings) -> WebSettings:
     """Where the page finds the collector and the upload service, and the embedded sign-in if allowed."""
     from urllib.parse import parse_qs, urlsplit
 

@@ -16,6 +16,8 @@ from schemas.playback_event import PlaybackEvent
 from stream_apps.playback.aggregates import (
     DEFAULT_ALLOWED_LATENESS,
     DEFAULT_BACKFILL_HORIZON,
+    DEFAULT_RETIRE_AFTER,
+    DEFAULT_SESSION_HORIZON,
     BucketKey,
     PlaybackAggregator,
     PlaybackStats,
@@ -33,17 +35,39 @@ class PlaybackViewBuilder:
         *,
         allowed_lateness: timedelta = DEFAULT_ALLOWED_LATENESS,
         backfill_horizon: timedelta = DEFAULT_BACKFILL_HORIZON,
+        retire_after: timedelta | None = DEFAULT_RETIRE_AFTER,
+        session_horizon: timedelta = DEFAULT_SESSION_HORIZON,
     ) -> None:
-        self._allowed_lateness = allowed_lateness
-        self._backfill_horizon = backfill_horizon
+        self._lateness, self._horizon = allowed_lateness, backfill_horizon
+        self._retire_after, self._session_horizon = retire_after, session_horizon
         self._partitions: dict[int, PlaybackAggregator] = {}
 
     def _aggregator(self, partition: int) -> PlaybackAggregator:
         if partition not in self._partitions:
             self._partitions[partition] = PlaybackAggregator(
-                allowed_lateness=self._allowed_lateness, backfill_horizon=self._backfill_horizon
+                allowed_lateness=self._lateness,
+                backfill_horizon=self._horizon,
+                retire_after=self._retire_after,
+                session_horizon=self._session_horizon,
             )
         return self._partitions[partition]
+
+    def snapshot(self, partition: int) -> bytes:
+        """The partition's state, for ``load_snapshot`` after a restart."""
+        return self._aggregator(partition).to_snapshot()
+
+    def load_snapshot(self, partition: int, data: bytes) -> None:
+        """Take a partition's state from a snapshot; ``ValueError`` if it cannot be (rebuild from the log)."""
+        self._partitions[partition] = PlaybackAggregator.from_snapshot(
+            data,
+            allowed_lateness=self._lateness,
+            backfill_horizon=self._horizon,
+            retire_after=self._retire_after,
+            session_horizon=self._session_horizon,
+        )
+
+    def state_size(self, partition: int) -> dict[str, int]:
+        return self._aggregator(partition).state_size()
 
     def restore(self, partition: int, events: Iterable[PlaybackEvent | PlaybackFact]) -> int:
         """Rebuild a partition's state from its replayed events (already in the view); how many."""

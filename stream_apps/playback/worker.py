@@ -4,16 +4,20 @@ Why not Faust's exactly-once mode: its users report duplicates with it
 (Faust issues 517, 323), and a transaction cannot span Kafka and the view
 store anyway. Exactness here comes from three plain rules instead:
 
-1. the rows written are whole values, a pure function of the distinct events
-   of a partition up to an offset (``PlaybackViewBuilder``), so writing them
-   twice is writing them once;
+1. the rows written are whole values, a pure function of the events of a
+   partition up to an offset, in offset order (``PlaybackViewBuilder``), so
+   writing them twice is writing them once;
 2. offsets are committed only after the rows are in the store;
-3. on (re)assignment a partition's state is rebuilt by replaying it from
-   offset 0 to the committed offset — Kafka is the source of truth — so the
-   events after the commit are reprocessed onto the right state.
+3. on (re)assignment a partition's state is rebuilt from its last snapshot
+   (the state as it was after some committed offset, saved every
+   ``snapshot_every`` after a commit) and the log from there to the
+   committed offset — Kafka is the source of truth — so the events after the
+   commit are reprocessed onto the right state. Without a usable snapshot the
+   replay starts at offset 0.
 
 A worker killed between 1 and 2 leaves rows that are ahead of its commit;
-its successor recomputes the same values over them. Undecodable events go to
+its successor recomputes the same values over them. A snapshot is written
+after a commit, at that commit's offset, so it is never ahead of it. Undecodable events go to
 ``playback-event.dlq`` with the reason, before the offset moves past them.
 """
 
@@ -31,7 +35,12 @@ from datetime import UTC, datetime, timedelta
 from confluent_kafka import OFFSET_INVALID, Consumer, KafkaError, KafkaException, Message, TopicPartition
 
 from schemas.errors import EventDecodeError
-from stream_apps.playback.aggregates import DEFAULT_ALLOWED_LATENESS, DEFAULT_BACKFILL_HORIZON
+from stream_apps.playback.aggregates import (
+    DEFAULT_ALLOWED_LATENESS,
+    DEFAULT_BACKFILL_HORIZON,
+    DEFAULT_RETIRE_AFTER,
+    DEFAULT_SESSION_HORIZON,
+)
 from stream_apps.playback.facts import PlaybackFact, decode_facts
 from stream_apps.playback.rows import live_buckets
 from stream_apps.playback.view import PlaybackViewBuilder
@@ -53,6 +62,8 @@ log = logging.getLogger(__name__)
 PLAYBACK_GROUP = "tubestream-playback"
 DEAD_LETTERS = topic_for(PLAYBACK_EVENT_TOPIC.dead_letter or "")
 BOARDS_EVERY = timedelta(seconds=10)
+# A restart replays at most this much of the log (about 150 000 events a second on one core).
+SNAPSHOT_EVERY = timedelta(seconds=30)
 # Work the board holder does after each round of boards, told the round's time (one worker at a time).
 LeaderTask = Callable[[datetime], Awaitable[None]]
 
@@ -65,6 +76,10 @@ async def run_playback_worker(
     batch_size: int = 2000,
     allowed_lateness: timedelta = DEFAULT_ALLOWED_LATENESS,
     backfill_horizon: timedelta = DEFAULT_BACKFILL_HORIZON,
+    retire_after: timedelta | None = DEFAULT_RETIRE_AFTER,
+    session_horizon: timedelta = DEFAULT_SESSION_HORIZON,
+    snapshot_every: timedelta = SNAPSHOT_EVERY,
+    instance_id: str | None = None,
     boards_every: timedelta = BOARDS_EVERY,
     on_batch: Callable[[int], None] | None = None,
     after_boards: Sequence[LeaderTask] = (),
@@ -78,7 +93,15 @@ async def run_playback_worker(
     """
     topic = kafka.topic(PLAYBACK_EVENT_TOPIC.name)
     leads = threading.Event()  # set while this worker holds partition 0
-    builder = PlaybackViewBuilder(allowed_lateness=allowed_lateness, backfill_horizon=backfill_horizon)
+    builder = PlaybackViewBuilder(
+        allowed_lateness=allowed_lateness,
+        backfill_horizon=backfill_horizon,
+        retire_after=retire_after,
+        session_horizon=session_horizon,
+    )
+    loop = asyncio.get_running_loop()
+    positions: dict[int, int] = {}  # partition → next offset the state covers
+    snapped: dict[int, int] = {}  # partition → the offset of its last snapshot
     consumer = Consumer(
         kafka.client_config(
             **{
@@ -87,6 +110,9 @@ async def run_playback_worker(
                 "auto.offset.reset": "earliest",
                 "partition.assignment.strategy": "cooperative-sticky",
                 "session.timeout.ms": 10_000,  # a dead worker's partitions move on in seconds, not 45 s
+                # static membership: a worker restarted under the same id takes its partitions back at
+                # once, instead of after the dead one's session timeout
+                **({"group.instance.id": instance_id} if instance_id else {}),
             }
         )
     )
@@ -96,34 +122,69 @@ async def run_playback_worker(
         for tp in committed:
             end = tp.offset if tp.offset != OFFSET_INVALID and tp.offset >= 0 else 0
             started = time.monotonic()
-            count = builder.restore(tp.partition, _replay(kafka, topic, tp.partition, end))
+            start = _load_snapshot(tp.partition, end)
+            count = builder.restore(tp.partition, _replay(kafka, topic, tp.partition, end, start))
+            positions[tp.partition] = end
             log.info(
-                "playback: partition %d restored from %d event(s) in %.1fs",
+                "playback: partition %d restored from %d event(s) in %.1fs (from %s)",
                 tp.partition,
                 count,
                 time.monotonic() - started,
+                f"a snapshot at offset {start}" if start else "offset 0",
             )
         gc.freeze()  # the restored state lives as long as the assignment: spare the GC rescanning it
         c.incremental_assign(partitions)
         if any(tp.partition == 0 for tp in partitions):
             leads.set()
 
+    def _load_snapshot(partition: int, end: int) -> int:
+        """Load the partition's snapshot if it is usable; the offset to replay from."""
+        builder.forget(partition)
+        found = asyncio.run_coroutine_threadsafe(store.snapshot(partition), loop).result(timeout=60)
+        if found is None or found[0] > end:  # none, or ahead of the commit (the group was reset)
+            return 0
+        try:
+            builder.load_snapshot(partition, found[1])
+        except ValueError as exc:  # another version or other settings: rebuild from the log
+            log.warning("playback: partition %d snapshot not used: %s", partition, exc)
+            builder.forget(partition)
+            return 0
+        snapped[partition] = found[0]
+        return found[0]
+
     def on_revoke(c: Consumer, partitions: list[TopicPartition]) -> None:
         for tp in partitions:
             builder.forget(tp.partition)
+            positions.pop(tp.partition, None)
+            snapped.pop(tp.partition, None)
         if any(tp.partition == 0 for tp in partitions):
             leads.clear()
         c.incremental_unassign(partitions)
 
     consumer.subscribe([topic], on_assign=on_assign, on_revoke=on_revoke, on_lost=on_revoke)
     dead_letters = EventProducer(kafka, client_id="tubestream-playback-dlq")
+
+    async def save_snapshots() -> None:
+        """Each partition's state at the offset just committed, where it moved since its last one."""
+        for partition, offset in sorted(positions.items()):
+            if snapped.get(partition) != offset and partition in builder.partitions():
+                await store.write_snapshot(partition, offset, builder.snapshot(partition))
+                snapped[partition] = offset
+                size = builder.state_size(partition)
+                log.info("playback: partition %d snapshot at offset %d: %s", partition, offset, size)
+
     boards = asyncio.create_task(_keep_boards(store, boards_every, leads, stop, after_boards))
+    last_snapshot = time.monotonic()
     try:
         while not stop.is_set():
             messages: list[Message] = await asyncio.to_thread(consumer.consume, batch_size, 0.5)
             if boards.done():
                 boards.result()  # anything but a store outage in the board task stops the worker loudly
             if not messages:
+                idle_every = snapshot_every.total_seconds() / 10  # idle: a restart from here replays nothing
+                if time.monotonic() - last_snapshot >= idle_every:
+                    last_snapshot = time.monotonic()
+                    await save_snapshots()
                 continue
             offsets: dict[int, int] = {}
             readable: list[Message] = []
@@ -147,8 +208,12 @@ async def run_playback_worker(
             consumer.commit(
                 offsets=[TopicPartition(topic, p, o) for p, o in sorted(offsets.items())], asynchronous=False
             )
+            positions.update(offsets)
             if on_batch is not None:
                 on_batch(len(messages))
+            if time.monotonic() - last_snapshot >= snapshot_every.total_seconds():
+                last_snapshot = time.monotonic()
+                await save_snapshots()
     except KafkaException as exc:
         raise BrokerUnavailableError(f"playback worker: {exc}") from exc
     finally:
@@ -190,10 +255,12 @@ async def refresh_boards(store: PlaybackStore, *, now: datetime) -> None:
         await store.write_board(board_row(board_of(buckets, now=now, window=window)))
 
 
-def _replay(kafka: KafkaConfig, topic: str, partition: int, end: int) -> Iterator[PlaybackFact]:
-    """The partition's readable facts up to ``end``, decoded a chunk at a time."""
+def _replay(
+    kafka: KafkaConfig, topic: str, partition: int, end: int, start: int = 0
+) -> Iterator[PlaybackFact]:
+    """The partition's readable facts from ``start`` up to ``end``, decoded a chunk at a time."""
     chunk: list[bytes] = []
-    for record in read_partition(kafka, topic, partition, end_offset=end):
+    for record in read_partition(kafka, topic, partition, end_offset=end, start_offset=start):
         chunk.append(record.value or b"")
         if len(chunk) == _REPLAY_CHUNK:
             yield from _readable(chunk)

@@ -43,7 +43,9 @@ def site(platform: Platform) -> Iterator[Platform]:
 
 @pytest.fixture
 def clip(tmp_path: Path) -> Path:
-    """Six seconds of a test pattern with a tone, 854x480: two renditions (360p, 480p)."""
+    """Six seconds of a test pattern with a tone, 854x480 (two renditions: 360p, 480p), then 7 MiB of
+    random bytes (players and probes ignore what follows the MP4): two 8 MiB parts, so a cut upload
+    can resume."""
     path = tmp_path / "test-pattern.mp4"
     subprocess.run(
         [
@@ -54,6 +56,8 @@ def clip(tmp_path: Path) -> Path:
         ],
         check=True,
     )  # fmt: skip
+    with path.open("ab") as out:
+        out.write(os.urandom(7 * 1024 * 1024))
     return path
 
 
@@ -80,12 +84,15 @@ def test_a_video_uploaded_in_the_browser_plays_is_found_and_counted(
     assert run.stdout.strip(), f"the browser script said nothing:\n{run.stderr[-3000:]}"
     seen: dict[str, Any] = json.loads(run.stdout.strip().splitlines()[-1])
     context = f"\nsteps: {seen.get('steps')}\n{run.stderr[-2000:]}\n{site.logs()}"
+    (tmp_path / "seen.json").write_text(json.dumps(seen, indent=1))  # all the script saw, to look into
     print("web flow steps:", *seen.get("steps", []), sep="\n  ")  # shown with -s: where the time goes
     assert "error" not in seen, seen["error"] + context
 
     # signed in and uploaded through the page, with a progress bar, then processed until ready
     assert seen["signed_in_as"] == "Signed in as ada"
+    assert "Upload failed" in seen["interrupted"] and "resume" in seen["interrupted"], seen["interrupted"]
     assert seen["upload_bar"] == 100 and "Uploading: 100%" in seen["upload_statuses"]
+    assert "Uploaded (resumed). Processing…" in seen["upload_statuses"], seen["upload_statuses"]
     assert seen["upload_statuses"][-1] == "Ready."
     video_id = seen["video_id"]
     status, video = http_json(f"{site.api}/v1/videos/{video_id}")
@@ -98,11 +105,15 @@ def test_a_video_uploaded_in_the_browser_plays_is_found_and_counted(
         assert play["heights"] == [360, 480], play
         assert play["menu"][0] == "Auto" and play["menu"][1].startswith("360p")
         assert (play["forced_lowest"], play["forced_highest"]) == (360, 480), play
-        assert play["advanced"] and play["ended"] and play["current_time_at_end"] > 5.5, play
+        # dash.js may end playback itself up to half a second before the element's end (player.js)
+        assert play["advanced"] and play["ended"] and play["current_time_at_end"] >= 5.4, play
         assert play["events_sent"] >= 3, play  # START, QUALITY_CHANGE..., END reached the collector
 
     # found by search (with a suggestion while typing), and the view counted in its stats
-    assert seen["search"]["found"] is True
+    search = seen["search"]
+    assert search["found"] is True and search["expanded"] == "true", search
+    assert search["suggestion"] == args["title"]
+    assert search["url"].endswith(f"/search?q=Test%20pattern%20{word}")
     assert seen["views"] >= 1, seen.get("stats_text")
     since = (datetime.now(UTC) - timedelta(days=1)).strftime("%Y-%m-%dT00:00:00Z")
     _, stats = http_json(f"{site.api}/v1/videos/{video_id}/stats?from={since}&step=1d")
@@ -116,7 +127,11 @@ def test_a_video_uploaded_in_the_browser_plays_is_found_and_counted(
     else:  # the resource has no thumbnail track (yet): the preview shows the time alone
         assert seen["storyboard"]["sprite"] is None
 
+    # trending, related videos and suggestions failing: said on their sections, the rest works
+    assert seen["degraded"] == {"home": True, "suggestions_hidden": True, "watch": True}
+
     # the page kept to its Content-Security-Policy, threw nothing, and fits a phone
     assert seen["csp_violations"] == [] and seen["page_errors"] == []
     assert seen["phone_overflow"] <= 0
-    assert "Newest" in seen["home_sections"] and "Trending" in seen["home_sections"]
+    # the home page: for the signed-in viewer (the popular fallback: no model here), trending, newest
+    assert seen["home_sections"] == ["Recommended for you", "Trending", "Newest"]

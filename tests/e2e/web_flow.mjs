@@ -81,8 +81,21 @@ async function play(page, videoId, engine) {
   });
   await page.waitForFunction((h) => document.querySelector("#video").dataset.playingHeight === String(h), heights[heights.length - 1], deadline(20_000));
   result.forced_highest = Number(await page.$eval("#video", (v) => v.dataset.playingHeight));
-  await page.waitForFunction(() => window.__ended, null, deadline(30_000));
+  await page.waitForFunction(() => window.__ended, null, deadline(30_000)).catch(async (e) => {
+    const state = await page.$eval("#video", (v) => ({
+      currentTime: v.currentTime,
+      duration: v.duration,
+      paused: v.paused,
+      readyState: v.readyState,
+      networkState: v.networkState,
+      error: v.error && v.error.message,
+      buffered: [...Array(v.buffered.length).keys()].map((i) => [v.buffered.start(i), v.buffered.end(i)]),
+      mediaSource: v.dataset.engine,
+    }));
+    throw new Error(`${engine}: no ended event: ${JSON.stringify(state)} (${e.message.split("\n")[0]})`);
+  });
   result.ended = true;
+  result.native_ended = await page.$eval("#video", (v) => v.ended);
   result.current_time_at_end = await page.$eval("#video", (v) => v.currentTime);
   // END is sent at once; wait until the collector took every event
   await page.waitForFunction(() => {
@@ -109,12 +122,20 @@ try {
   await page.fill("#description", "A test pattern, uploaded through the web page.");
   await page.fill("#tags", "e2e, testsrc");
   await shot(page, "upload");
+  // the connection drops during the second part: the page says so, and the same file resumes
+  const cut = (route) =>
+    new URL(route.request().url()).searchParams.get("part") === "2" ? route.abort("connectionreset") : route.continue();
+  await page.route("**/v1/blobs/parts?*", cut);
+  await page.click("#upload-button");
+  await page.waitForFunction(() => /Upload failed/.test(document.querySelector("#upload-status").textContent), null, deadline(30_000));
+  seen.interrupted = await page.textContent("#upload-status");
+  await page.unroute("**/v1/blobs/parts?*", cut);
   await page.click("#upload-button");
   const statuses = new Set();
   const watch = async () => {
     for (;;) {
       const text = await page.textContent("#upload-status").catch(() => null);
-      if (text) statuses.add(text.replace(/\(.*\)/, "").trim());
+      if (text) statuses.add(text.replace(/ \([\d.]+ [KM]B of [\d.]+ [KM]B\)/, "").trim());
       if (await page.$("#watch-link")) return;
       await page.waitForTimeout(100);
     }
@@ -138,22 +159,28 @@ try {
   }
 
   step("search");
+  // type a prefix, take the suggestion with the keyboard (arrow down, Enter), find the video's card
   const word = args.title.split(" ").pop();
   seen.search = { word };
   for (let i = 0; ; i++) {
     await page.goto(`${base}/`);
-    await page.fill("#q", word.slice(0, 4));
+    await page.focus("#q");
+    await page.keyboard.type(word.slice(0, 6));
     const suggested = await page.waitForSelector("#suggestions li", deadline(3000)).catch(() => null);
-    if (suggested) seen.search.suggestion = await suggested.textContent();
-    await page.fill("#q", word);
-    await page.press("#q", "Enter");
-    await page.waitForURL(/\/search\?q=/);
-    const found = await page.waitForSelector(`a[data-video-id="${seen.video_id}"]`, deadline(3000)).catch(() => null);
-    if (found) {
-      seen.search.found = true;
-      break;
+    if (suggested) {
+      await page.keyboard.press("ArrowDown");
+      seen.search.suggestion = await page.textContent("#suggestions li[aria-selected=true]");
+      seen.search.expanded = await page.getAttribute("#q", "aria-expanded");
+      await page.keyboard.press("Enter");
+      await page.waitForURL(/\/search\?q=/);
+      seen.search.url = page.url();
+      const found = await page.waitForSelector(`a[data-video-id="${seen.video_id}"]`, deadline(3000)).catch(() => null);
+      if (found) {
+        seen.search.found = true;
+        break;
+      }
     }
-    if (i > 20) throw new Error("the video is not found by search");
+    if (i > 20) throw new Error(`the video is not suggested and found by search: ${JSON.stringify(seen.search)}`);
     await page.waitForTimeout(1000);
   }
 
@@ -187,7 +214,26 @@ try {
   await page.waitForSelector(`#newest-title ~ div a[data-video-id="${seen.video_id}"]`, deadline(10_000));
   await page.waitForTimeout(500); // the cards' view counts
   seen.home_sections = await page.$$eval("main section h2", (hs) => hs.map((h) => h.textContent));
+  await page.waitForSelector(`#recs-title ~ ul a[data-video-id="${seen.video_id}"]`, deadline(10_000)).catch(() => null);
+  seen.home_sections = await page.$$eval("main section h2", (hs) => hs.map((h) => h.textContent));
   await shot(page, "home");
+
+  step("routes failing");
+  // trending, related videos and suggestions failing: their sections say so, the rest still works
+  await page.route("**/v1/trending?*", (r) => r.fulfill({ status: 503, contentType: "application/json", body: '{"error":{"status":503,"message":"down for a test"}}' }));
+  await page.route("**/v1/videos/*/related?*", (r) => r.abort("connectionrefused"));
+  await page.route("**/v1/search/suggest?*", (r) => r.fulfill({ status: 500, body: "oops" }));
+  await page.goto(`${base}/`);
+  await page.waitForSelector(`#newest-title ~ div a[data-video-id="${seen.video_id}"]`, deadline(10_000));
+  await page.waitForSelector("text=Trending is unavailable right now", deadline(10_000));
+  await page.fill("#q", "test");
+  await page.waitForTimeout(600);
+  seen.degraded = { home: true, suggestions_hidden: await page.$eval("#suggestions", (l) => l.hidden) };
+  await page.goto(`${base}/watch/${seen.video_id}`);
+  await page.waitForSelector("#quality:not([disabled])", deadline(20_000));
+  await page.waitForSelector("text=Related videos are unavailable right now", deadline(10_000));
+  seen.degraded.watch = true;
+  await page.unrouteAll();
 
   step("phone");
   const phone = await newPage({ width: 390, height: 780 });

@@ -190,3 +190,19 @@ async def test_stats_say_which_part_of_the_range_is_final_and_which_is_provision
     assert [s for _, s in statuses] == sorted(
         (s for _, s in statuses), key=["final", "settled", "open"].index
     )
+
+
+async def test_a_range_starting_inside_a_minute_counts_that_whole_minute(
+    client: Client, playback: PlaybackStore
+) -> None:
+    """``from`` 5 s into a minute: the answer's first point starts at that minute, and holds its views."""
+    row = _viewed_now("v1", "a", "b")
+    await playback.write([row], offsets={0: 1})
+    start, end = (_iso(row.minute + timedelta(seconds=s)) for s in (5, 120))
+    body = await (await client.get(f"/v1/videos/v1/stats?from={start}&to={end}")).json()
+    assert datetime.fromisoformat(body["from"]) == row.minute
+    assert (body["totals"]["views"], body["totals"]["unique_viewers"]) == (2, 2)
+
+
+def _iso(value: datetime) -> str:
+    return value.isoformat().replace("+00:00", "Z")

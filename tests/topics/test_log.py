@@ -150,6 +150,10 @@ def test_read_partition_replays_one_partition_up_to_an_offset(
     beyond = list(read_partition(kafka, topic, 0, end_offset=100, timeout_s=30))  # stops at the end
     assert [r.value for r in beyond] == zero
     assert {r.partition for r in read_partition(kafka, topic, 2, end_offset=100, timeout_s=30)} == {2}
+    # from an offset on: what a worker replays after loading a snapshot taken there
+    after = list(read_partition(kafka, topic, 0, start_offset=1, end_offset=3, timeout_s=30))
+    assert [(r.offset, r.value) for r in after] == [(1, zero[1]), (2, zero[2])]
+    assert list(read_partition(kafka, topic, 0, start_offset=3, end_offset=3)) == []
 
 
 def test_an_unreachable_broker_is_a_broker_unavailable_error() -> None:

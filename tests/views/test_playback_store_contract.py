@@ -184,3 +184,24 @@ async def test_a_closed_store_is_unavailable(open_store: Opener) -> None:
         await store.minutes("a", start=T0, end=T0 + timedelta(minutes=1))
     with pytest.raises(StoreUnavailableError):
         await store.write([row("a", T0)], offsets={0: 1})
+
+
+async def test_a_snapshot_is_replaced_per_partition_and_survives_a_reopen(open_store: Opener) -> None:
+    """The worker's state: opaque bytes (any byte, large) and the offset a restart goes on from."""
+    big = bytes(range(256)) * 4096  # 1 MiB, every byte value
+    store = open_store()
+    try:
+        assert await store.snapshot(0) is None
+        await store.write_snapshot(0, 10, b"first")
+        await store.write_snapshot(1, 7, big)
+        await store.write_snapshot(0, 25, b"\x00second\xff")
+    finally:
+        await store.close()
+
+    reopened = open_store()
+    try:
+        assert await reopened.snapshot(0) == (25, b"\x00second\xff")
+        assert await reopened.snapshot(1) == (7, big)
+        assert await reopened.snapshot(2) is None
+    finally:
+        await reopened.close()

@@ -55,6 +55,15 @@ async function dashPlayer(video, url) {
     if (e.mediaType !== "video" || !api) return;
     for (const cb of listeners) cb(api.levels.find((l) => l.id === e.newRepresentation?.id) || null);
   });
+  // dash.js ends playback itself at the MPD's duration (PLAYBACK_ENDED). Where the media runs a little
+  // longer (the transcoder's MPD says PT6.0S, its audio lasts 6.01 s) it pauses short of the end, at
+  // times seeks back half a second, and the element never fires `ended`: say it for the element, so
+  // the page and the analytics see the end dash.js decided on.
+  player.on(events.PLAYBACK_ENDED, () => {
+    setTimeout(() => {
+      if (!video.ended) video.dispatchEvent(new Event("ended"));
+    }, 250);
+  });
   player.initialize(video, url, false);
   await ready;
   const representations = player.getRepresentationsByType("video");

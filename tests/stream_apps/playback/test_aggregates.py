@@ -400,7 +400,7 @@ def test_incremental_equals_batch_on_shuffled_streams(
     batch = aggregate_playback(stream, allowed_lateness=LATENESS, backfill_horizon=HORIZON)
     shuffled = list(stream)
     random.Random(seed).shuffle(shuffled)
-    aggregator = PlaybackAggregator(allowed_lateness=LATENESS, backfill_horizon=HORIZON)
+    aggregator = PlaybackAggregator(allowed_lateness=LATENESS, backfill_horizon=HORIZON, retire_after=None)
     store: dict[BucketKey, PlaybackStats] = {}  # what a view store upserting apply()'s rows would hold
     for event in shuffled:
         for key, stats in aggregator.apply(event).items():
@@ -417,7 +417,7 @@ def test_incremental_in_client_time_order_equals_batch(
     generated: tuple[list[Session], list[PlaybackEvent]],
 ) -> None:
     _, stream = generated
-    aggregator = PlaybackAggregator(allowed_lateness=LATENESS, backfill_horizon=HORIZON)
+    aggregator = PlaybackAggregator(allowed_lateness=LATENESS, backfill_horizon=HORIZON, retire_after=None)
     in_client_order = sorted(stream, key=lambda e: (e.occurred_at, e.event_id))
     aggregator.apply_all(in_client_order)
     assert aggregator.buckets() == aggregate_playback(
@@ -429,7 +429,7 @@ def test_applying_everything_again_changes_nothing(
     generated: tuple[list[Session], list[PlaybackEvent]],
 ) -> None:
     _, stream = generated
-    aggregator = PlaybackAggregator(allowed_lateness=LATENESS, backfill_horizon=HORIZON)
+    aggregator = PlaybackAggregator(allowed_lateness=LATENESS, backfill_horizon=HORIZON, retire_after=None)
     aggregator.apply_all(stream)
     before = aggregator.buckets()
     assert all(aggregator.apply(event) == {} for event in stream)
@@ -633,13 +633,13 @@ def test_the_copy_received_first_wins_whatever_order_copies_arrive_in() -> None:
     assert expected[key(0)].views == 1
     for order in ([start, late_copy, on_time], [start, on_time, late_copy], [late_copy, on_time, start]):
         assert aggregate_playback(order) == expected
-        aggregator = PlaybackAggregator()
+        aggregator = PlaybackAggregator(retire_after=None)
         aggregator.apply_all(order)
         assert aggregator.buckets() == expected
 
 
 def test_an_event_arriving_late_in_the_stream_retracts_a_view() -> None:
-    aggregator = PlaybackAggregator()
+    aggregator = PlaybackAggregator(retire_after=None)
     aggregator.apply(ev(K.START, s(0), 0))
     assert aggregator.apply(ev(K.HEARTBEAT, s(30), 30_000))[key(0)].views == 1
     # it turns out the viewer had jumped from 2 s to 25 s: only 7 s watched
@@ -650,12 +650,12 @@ def test_an_event_arriving_late_in_the_stream_retracts_a_view() -> None:
 def test_withdrawing_the_last_event_of_a_bucket_empties_it() -> None:
     expired = ev(K.START, s(70), 0, received=timedelta(minutes=40), event_id="x")
     on_time_copy = dataclasses.replace(expired, received_at=T0 + s(71))
-    aggregator = PlaybackAggregator(backfill_horizon=HORIZON)
+    aggregator = PlaybackAggregator(backfill_horizon=HORIZON, retire_after=None)
     assert aggregator.apply(expired) == {key(1): PlaybackStats(expired_events=1)}
     assert aggregator.apply(on_time_copy) == {key(1): PlaybackStats(events=1)}
     late = dataclasses.replace(on_time_copy, event_id="late", received_at=T0 + timedelta(minutes=20))
     assert aggregator.apply(late) == {key(1): PlaybackStats(events=2, late_events=1)}
-    aggregator2 = PlaybackAggregator(backfill_horizon=HORIZON)
+    aggregator2 = PlaybackAggregator(backfill_horizon=HORIZON, retire_after=None)
     aggregator2.apply(ev(K.START, s(0), 0, event_id="y", received=timedelta(minutes=40)))
     assert aggregator2.bucket(key(0)) == PlaybackStats(expired_events=1)
     assert aggregator2.bucket(key(5)) == EMPTY_STATS
@@ -695,7 +695,7 @@ def both_paths(
     """The batch result, after checking the real-time fold agrees in every order of the events."""
     batch = aggregate_playback(events, backfill_horizon=horizon)
     for order in {tuple(events), tuple(reversed(events)), *(tuple(random.sample(events, len(events))),) * 3}:
-        aggregator = PlaybackAggregator(backfill_horizon=horizon)
+        aggregator = PlaybackAggregator(backfill_horizon=horizon, retire_after=None)
         aggregator.apply_all(order)
         assert aggregator.buckets() == batch
     return batch
@@ -723,7 +723,7 @@ def test_a_session_changes_hands_when_an_earlier_copy_of_its_first_event_turns_u
     u1 = [ev(K.START, s(0), 0), ev(K.HEARTBEAT, s(12), 12_000)]
     u2_late_copy = ev(K.START, s(1), 0, user="u2", received=s(20), event_id="u2-start")
     u2_first_copy = dataclasses.replace(u2_late_copy, received_at=T0)
-    aggregator = PlaybackAggregator()
+    aggregator = PlaybackAggregator(retire_after=None)
     aggregator.apply_all([*u1, u2_late_copy])
     assert aggregator.bucket(key(0)).viewers == frozenset({"u1"})
     changed = aggregator.apply(u2_first_copy)
@@ -780,3 +780,130 @@ def test_240_sessions_in_one_post_make_no_view() -> None:
     ]
     [stats] = aggregate_playback(events).values()
     assert (stats.views, stats.watch_ms) == (0, 240 * 5_000)
+
+
+# ----- bounded state: retirement and snapshots ----------------------------------------------------
+
+
+def _without_expired(buckets: dict[BucketKey, PlaybackStats]) -> dict[BucketKey, PlaybackStats]:
+    return {k: dataclasses.replace(v, expired_events=0) for k, v in buckets.items()}
+
+
+def _received_order(stream: list[PlaybackEvent]) -> list[PlaybackEvent]:
+    """As a partition of playback-event holds them: by the collector's clock."""
+    return sorted(stream, key=lambda e: (e.received_at, e.event_id))
+
+
+def test_retiring_idle_sessions_keeps_the_numbers_exact_when_nothing_comes_back_out_of_order(
+    generated: tuple[list[Session], list[PlaybackEvent]],
+) -> None:
+    """Events in the generated stream arrive at most 40 minutes after they happened: sessions retired
+    after 45 idle minutes get nothing out of order afterwards, and the state is let go as it goes."""
+    _, stream = generated
+    batch = aggregate_playback(stream, allowed_lateness=LATENESS, backfill_horizon=HORIZON)
+    aggregator = PlaybackAggregator(
+        allowed_lateness=LATENESS,
+        backfill_horizon=HORIZON,
+        retire_after=timedelta(minutes=45),
+        session_horizon=timedelta(hours=2),
+        retire_ended_after=timedelta(minutes=45),
+    )
+    store: dict[BucketKey, PlaybackStats] = {}
+    for event in _received_order(stream):
+        for key, stats in aggregator.apply(event).items():  # rows upserted: what the view holds
+            store.pop(key, None) if stats.is_empty else store.__setitem__(key, stats)
+    # an expired event reaches a minute already let go (it is past the horizon): counted apart
+    assert store == {k: v for k, v in _without_expired(batch).items() if not v.is_empty}
+    expired = sum(v.expired_events for v in batch.values())
+    assert (aggregator.unplaced, aggregator.unbooked) == (0, expired) and expired >= 10
+    size = aggregator.state_size()
+    assert size["retired_sessions"] > 250 and size["live_sessions"] < 150  # of 400 sessions
+    assert size["event_ids"] < len(_first_received(stream)) / 2  # the retired sessions' ids are let go
+
+
+def test_the_rest_of_a_retired_session_folds_onto_where_it_stopped() -> None:
+    """A collector outage longer than the idle timeout: the session's rest comes an hour later."""
+    first_half = [ev(K.START, s(0), 0, rendition="720p"), ev(K.HEARTBEAT, s(5), 5_000)]
+    rest = [
+        ev(K.HEARTBEAT, s(40), 40_000, received=timedelta(hours=1)),
+        ev(K.END, s(60), 60_000, received=timedelta(hours=1)),
+    ]
+    # another session keeps the partition's clock moving meanwhile
+    ticker = [ev(K.HEARTBEAT, timedelta(minutes=m), 0, session="tick") for m in range(1, 60, 5)]
+    stream = _received_order([*first_half, *ticker, *rest])
+    aggregator = PlaybackAggregator()
+    retired_at_some_point = False
+    for event in stream:
+        aggregator.apply(event)
+        retired_at_some_point = retired_at_some_point or aggregator.retired_sessions > 0
+    assert retired_at_some_point
+    assert aggregator.buckets() == aggregate_playback(stream)
+    assert aggregator.buckets()[key(0)].views == 1 and aggregator.unplaced == 0
+
+
+def test_an_event_among_a_retired_sessions_events_is_left_out_and_counted() -> None:
+    """The documented limit: what falls before a retired session's last event cannot be placed."""
+    session = [ev(K.START, s(0), 0), ev(K.HEARTBEAT, s(12), 12_000), ev(K.END, s(20), 20_000)]
+    ticker = [ev(K.HEARTBEAT, timedelta(minutes=m), 0, session="tick") for m in range(1, 40, 5)]
+    aggregator = PlaybackAggregator()
+    aggregator.apply_all(_received_order([*session, *ticker]))
+    before = aggregator.buckets()
+    copy = dataclasses.replace(session[1])  # a redelivered copy, half an hour on
+    between = ev(K.SEEK, s(15), 2_000, duration_ms=-18_000, received=timedelta(minutes=40))
+    assert aggregator.apply(copy) == {} and aggregator.apply(between) == {}
+    assert aggregator.buckets() == before and aggregator.unplaced == 2
+
+
+def test_a_snapshot_goes_on_exactly_as_the_aggregator_it_was_taken_from(
+    generated: tuple[list[Session], list[PlaybackEvent]],
+) -> None:
+    _, stream = generated
+    ordered = _received_order(stream)
+    settings: dict[str, Any] = {
+        "allowed_lateness": LATENESS,
+        "backfill_horizon": HORIZON,
+        "retire_after": timedelta(minutes=45),
+        "session_horizon": timedelta(hours=2),
+        "retire_ended_after": timedelta(minutes=45),
+    }
+    whole = PlaybackAggregator(**settings)
+    for cut in (len(ordered) // 3, 2 * len(ordered) // 3):
+        part = PlaybackAggregator(**settings)
+        part.apply_all(ordered[:cut])
+        data = part.to_snapshot()
+        restored = PlaybackAggregator.from_snapshot(data, **settings)
+        assert restored.buckets() == part.buckets() and restored.state_size() == part.state_size()
+        assert restored.to_snapshot() == data
+        rows = [restored.apply(event) for event in ordered[cut:]]  # what it writes, row by row
+        assert rows == [part.apply(event) for event in ordered[cut:]]
+        assert restored.to_snapshot() == part.to_snapshot() and restored.unbooked == part.unbooked
+    whole.apply_all(ordered)
+    with pytest.raises(ValueError, match="other settings"):
+        PlaybackAggregator.from_snapshot(
+            whole.to_snapshot(), **{**settings, "backfill_horizon": timedelta(hours=1)}
+        )
+    with pytest.raises(ValueError, match="unreadable"):
+        PlaybackAggregator.from_snapshot(b"not a snapshot", **settings)
+
+
+def test_the_state_follows_the_live_sessions_not_the_history() -> None:
+    """Four hours of sessions at a steady rate: what is kept stays at what the last minutes hold."""
+    rng = random.Random(4)
+    events: list[PlaybackEvent] = []
+    for n in range(2_400):  # one session every 6 s, each a START and a heartbeat every 5 s for a minute
+        begin = timedelta(seconds=6 * n)
+        events += [ev(K.START, begin, 0, session=f"s{n}", user=f"u{rng.randrange(50)}")]
+        events += [
+            ev(K.HEARTBEAT, begin + s(t), t * 1000, session=f"s{n}", user=events[-1].user_pseudonym)
+            for t in range(5, 65, 5)
+        ]
+    aggregator = PlaybackAggregator(retire_after=timedelta(minutes=15), session_horizon=timedelta(minutes=30))
+    peak = 0
+    for n, event in enumerate(_received_order(events)):
+        aggregator.apply(event)
+        if n % 1_000 == 0:
+            peak = max(peak, aggregator.state_size()["live_events"] + aggregator.retired_sessions)
+    # live: 16 minutes of sessions at 10 a minute, 13 events each; retired: 30 minutes' worth
+    assert aggregator.live_sessions <= 17 * 10 and aggregator.retired_sessions <= 31 * 10
+    assert peak < 17 * 10 * 13 + 31 * 10 < len(events) / 5
+    assert aggregator.buckets() == aggregate_playback(events)

@@ -40,7 +40,26 @@ def test_the_archives_of_the_range_are_read_and_named(tmp_path: Path) -> None:
         position_ms=0,
     )
     blobs.put_bytes(archive_key(START.replace(minute=0)), write_archive([event]))
-    events, source = archived_events(blobs, start=START, end=END)
+    events, source = archived_events(blobs, start=START, end=END, backfill_horizon=timedelta(hours=1))
     assert events == [event]
     assert source.startswith("1 of 4 hourly archive(s) (archives/playback-event/2026/11/24/12.avro to ")
+    # late events are archived in the hour they were received: up to the backfill horizon after the end
+    _, source = archived_events(blobs, start=START, end=END)
+    assert source == (
+        "1 of 171 hourly archive(s) (archives/playback-event/2026/11/24/12.avro to "
+        "archives/playback-event/2026/12/01/14.avro)"
+    )
     assert [k.video_id for k in recompute(events, start=START, end=END)] == ["v"]
+
+
+def test_the_comparison_leaves_expired_events_aside() -> None:
+    """The bounded worker counts an expired event apart (its minute was let go); the batch in the minute."""
+    from stream_apps.playback.aggregates import BucketKey, PlaybackStats
+    from stream_apps.playback.batch import compare_buckets
+
+    minute = BucketKey("v", START)
+    live = {minute: PlaybackStats(events=3)}
+    assert compare_buckets({minute: PlaybackStats(events=3, expired_events=2)}, live) == []
+    assert compare_buckets({BucketKey("w", START): PlaybackStats(expired_events=1)}, {}) == []
+    [difference] = compare_buckets({minute: PlaybackStats(events=4)}, live)
+    assert (difference.batch, difference.live) == (PlaybackStats(events=4), PlaybackStats(events=3))

@@ -8,9 +8,11 @@ make the API answer exactly the same.
 
 from __future__ import annotations
 
+import dataclasses
 import random
 import signal
 import uuid
+from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -19,6 +21,8 @@ import pytest
 from schemas.playback_event import PlaybackEvent, PlaybackKind
 from stream_apps.playback.aggregates import PlaybackStats, aggregate_playback
 from stream_apps.trending.score import TRENDING_1H, top_trending, video_trends
+from topics.admin import apply_topics
+from topics.catalogue import PLAYBACK_PARTITIONS
 from topics.config import KafkaConfig
 from topics.producer import EventProducer
 
@@ -62,7 +66,9 @@ def _session(rng: random.Random, video: str, viewer: str, begin: datetime) -> li
     return events
 
 
-def _stream(seed: int) -> tuple[list[PlaybackEvent], list[PlaybackEvent]]:
+def _stream(
+    seed: int, straggler: timedelta = timedelta(minutes=30)
+) -> tuple[list[PlaybackEvent], list[PlaybackEvent]]:
     """(distinct events, what is published: with duplicates, shuffled, one late straggler)."""
     rng = random.Random(seed)
     distinct: list[PlaybackEvent] = []
@@ -92,9 +98,7 @@ def _stream(seed: int) -> tuple[list[PlaybackEvent], list[PlaybackEvent]]:
         i for i, e in enumerate(distinct) if e.kind is PlaybackKind.HEARTBEAT and e.position_ms == 10_000
     )
     late = distinct[index]
-    distinct[index] = PlaybackEvent(
-        **{**late.__dict__, "received_at": late.occurred_at + timedelta(minutes=30)}
-    )
+    distinct[index] = PlaybackEvent(**{**late.__dict__, "received_at": late.occurred_at + straggler})
     published = distinct + rng.sample(distinct, 80)  # redelivered copies
     rng.shuffle(published)
     return distinct, published
@@ -171,7 +175,9 @@ def test_the_api_serves_exact_aggregates_through_a_sigkill(analytics: Platform) 
     distinct, published = _stream(seed=5)
     half = len(published) // 2
     analytics.start("api", "api")
-    worker = analytics.start("analytics", "analytics", "run", "--batch-size", "20")
+    # every event kept (--retire-after 0): exact whatever the order, even this shuffle of 40 minutes
+    keep_all = ("--batch-size", "20", "--retire-after", "0")
+    worker = analytics.start("analytics", "analytics", "run", *keep_all)
 
     _publish(analytics.kafka, published[:half])
     analytics.wait_for(
@@ -182,9 +188,7 @@ def test_the_api_serves_exact_aggregates_through_a_sigkill(analytics: Platform) 
     worker.popen.send_signal(signal.SIGKILL)  # mid-stream: no goodbye, no final commit
     worker.popen.wait()
     _publish(analytics.kafka, published[half:])
-    successor = analytics.start(
-        "analytics-2", "analytics", "run", "--batch-size", "20", "--boards-every", "0.5"
-    )
+    successor = analytics.start("analytics-2", "analytics", "run", *keep_all, "--boards-every", "0.5")
 
     buckets = aggregate_playback(distinct)
     for video in sorted({e.video_id for e in distinct}):
@@ -227,6 +231,88 @@ def test_the_api_serves_exact_aggregates_through_a_sigkill(analytics: Platform) 
     report = analytics.run("analytics", "batch", *span)  # fails the test on a non-zero exit
     assert "0 differ from the live view" in report
     analytics.stop()
+
+
+def _in_partition_order(rng: random.Random, events: list[PlaybackEvent]) -> list[PlaybackEvent]:
+    """Roughly as a partition holds them: by the collector's clock, give or take a minute."""
+    return sorted(events, key=lambda e: e.received_at + timedelta(seconds=rng.uniform(0, 60)))
+
+
+def _snapshots(platform: Platform) -> dict[int, int]:
+    import asyncio
+
+    from views.stores import open_playback_store
+
+    async def read() -> dict[int, int]:
+        store = open_playback_store(f"sqlite:///{platform.home / 'playback.db'}")
+        try:
+            found = {p: await store.snapshot(p) for p in range(PLAYBACK_PARTITIONS)}
+        finally:
+            await store.close()
+        return {p: snap[0] for p, snap in found.items() if snap is not None}
+
+    return asyncio.run(read())
+
+
+@pytest.fixture
+def fresh(kafka: KafkaConfig, tmp_path: Any) -> Iterator[Platform]:
+    """A namespace of its own: the group's offsets and the videos of the other tests are elsewhere."""
+    config = dataclasses.replace(kafka, namespace=f"t{uuid.uuid4().hex[:8]}-")
+    apply_topics(config)
+    platform = Platform(
+        kafka=config, home=tmp_path, catalog_url=f"sqlite:///{tmp_path / 'c.db'}", api_port=free_port()
+    )
+    try:
+        yield platform
+    finally:
+        platform.stop()
+
+
+def test_bounded_state_restarts_from_snapshots_exactly_after_kills_at_and_between_snapshots(
+    fresh: Platform,
+) -> None:
+    """Sessions retired as they go idle, state snapshotted: killed right after a snapshot, then again
+    between two, the successor loads the last snapshot, replays what came after, and the API's numbers
+    equal the batch's (events reach the partition in collector order, a straggler 10 minutes late)."""
+    rng = random.Random(11)
+    distinct, published = _stream(seed=7, straggler=timedelta(minutes=10))
+    ordered = _in_partition_order(rng, published)
+    third = len(ordered) // 3
+    fresh.start("api", "api")
+    first = fresh.start("analytics", "analytics", "run", "--batch-size", "20", "--snapshot-every", "0.2")
+    _publish(fresh.kafka, ordered[:third])
+    fresh.wait_for(lambda: _snapshots(fresh) or None, timeout_s=60.0, what="a first snapshot")
+    first.popen.send_signal(signal.SIGKILL)  # just after a snapshot
+    first.popen.wait()
+    taken = _snapshots(fresh)
+
+    _publish(fresh.kafka, ordered[third : 2 * third])
+    second = fresh.start("analytics-2", "analytics", "run", "--batch-size", "20", "--snapshot-every", "3600")
+    fresh.wait_for(
+        lambda: "from a snapshot at offset" in second.log_tail(200) or None, timeout_s=60.0, what="a restore"
+    )
+    fresh.wait_for(
+        lambda: sum((_totals(fresh, f"vid-{v}") or {}).get("events", 0) for v in "ABCDE") > third or None,
+        timeout_s=60.0,
+        what="the second worker's progress",
+    )
+    second.popen.send_signal(signal.SIGKILL)  # between two snapshots: its own never came
+    second.popen.wait()
+    assert _snapshots(fresh) == taken
+
+    _publish(fresh.kafka, ordered[2 * third :])
+    third_worker = fresh.start("analytics-3", "analytics", "run", "--batch-size", "20")
+    buckets = aggregate_playback(distinct)
+    assert sum(s.late_events for s in buckets.values()) == 1  # the straggler, backfilled
+    for video in sorted({e.video_id for e in distinct}):
+        want = _expected(PlaybackStats.merge_all(s for k, s in buckets.items() if k.video_id == video))
+        fresh.wait_for(
+            lambda v=video, w=want: _totals(fresh, v) == w,  # type: ignore[misc]
+            timeout_s=60.0,
+            what=f"exact totals of {video}: {want}, got {_totals(fresh, video)}",
+        )
+    restored = [line for line in third_worker.log_tail(200).splitlines() if "restored from" in line]
+    assert any("from a snapshot at offset" in line for line in restored), restored
 
 
 def test_undecodable_playback_goes_to_the_dead_letter_topic(analytics: Platform) -> None:
