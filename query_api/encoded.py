@@ -94,9 +94,12 @@ class EncodedVideos:
         return self._base.rstrip("/") + "/" + signed
 
     def __call__(self, video: VideoRecord, *, now: float | None = None) -> bytes:
-        base = self.media_base(video, now=now)
-        source = (video, base)
+        at = time.time() if now is None else now
+        # a public video's bytes depend on its row alone; a signed one's on the expiry too, so the
+        # signature is computed only when the bytes are made again
+        source: object = video if video.visibility is Visibility.PUBLIC else (video, self._signer.expiry(at))
         body = self._memo.get(video.video_id, source)
         if body is None:
+            base = self.media_base(video, now=at)
             body = self._memo.put(video.video_id, source, dumps(video_resource(video, media_base_url=base)))
         return body

@@ -219,3 +219,35 @@ async def test_behind_a_cdn_the_signed_prefix_follows_the_media_base(catalog: Ca
     url = urlsplit(body["hls_url"])
     assert url.netloc == "cdn.example" and url.path.startswith("/media/s/")
     assert url.path.endswith("/videos/unl/j1/master.m3u8")
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/media/videos/pub/../unl/j1/360p/seg-00001.m4s",
+        "/media/videos/pub/j1/..%2F..%2Funl%2Fj1%2F360p%2Fseg-00001.m4s",
+        "/media/videos/pub/%2E%2E/unl/j1/360p/seg-00001.m4s",
+        "/media/videos/pub/j1/..%5C..%5Cunl%5Cj1%5C360p%5Cseg-00001.m4s",
+    ],
+)
+async def test_a_public_videos_unsigned_path_cannot_walk_into_an_unlisted_one(
+    client: Client, path: str
+) -> None:
+    response = await client.get(path)
+    assert response.status == 404 and b"segment of unl" not in await response.read()
+
+
+def test_an_unlisted_videos_encoded_bytes_are_kept_within_a_rounding_and_made_again_after() -> None:
+    from query_api.encoded import EncodedVideos
+
+    encoded = EncodedVideos(media_base_url="/media/", signer=SIGNER)
+    video = _video("unl", Visibility.UNLISTED)
+    now = 1_800_000_010.0  # just after a rounding edge: the expiry holds for the next 60 s
+    first = encoded(video, now=now)
+    assert encoded(video, now=now + 30) is first  # the same bytes, no new signature
+    later = encoded(video, now=now + 3600)
+    assert later != first and str(SIGNER.expiry(now + 3600)).encode() in later
+    public = _video("pub", Visibility.PUBLIC)
+    assert b"/media/videos/pub/" in encoded(public, now=now) and encoded(public, now=now + 3600) is encoded(
+        public, now=now
+    )
