@@ -55,10 +55,14 @@ _SECRET_NAME = re.compile(_SECRET_NAMES, re.IGNORECASE)
 _SECRET_PARAM = re.compile(rf"(?<![\w.-])({_SECRET_NAMES}=)[^&\s\"'#<>]+", re.IGNORECASE)
 _JWT = re.compile(r"\beyJ[\w-]*\.[\w-]+\.[\w-]*")  # a JWT's header is base64 of '{"...'
 _BEARER = re.compile(r"(?i)\b(bearer\s+)[\w.~+/=-]+")
+# a signed media URL carries its signature in the path (/media/s/{expires}/{signature}/videos/...)
+_SIGNED_MEDIA = re.compile(r"(/media/s/\d+/)[^/\s\"'?#]+")
 # A word every match of the three above contains, in lower case (``eyj``: a JWT's ``eyJ``). Checked
 # on ASCII text only: under IGNORECASE a pattern's ``s`` or ``k`` also matches the long s (U+017F)
 # or the Kelvin sign, which ``lower()`` keeps as they are.
-_MAY_HOLD_SECRET = re.compile(r"token|sig|x-amz-|x-goog-|credential|password|secret|api_?key|bearer|eyj")
+_MAY_HOLD_SECRET = re.compile(
+    r"token|sig|x-amz-|x-goog-|credential|password|secret|api_?key|bearer|eyj|/media/s/"
+)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -78,11 +82,13 @@ def http_edge(settings: Settings) -> HttpEdge:
 
 
 def redact(text: str) -> str:
-    """``text`` without credentials: secret query values, JWTs and bearer tokens replaced by ``REDACTED``."""
+    """``text`` without credentials: secret query values, JWTs, bearer tokens and signed media paths'
+    signatures replaced by ``REDACTED``."""
     if text.isascii() and not _MAY_HOLD_SECRET.search(text.lower()):
         return text  # the common line: the patterns below cost the API a tenth of each read
     text = _SECRET_PARAM.sub(rf"\g<1>{REDACTED}", text)
     text = _BEARER.sub(rf"\g<1>{REDACTED}", text)
+    text = _SIGNED_MEDIA.sub(rf"\g<1>{REDACTED}", text)
     return _JWT.sub(REDACTED, text)
 
 

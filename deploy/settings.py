@@ -58,6 +58,10 @@ class Settings:
     pseudonym_key: str | None = None  # None: a per-machine key under home/secrets
     cors_origins: tuple[str, ...] = ("*",)  # browser origins that may call the API and fetch media
     media_base_url: str = "/media/"  # where players fetch media: the API's route, or a CDN in front of it
+    # signs unlisted and private videos' media URLs; None: a per-machine secret under home/secrets (every
+    # API process of a deployment must share it, or a URL one signs another refuses)
+    media_signing_secret: str | None = None
+    signed_media_ttl_s: int = 6 * 3600  # how long a signed media URL stays valid (rounded up to 10 minutes)
     tls_cert_file: Path | None = None  # HTTPS for the API, the collector and the upload service (PEM chain)
     tls_key_file: Path | None = None  # ...and its private key (PEM); both or neither
     cassandra_port: int = DEFAULT_CASSANDRA_PORT  # `tubestream cassandra start`: a local node for the views
@@ -146,6 +150,8 @@ class Settings:
             pseudonym_key=env.get("TUBESTREAM_PSEUDONYM_KEY") or None,
             cors_origins=_origins(env.get("TUBESTREAM_CORS_ORIGINS", "*")),
             media_base_url=_base_url(env.get("TUBESTREAM_MEDIA_BASE_URL", "/media/")),
+            media_signing_secret=env.get("TUBESTREAM_MEDIA_SIGNING_SECRET") or None,
+            signed_media_ttl_s=_count(env, "TUBESTREAM_SIGNED_MEDIA_TTL_S", 6 * 3600),
             tls_cert_file=tls_cert,
             tls_key_file=tls_key,
             cassandra_port=_port(env, "TUBESTREAM_CASSANDRA_PORT", DEFAULT_CASSANDRA_PORT),

@@ -12,6 +12,7 @@ a phone that played offline, a backlog after an outage) or ``final``.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import re
 from datetime import UTC, datetime, timedelta
@@ -19,16 +20,18 @@ from typing import Any
 
 from aiohttp import web
 
-from query_api.app_keys import ENCODED_STATS, PLAYBACK
+from query_api.app_keys import CATALOG, ENCODED_STATS, PLAYBACK
 from query_api.encoded import dumps, json_answer
-from query_api.errors import ApiError, BadRequestError
+from query_api.errors import ApiError, BadRequestError, NotFoundError
 from query_api.params import EARLIEST, bounded_int, iso_time, path_id
+from query_api.viewers import may_see
 from stream_apps.playback.aggregates import DEFAULT_ALLOWED_LATENESS, DEFAULT_BACKFILL_HORIZON, PlaybackStats
 from stream_apps.playback.rollup import rollup, rollup_span
 from stream_apps.playback.rows import live_buckets
 from stream_apps.playback.time import utc_from_ms
 from stream_apps.trending.board import BOARD_SIZE, TrendingBoard, board_from_row, board_of
 from stream_apps.trending.score import trending_window
+from views.catalog import Visibility
 from views.playback import BoardRow, MinuteRow, PlaybackView
 
 __all__ = ["BACKFILL_HORIZON", "analytics_routes", "point_status", "stats_resource"]
@@ -61,6 +64,10 @@ def _view(request: web.Request) -> PlaybackView:
 @analytics_routes.get("/v1/videos/{video_id}/stats")
 async def video_stats(request: web.Request) -> web.Response:
     video_id = path_id(request.match_info["video_id"], "video id")
+    if await request.app[CATALOG].visibility_of(video_id) is Visibility.PRIVATE:
+        video = await request.app[CATALOG].get(video_id)
+        if video is None or not may_see(request, video):  # a private video's numbers are its uploader's
+            raise NotFoundError(f"no video with id {video_id!r}")
     now = datetime.now(UTC)
     end = iso_time(request.query.get("to"), "to", default=now)
     start = iso_time(request.query.get("from"), "from", default=max(end - timedelta(hours=1), EARLIEST))
@@ -138,7 +145,13 @@ async def trending(request: web.Request) -> web.Response:
     source = "board"
     if board is None or abs(now - board.generated_at) > BOARD_FRESH_FOR:
         rows = await view.all_minutes(start=now - window.span, end=now)
-        board, source = board_of(live_buckets(rows), now=now, window=window, size=limit), "live"
+        board, source = board_of(live_buckets(rows), now=now, window=window, size=MAX_TRENDING), "live"
+    # playback counts every video watched; an unlisted or private one is left out here, where the
+    # catalog is at hand (a video the catalog does not know yet stays: it was never marked hidden)
+    catalog = request.app[CATALOG]
+    candidates = board.videos[: 2 * limit + 10]
+    seen = await asyncio.gather(*(catalog.visibility_of(t.video_id) for t in candidates))
+    shown = [t for t, v in zip(candidates, seen, strict=True) if v in (None, Visibility.PUBLIC)][:limit]
     return web.json_response(
         {
             "window": window.name,
@@ -147,7 +160,7 @@ async def trending(request: web.Request) -> web.Response:
             "source": source,
             "videos": [
                 {"video_id": t.video_id, "score": round(t.score, 6), "unique_viewers": t.unique_viewers}
-                for t in board.videos[:limit]
+                for t in shown
             ],
         }
     )

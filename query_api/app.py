@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import secrets
 from collections.abc import Collection
 from datetime import timedelta
 
@@ -15,6 +16,7 @@ from query_api.app_keys import (
     ENCODED_VIDEOS,
     MEDIA,
     MEDIA_BASE_URL,
+    MEDIA_SIGNER,
     PLAYBACK,
     RECS,
     SEARCH,
@@ -28,7 +30,9 @@ from query_api.page import secure_headers_for
 from query_api.recs import recs_routes
 from query_api.recs_models import RecsService
 from query_api.search import search_routes
+from query_api.signing import MediaSigner
 from query_api.site import WEB, WebSettings, site_routes
+from query_api.viewers import VIEWER_AUTH, ViewerAuth
 from views.catalog import CatalogReader
 from views.playback import PlaybackView
 from views.search.model import SearchStore
@@ -47,6 +51,8 @@ def create_app(
     cors_origins: Collection[str] = ("*",),
     web_settings: WebSettings | None = None,
     backfill_horizon: timedelta | None = None,
+    media_signer: MediaSigner | None = None,
+    viewer_auth: ViewerAuth | None = None,
 ) -> web.Application:
     """The API over the views passed in; analytics, media and recs routes answer 503/404 when not given.
 
@@ -54,6 +60,9 @@ def create_app(
     API's media route) by default, or a CDN. ``cors_origins``: the browser origins allowed
     to call the API and fetch media (``*`` for any). ``web_settings``: where the web app's
     other services are and whether it may sign people in (none: a page that only reads).
+    ``media_signer``: signs unlisted and private videos' media URLs (none: a secret made for this
+    app alone, so its URLs work on no other process). ``viewer_auth``: the tokens that name a viewer
+    (none: every request is anonymous, and private videos are seen by no one).
     """
     app = web.Application(middlewares=[json_errors, cors_middleware(cors_origins)])
     web_settings = web_settings or WebSettings()
@@ -61,7 +70,11 @@ def create_app(
     app[WEB] = web_settings
     app[CATALOG] = catalog
     app[MEDIA_BASE_URL] = media_base_url
-    app[ENCODED_VIDEOS] = EncodedVideos(media_base_url=media_base_url)
+    signer = media_signer or MediaSigner(secret=secrets.token_bytes(32))
+    app[MEDIA_SIGNER] = signer
+    app[ENCODED_VIDEOS] = EncodedVideos(media_base_url=media_base_url, signer=signer)
+    if viewer_auth is not None:
+        app[VIEWER_AUTH] = viewer_auth
     # a stats answer of an hour by minute is ~20 kB, kept with its ~60 rows: 512 of them, ~25 MB at most
     app[ENCODED_STATS] = Memo(entries=512)
     if playback is not None:

@@ -13,6 +13,8 @@ from __future__ import annotations
 
 import contextlib
 import json
+import secrets
+import time
 from collections.abc import Hashable
 from typing import Any, Generic, TypeVar
 
@@ -20,7 +22,8 @@ import orjson
 from aiohttp import web
 
 from query_api.resources import video_resource
-from views.catalog import VideoRecord
+from query_api.signing import MediaSigner
+from views.catalog import VideoRecord, Visibility
 
 __all__ = ["EncodedVideos", "Memo", "dumps", "json_answer"]
 
@@ -68,16 +71,35 @@ class Memo(Generic[K]):
 
 
 class EncodedVideos:
-    """Each video's resource as JSON bytes, for one media base URL."""
+    """Each video's resource as JSON bytes, for one media base URL.
 
-    def __init__(self, *, media_base_url: str, entries: int = DEFAULT_ENTRIES) -> None:
+    An unlisted or private video's URLs are signed (``query_api.signing``): its
+    bytes are kept with the signed base they were made with, which changes once
+    per rounding of the expiry, so they are encoded again that often and no more.
+    """
+
+    def __init__(
+        self, *, media_base_url: str, signer: MediaSigner | None = None, entries: int = DEFAULT_ENTRIES
+    ) -> None:
+        """``signer``: none, a secret of this instance alone (its URLs open nothing elsewhere)."""
         self._base = media_base_url
+        self._signer = signer or MediaSigner(secret=secrets.token_bytes(32))
         self._memo: Memo[str] = Memo(entries)
 
-    def __call__(self, video: VideoRecord) -> bytes:
-        body = self._memo.get(video.video_id, video)
+    def media_base(self, video: VideoRecord, *, now: float | None = None) -> str:
+        """The plain media base for a public video, the signed one for any other."""
+        if video.visibility is Visibility.PUBLIC:
+            return self._base
+        signed = self._signer.prefix(video.video_id, now=time.time() if now is None else now)
+        return self._base.rstrip("/") + "/" + signed
+
+    def __call__(self, video: VideoRecord, *, now: float | None = None) -> bytes:
+        at = time.time() if now is None else now
+        # a public video's bytes depend on its row alone; a signed one's on the expiry too, so the
+        # signature is computed only when the bytes are made again
+        source: object = video if video.visibility is Visibility.PUBLIC else (video, self._signer.expiry(at))
+        body = self._memo.get(video.video_id, source)
         if body is None:
-            body = self._memo.put(
-                video.video_id, video, dumps(video_resource(video, media_base_url=self._base))
-            )
+            base = self.media_base(video, now=at)
+            body = self._memo.put(video.video_id, source, dumps(video_resource(video, media_base_url=base)))
         return body

@@ -2,7 +2,8 @@
 
     ApiError                 an answer with a status and a message for the client
     ├── BadRequestError      400: a parameter is wrong; the message says which and why
-    └── NotFoundError        404: no such resource
+    ├── ForbiddenError       403: a signed media URL that is expired, forged or for another video
+    └── NotFoundError        404: no such resource (or one the viewer may not know of)
 
 aiohttp's own HTTP errors (unknown route, wrong method), a store that
 cannot serve (503, with ``Retry-After``: a locked or missing database may
@@ -19,7 +20,7 @@ from aiohttp import web
 
 from views.errors import StoreUnavailableError
 
-__all__ = ["ApiError", "BadRequestError", "NotFoundError", "error_response", "json_errors"]
+__all__ = ["ApiError", "BadRequestError", "ForbiddenError", "NotFoundError", "error_response", "json_errors"]
 
 log = logging.getLogger(__name__)
 RETRY_AFTER_S = 5
@@ -35,6 +36,10 @@ class ApiError(Exception):
 
 class BadRequestError(ApiError):
     status = 400
+
+
+class ForbiddenError(ApiError):
+    status = 403
 
 
 class NotFoundError(ApiError):

@@ -16,7 +16,8 @@ from query_api.errors import NotFoundError, error_response
 from query_api.openapi import openapi_document
 from query_api.page import page_html
 from query_api.params import bounded_int, path_id
-from views.catalog import MAX_PAGE_SIZE, CatalogReader
+from query_api.viewers import may_see
+from views.catalog import MAX_PAGE_SIZE, CatalogReader, Visibility
 from views.errors import ViewStoreError
 from views.playback import PlaybackView
 from views.search.model import SearchStore
@@ -32,9 +33,12 @@ routes = web.RouteTableDef()
 async def get_video(request: web.Request) -> web.Response:
     video_id = path_id(request.match_info["video_id"], "video id")
     video = await request.app[CATALOG].get(video_id)
-    if video is None:
+    if video is None or not may_see(request, video):  # a private video is not there for others: no leak
         raise NotFoundError(f"no video with id {video_id!r}")
-    return json_answer(request.app[ENCODED_VIDEOS](video))
+    response = json_answer(request.app[ENCODED_VIDEOS](video))
+    if video.visibility is not Visibility.PUBLIC:  # signed URLs: a shared cache must not hand them on
+        response.headers["Cache-Control"] = "private, no-cache"
+    return response
 
 
 @routes.get("/v1/videos")

@@ -63,12 +63,18 @@ def openapi_document() -> dict[str, Any]:
             "/v1/videos/{video_id}": {
                 "get": {
                     "summary": "One video from the catalog",
+                    "description": (
+                        "An unlisted video is read by anyone with its id, its media URLs signed and "
+                        "expiring; a private one only with its uploader's player or upload token as "
+                        "`Authorization: Bearer`, and is a 404 for anyone else."
+                    ),
                     "parameters": [
                         {"name": "video_id", "in": "path", "required": True, "schema": {"type": "string"}}
                     ],
                     "responses": {
                         "200": _json("The video", {"$ref": "#/components/schemas/Video"}),
                         "400": _ERROR,
+                        "401": _ERROR,
                         "404": _ERROR,
                         "503": _ERROR,
                     },
@@ -248,6 +254,22 @@ def openapi_document() -> dict[str, Any]:
                     },
                 }
             },
+            "/media/s/{expires}/{signature}/{key}": {
+                "get": {
+                    "summary": "A file of an unlisted or private video, under its resource's signed prefix",
+                    "parameters": [
+                        {"name": "expires", "in": "path", "required": True, "schema": {"type": "integer"}},
+                        {"name": "signature", "in": "path", "required": True, "schema": {"type": "string"}},
+                        {"name": "key", "in": "path", "required": True, "schema": {"type": "string"}},
+                    ],
+                    "responses": {
+                        "200": {"description": "The file (Cache-Control: private)"},
+                        "302": {"description": "To storage"},
+                        "403": _ERROR,
+                        "404": _ERROR,
+                    },
+                }
+            },
             "/healthz": {
                 "get": {
                     "summary": "Whether the API can read its stores",
@@ -276,6 +298,7 @@ def openapi_document() -> dict[str, Any]:
                         "title": {"type": "string"},
                         "description": {"type": "string"},
                         "tags": {"type": "array", "items": {"type": "string"}},
+                        "visibility": {"type": "string", "enum": ["public", "unlisted", "private"]},
                         "uploader_id": {"type": "string"},
                         "created_at": {"type": ["string", "null"], "format": "date-time"},
                         "updated_at": {"type": "string", "format": "date-time"},

@@ -8,7 +8,8 @@ the page its pseudonym with the token.
 
 A list for a viewer folds in their latest interactions from the view at
 request time (a watch a second old counts, no retrain needed), leaves out
-what they watched and every video not ``ready`` in the catalog, and keeps at
+what they watched and every video not ``ready`` or not public in the catalog
+(an unlisted or private video is never recommended, nor related), and keeps at
 most ``PER_UPLOADER`` videos of one uploader. A viewer with no interactions,
 or only with videos the model has not seen, gets ``source: "popular"``: the
 model's most popular videos and the newest ready ones, in turn.
@@ -26,6 +27,7 @@ from query_api.errors import ApiError, NotFoundError
 from query_api.params import bounded_int, path_id
 from query_api.recs_models import RecsService
 from query_api.resources import video_resource
+from query_api.viewers import may_see
 from stream_apps.recs.model import RecsModel
 from stream_apps.recs.serving import (
     blend,
@@ -35,7 +37,7 @@ from stream_apps.recs.serving import (
     history_of,
     popular_and_fresh,
 )
-from views.catalog import MAX_PAGE_SIZE, CatalogReader, VideoRecord, VideoStatus
+from views.catalog import MAX_PAGE_SIZE, CatalogReader, VideoRecord, VideoStatus, Visibility
 
 __all__ = ["DEFAULT_LIMIT", "MAX_LIMIT", "recs_routes"]
 
@@ -94,7 +96,7 @@ async def related(request: web.Request) -> web.Response:
     service = _service(request)
     catalog = request.app[CATALOG]
     video = await catalog.get(video_id)
-    if video is None:
+    if video is None or not may_see(request, video):
         raise NotFoundError(f"no video with id {video_id!r}")
     model = service.models.current
     pool = 4 * limit + 20
@@ -156,4 +158,8 @@ async def _ready(
     missing = [v for v in dict.fromkeys(videos) if v not in records]
     fetched = await asyncio.gather(*(catalog.get(v) for v in missing))
     records.update({r.video_id: r for r in fetched if r is not None})
-    return {v: r for v, r in records.items() if r.status is VideoStatus.READY}
+    return {
+        v: r
+        for v, r in records.items()
+        if r.status is VideoStatus.READY and r.visibility is Visibility.PUBLIC
+    }

@@ -28,6 +28,7 @@ def video_resource(video: VideoRecord, *, media_base_url: str) -> dict[str, Any]
         "title": video.title,
         "description": video.description,
         "tags": list(video.tags),
+        "visibility": video.visibility.value,
         "uploader_id": video.uploader_id,
         "created_at": _iso(video.created_at),
         "updated_at": _iso(video.updated_at),

@@ -26,6 +26,7 @@ from query_api.app_keys import CATALOG, MEDIA_BASE_URL, SEARCH
 from query_api.errors import BadRequestError
 from query_api.params import EARLIEST, bounded_int, iso_time
 from query_api.resources import video_resource
+from views.catalog import Visibility
 from views.errors import StoreUnavailableError
 from views.search.model import (
     MAX_PAGE_SIZE,
@@ -120,6 +121,7 @@ async def _page(request: web.Request, page: SearchPage, fingerprint: str) -> dic
         }
         for hit, record in zip(page.hits, records, strict=True)
         if record is not None  # indexed a moment before the catalog wrote it: shown on the next search
+        and record.visibility is Visibility.PUBLIC  # never indexed; checked again at the last step
     ]
     return {
         "total": page.total,

@@ -20,7 +20,9 @@ from blobs.errors import BlobError
 from blobs.multipart import MultipartBlobStore
 from query_api.app import create_app
 from query_api.recs_models import ModelHolder, RecsService, TopicModelSource
+from query_api.signing import MediaSigner
 from query_api.site import WebSettings
+from query_api.viewers import ViewerAuth
 from topics.config import KafkaConfig
 from topics.errors import LogError
 from views.stores import open_catalog_store, open_playback_store, open_recs_store, open_search_store
@@ -49,6 +51,8 @@ def run(
     cors_origins: Collection[str] = ("*",),
     web_settings: WebSettings | None = None,
     backfill_horizon: timedelta | None = None,
+    media_signer: MediaSigner | None = None,
+    viewer_auth: ViewerAuth | None = None,
 ) -> None:
     """Serve until SIGINT/SIGTERM; the store is opened before the port is bound, so a bad URL fails fast."""
     catalog = open_catalog_store(catalog_url)
@@ -69,6 +73,8 @@ def run(
         cors_origins=cors_origins,
         web_settings=web_settings,
         backfill_horizon=backfill_horizon,
+        media_signer=media_signer,
+        viewer_auth=viewer_auth,
     )
 
     async def close_store(_: web.Application) -> AsyncIterator[None]:

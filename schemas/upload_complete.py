@@ -4,9 +4,23 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
+from enum import StrEnum
 from typing import Any
 
-__all__ = ["MediaProbe", "UploadComplete"]
+__all__ = ["MediaProbe", "UploadComplete", "Visibility"]
+
+
+class Visibility(StrEnum):
+    """Who may find and watch a video (PeerTube's three levels).
+
+    ``public``: listed, searched, recommended; ``unlisted``: watchable by anyone
+    with its link, found nowhere; ``private``: as unlisted, and only its uploader
+    may read it. Events written before v3 hold no visibility and read as public.
+    """
+
+    PUBLIC = "public"
+    UNLISTED = "unlisted"
+    PRIVATE = "private"
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -59,6 +73,7 @@ class UploadComplete:
     description: str = ""
     tags: tuple[str, ...] = field(default_factory=tuple)
     probe: MediaProbe | None = None
+    visibility: Visibility = Visibility.PUBLIC
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -73,6 +88,7 @@ class UploadComplete:
             "description": self.description,
             "tags": list(self.tags),
             "probe": self.probe.to_dict() if self.probe else None,
+            "visibility": self.visibility.value,
         }
 
     @classmethod
@@ -90,4 +106,5 @@ class UploadComplete:
             description=d.get("description", ""),
             tags=tuple(d.get("tags", ())),
             probe=MediaProbe.from_dict(probe) if probe else None,
+            visibility=Visibility(d.get("visibility", "public")),
         )

@@ -1,6 +1,6 @@
 """The catalog on Cassandra: the SQLite store's rows, in tables laid out per query.
 
-- ``videos_by_id``           (video_id) → doc, listed_us                           ``get``, ``scan``
+- ``videos_by_id``           (video_id) → doc, listed_us, visibility     ``get``, ``scan``, ``visibility_of``
 - ``videos_by_newest``       ((month), created_at_us DESC, video_id DESC) → doc     ``list_newest``
 - ``videos_listing_months``  ((listing), month DESC)                               the months that have rows
 
@@ -9,7 +9,8 @@ partition grows with a month's uploads and never beyond (at 1 kB a row, a
 month of 100 000 uploads is 100 MB, the size Cassandra's guidance puts as a
 ceiling: past that, make ``_month_of`` a week or a day). A page walks the
 months backwards from its cursor's month through ``videos_listing_months``,
-reading only as many rows of each as the page still needs, so keyset
+reading only as many rows of each as the page still needs (only public
+videos have a listing entry), so keyset
 pagination keeps ``ListCursor``'s meaning: the rows strictly after
 (created_at, video_id) in descending order, never skipping or repeating one.
 ``created_at_us`` is in microseconds (a CQL ``timestamp`` keeps milliseconds,
@@ -37,7 +38,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from views.cassandra_cluster import CassandraConnection, CassandraSettings, Migration
-from views.catalog import MAX_PAGE_SIZE, ListCursor, VideoPage, VideoRecord
+from views.catalog import MAX_PAGE_SIZE, ListCursor, VideoPage, VideoRecord, Visibility
 from views.catalog_rows import from_document, to_document
 from views.errors import ViewStoreError
 
@@ -59,6 +60,12 @@ CATALOG_MIGRATIONS = (
             " WITH CLUSTERING ORDER BY (month DESC)",
         ),
     ),
+    Migration(
+        2,
+        "who may see a video, in a column of its own: the media route reads it for every unsigned file",
+        # rows written before it hold no visibility: they were all public, and a null reads as public
+        ("ALTER TABLE {ks}.videos_by_id ADD IF NOT EXISTS visibility text",),
+    ),
 )
 SCHEMA_VERSION = len(CATALOG_MIGRATIONS)
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
@@ -78,8 +85,9 @@ class CassandraCatalogStore:
             self._get = prepare("SELECT doc FROM {ks}.videos_by_id WHERE video_id = ?")
             self._listed = prepare("SELECT listed_us FROM {ks}.videos_by_id WHERE video_id = ?")
             self._put_by_id = prepare(
-                "INSERT INTO {ks}.videos_by_id (video_id, doc, listed_us) VALUES (?, ?, ?)"
+                "INSERT INTO {ks}.videos_by_id (video_id, doc, listed_us, visibility) VALUES (?, ?, ?, ?)"
             )
+            self._visibility = prepare("SELECT visibility FROM {ks}.videos_by_id WHERE video_id = ?")
             self._put_listing = prepare(
                 "INSERT INTO {ks}.videos_by_newest (month, created_at_us, video_id, doc) VALUES (?, ?, ?, ?)"
             )
@@ -109,6 +117,16 @@ class CassandraCatalogStore:
     async def get(self, video_id: str) -> VideoRecord | None:
         rows = await self._db.rows(self._get, (video_id,))
         return self._decoded_row(video_id, rows[0][0]) if rows else None
+
+    async def visibility_of(self, video_id: str) -> Visibility | None:
+        """One short column, not the document: no JSON to read or decode."""
+        rows = await self._db.rows(self._visibility, (video_id,))
+        if not rows:
+            return None
+        try:
+            return Visibility(rows[0][0] or Visibility.PUBLIC.value)
+        except ValueError as exc:
+            raise ViewStoreError(f"catalog store: video {video_id!r} has visibility {rows[0][0]!r}") from exc
 
     async def list_newest(self, *, limit: int, after: ListCursor | None = None) -> VideoPage:
         """One page, newest first; ``limit`` is clamped to 1..MAX_PAGE_SIZE."""
@@ -148,14 +166,14 @@ class CassandraCatalogStore:
     async def put(self, record: VideoRecord) -> None:
         """Upsert the row in both tables, moving its listing entry when ``created_at`` changed."""
         doc = to_document(record)
-        new_us = None if record.created_at is None else _micros(record.created_at)
+        new_us = None if record.created_at is None or not record.listed else _micros(record.created_at)
         found = await self._db.rows(self._listed, (record.video_id,))
         old_us: int | None = found[0][0] if found else None
         statements: list[tuple[Any, tuple[Any, ...]]] = []
         if old_us is not None and old_us != new_us:
             statements.append((self._delete_listing, (_month_of_us(old_us), old_us, record.video_id)))
-        statements.append((self._put_by_id, (record.video_id, doc, new_us)))
-        if new_us is not None:  # not listed until its upload is known
+        statements.append((self._put_by_id, (record.video_id, doc, new_us, record.visibility.value)))
+        if new_us is not None:  # not listed until its upload is known, nor ever unless public
             month = _month_of_us(new_us)
             if month not in self._months_known:  # before the row, so a listed row's month is always known
                 await self._db.write(self._put_month, (_LISTING, month))

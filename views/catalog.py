@@ -5,7 +5,10 @@ SQLite store and a Cassandra store hold the same rows:
 
 - ``get(video_id)``            → one video by id
 - ``list_newest(limit, after)`` → newest first, keyset-paginated by
-  (created_at, video_id), so a page boundary never skips or repeats a row
+  (created_at, video_id), so a page boundary never skips or repeats a row;
+  only public videos are listed (``VideoRecord.listed``)
+- ``visibility_of(video_id)``  → who may see a video, for the media route's
+  check on every file it serves
 
 Rows are written whole (``put``) by the catalog builder, which reads the
 current row, applies an event with a pure projection and writes the result;
@@ -19,6 +22,8 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Protocol
 
+from schemas.upload_complete import Visibility
+
 __all__ = [
     "MAX_PAGE_SIZE",
     "CatalogReader",
@@ -28,6 +33,7 @@ __all__ = [
     "VideoPage",
     "VideoRecord",
     "VideoStatus",
+    "Visibility",
 ]
 
 MAX_PAGE_SIZE = 100
@@ -80,6 +86,7 @@ class VideoRecord:
     title: str = ""
     description: str = ""
     tags: tuple[str, ...] = ()
+    visibility: Visibility = Visibility.PUBLIC  # not public: never listed, searched or recommended
     uploader_id: str = ""
     object_key: str = ""
     size_bytes: int = 0
@@ -103,6 +110,11 @@ class VideoRecord:
     job_progress: tuple[tuple[str, float], ...] = ()  # (job, max percent) of every job heard of
     job_failures: tuple[tuple[str, str], ...] = ()  # (job, reason) of every job that failed
 
+    @property
+    def listed(self) -> bool:
+        """Whether ``list_newest`` shows it: its upload is known and it is public."""
+        return self.created_at is not None and self.visibility is Visibility.PUBLIC
+
 
 @dataclass(frozen=True)
 class ListCursor:
@@ -124,6 +136,9 @@ class CatalogReader(Protocol):
     async def get(self, video_id: str) -> VideoRecord | None: ...
 
     async def list_newest(self, *, limit: int, after: ListCursor | None = None) -> VideoPage: ...
+
+    async def visibility_of(self, video_id: str) -> Visibility | None:
+        """Who may see the video, ``None`` if there is none: read for every unsigned media file, so cheap."""
 
     async def check(self) -> None:
         """Raise ``StoreUnavailableError`` if the store cannot serve reads."""

@@ -11,7 +11,7 @@ import json
 from datetime import UTC, datetime
 from typing import Any
 
-from views.catalog import RenditionRecord, VideoRecord, VideoStatus
+from views.catalog import RenditionRecord, VideoRecord, VideoStatus, Visibility
 
 __all__ = ["created_at_of", "from_dict", "from_document", "to_dict", "to_document"]
 
@@ -39,6 +39,7 @@ def to_dict(record: VideoRecord) -> dict[str, Any]:
         "title": record.title,
         "description": record.description,
         "tags": list(record.tags),
+        "visibility": record.visibility.value,
         "uploader_id": record.uploader_id,
         "object_key": record.object_key,
         "size_bytes": record.size_bytes,
@@ -80,6 +81,7 @@ def from_dict(doc: dict[str, Any]) -> VideoRecord:
         title=doc.get("title", ""),
         description=doc.get("description", ""),
         tags=tuple(doc.get("tags", ())),
+        visibility=Visibility(doc.get("visibility", "public")),
         uploader_id=doc.get("uploader_id", ""),
         object_key=doc.get("object_key", ""),
         size_bytes=doc.get("size_bytes", 0),

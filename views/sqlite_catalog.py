@@ -8,7 +8,7 @@ statement addressed by a primary key.
 - ``videos_by_newest``  (created_at desc, video_id desc) → ``list_newest``
 
 A video has at most one ``videos_by_newest`` entry, at the ``created_at`` of
-its ``videos_by_id`` document; ``put`` keeps the two in step in one
+its ``videos_by_id`` document, and none unless it is public; ``put`` keeps the two in step in one
 transaction, finding the entry to move through the old document (as a
 Cassandra writer would) rather than scanning for it.
 
@@ -33,7 +33,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TypeVar
 
-from views.catalog import MAX_PAGE_SIZE, ListCursor, VideoPage, VideoRecord
+from views.catalog import MAX_PAGE_SIZE, ListCursor, VideoPage, VideoRecord, Visibility
 from views.catalog_rows import created_at_of, from_document, to_document
 from views.errors import StoreUnavailableError, ViewStoreError
 from views.sqlite_reads import SqliteReader
@@ -101,6 +101,11 @@ class SqliteCatalogStore:
 
         return await self._read(query)
 
+    async def visibility_of(self, video_id: str) -> Visibility | None:
+        """From ``get``: the decoded-row memory makes a hot video's read a lookup and a comparison."""
+        video = await self.get(video_id)
+        return None if video is None else video.visibility
+
     async def list_newest(self, *, limit: int, after: ListCursor | None = None) -> VideoPage:
         """One page, newest first; ``limit`` is clamped to 1..MAX_PAGE_SIZE."""
         limit = max(1, min(limit, MAX_PAGE_SIZE))
@@ -148,7 +153,7 @@ class SqliteCatalogStore:
     async def put(self, record: VideoRecord) -> None:
         """Upsert the whole row in both tables, in one transaction."""
         doc = to_document(record)
-        new_key = None if record.created_at is None else _micros(record.created_at)
+        new_key = None if record.created_at is None or not record.listed else _micros(record.created_at)
 
         def write(conn: sqlite3.Connection) -> None:
             conn.execute("BEGIN IMMEDIATE")
@@ -163,7 +168,7 @@ class SqliteCatalogStore:
                     "ON CONFLICT (video_id) DO UPDATE SET doc = excluded.doc",
                     (record.video_id, doc),
                 )
-                if new_key is not None:  # not listed until its upload is known
+                if new_key is not None:  # not listed until its upload is known, nor ever unless public
                     conn.execute(
                         "INSERT INTO videos_by_newest (created_at_us, video_id, doc) VALUES (?, ?, ?) "
                         "ON CONFLICT (created_at_us, video_id) DO UPDATE SET doc = excluded.doc",

@@ -21,6 +21,12 @@ def register(sub: Subparsers) -> None:
     upload.add_argument("--title", required=True)
     upload.add_argument("--description", default="")
     upload.add_argument("--tags", default="", help="comma-separated")
+    upload.add_argument(
+        "--visibility",
+        choices=("public", "unlisted", "private"),
+        default="public",
+        help="unlisted: only by its link; private: only you (default public)",
+    )
     upload.add_argument("--parallel", type=int, default=4, help="parts in flight at once")
     upload.set_defaults(handler=_upload)
 
@@ -70,6 +76,7 @@ def _upload(args: argparse.Namespace, settings: Settings) -> int:
                     title=args.title,
                     description=args.description,
                     tags=[t.strip() for t in args.tags.split(",") if t.strip()],
+                    visibility=args.visibility,
                     state_dir=settings.home / "uploads",
                     concurrency=args.parallel,
                     on_progress=lambda done, total: bar.update(task, completed=done),

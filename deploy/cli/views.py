@@ -71,10 +71,32 @@ def _api(args: argparse.Namespace, settings: Settings) -> int:
         cors_origins=settings.cors_origins,
         web_settings=web_settings_for(settings),
         backfill_horizon=settings.backfill_horizon,
+        media_signer=_media_signer(settings),
+        viewer_auth=_viewer_auth(settings),
         ssl_context=edge.ssl_context,
         access_log_class=edge.access_log_class,
     )
     return 0
+
+
+def _media_signer(settings: Settings) -> Any:
+    """Signs unlisted and private videos' media URLs with the deployment's secret."""
+    from deploy.secrets import local_secret
+    from query_api.signing import MediaSigner
+
+    secret = local_secret(settings.home, "media-signing", configured=settings.media_signing_secret)
+    return MediaSigner(secret=secret.encode(), ttl_s=settings.signed_media_ttl_s)
+
+
+def _viewer_auth(settings: Settings) -> Any:
+    """The API names a viewer by the tokens the platform hands out already: a player or an upload token."""
+    from deploy.cli.uploads import _uploader_auth
+    from deploy.secrets import local_secret
+    from producers.collector.tokens import PlayerTokens
+    from query_api.viewers import ViewerAuth
+
+    player_secret = local_secret(settings.home, "player-token", configured=settings.player_token_secret)
+    return ViewerAuth(player_tokens=PlayerTokens(player_secret), uploader_auth=_uploader_auth(settings))
 
 
 def web_settings_for(settings: Settings) -> WebSettings:

@@ -265,6 +265,7 @@ async def _complete(request: web.Request, ticket: UploadTicket) -> web.Response:
         title=metadata.title,
         description=metadata.description,
         tags=metadata.tags,
+        visibility=metadata.visibility,
         probe=_media_probe(probed),
     )
     try:

@@ -50,6 +50,7 @@ async def upload_file(
     title: str,
     description: str = "",
     tags: Sequence[str] = (),
+    visibility: str = "public",
     state_dir: Path,
     concurrency: int = 4,
     on_progress: Callable[[int, int], None] | None = None,
@@ -74,6 +75,7 @@ async def upload_file(
                 "title": title,
                 "description": description,
                 "tags": list(tags),
+                "visibility": visibility,
             })  # fmt: skip
             upload_id, stored = created["upload_id"], set()
             state.save(upload_id, path)

@@ -1,4 +1,4 @@
-"""A video's title, description and tags, checked against the documented limits when the upload is made. Pure.
+"""A video's title, description, tags and visibility, checked against the documented limits at create. Pure.
 
 Checked at create, before anything is stored, because everything after the
 commit must succeed: a lone surrogate has no UTF-8 form, so the event could
@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from producers.errors import InvalidMetadataError
+from schemas.upload_complete import Visibility
 
 __all__ = [
     "MAX_DESCRIPTION",
@@ -25,6 +26,7 @@ __all__ = [
     "MAX_TITLE",
     "InvalidMetadataError",
     "VideoMetadata",
+    "Visibility",
     "check_metadata",
 ]
 
@@ -42,9 +44,15 @@ class VideoMetadata:
     title: str
     description: str
     tags: tuple[str, ...]
+    visibility: Visibility = Visibility.PUBLIC
 
     def to_json(self) -> bytes:
-        fields = {"title": self.title, "description": self.description, "tags": list(self.tags)}
+        fields = {
+            "title": self.title,
+            "description": self.description,
+            "tags": list(self.tags),
+            "visibility": self.visibility.value,
+        }
         return json.dumps(fields).encode()
 
     @classmethod
@@ -81,7 +89,13 @@ def check_metadata(body: Mapping[str, Any]) -> VideoMetadata:
             raise InvalidMetadataError(f"tag {number} must be a string of 1 to {MAX_TAG} characters")
         _check_characters(f"tag {number}", tag.strip())
         clean.append(tag.strip())
-    return VideoMetadata(title=title, description=description, tags=tuple(clean))
+    visibility = body.get("visibility", Visibility.PUBLIC.value)
+    if not isinstance(visibility, str) or visibility not in Visibility.__members__.values():
+        known = ", ".join(v.value for v in Visibility)
+        raise InvalidMetadataError(f"visibility must be one of {known}, got {visibility!r}")
+    return VideoMetadata(
+        title=title, description=description, tags=tuple(clean), visibility=Visibility(visibility)
+    )
 
 
 def _check_characters(field: str, text: str, *, allowed: frozenset[str] = frozenset()) -> None:

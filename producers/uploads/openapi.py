@@ -37,6 +37,7 @@ def openapi_document(*, local_store: bool) -> dict[str, Any]:
                 "maxItems": MAX_TAGS,
                 "items": {"type": "string", "minLength": 1, "maxLength": MAX_TAG},
             },
+            "visibility": {"type": "string", "enum": ["public", "unlisted", "private"], "default": "public"},
         },
     }
     paths: dict[str, Any] = {

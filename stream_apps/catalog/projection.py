@@ -76,6 +76,7 @@ def _apply_upload(row: VideoRecord, e: UploadComplete) -> VideoRecord:
         title=e.title,
         description=e.description,
         tags=e.tags,
+        visibility=e.visibility,
         uploader_id=e.uploader_id,
         object_key=e.object_key,
         size_bytes=e.size_bytes,

@@ -36,6 +36,9 @@ class SearchIndexer:
         """After the catalog wrote ``after`` over ``before``: re-index when search would see a change."""
         old = None if before is None else search_document(before)
         new = search_document(after)
+        if new is None and old is not None:  # it was searchable and is no longer (made unlisted, say)
+            await self._store.delete(after.video_id)
+            return
         if new is None or new == old:
             return  # progress percentages and the like change nothing search shows
         popularity = await popularity_of(self._playback, after.video_id, now=datetime.now(UTC))

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from stream_apps.playback.aggregates import BucketKey, PlaybackStats
-from views.catalog import VideoRecord
+from views.catalog import VideoRecord, Visibility
 from views.search.model import SearchDocument
 
 __all__ = ["POPULARITY_WINDOWS", "Popularity", "popularity_by_video", "search_document"]
@@ -27,8 +27,9 @@ class Popularity:
 
 
 def search_document(record: VideoRecord, popularity: Popularity = Popularity()) -> SearchDocument | None:
-    """The document of a catalog row; ``None`` while the row is only later events (no upload yet)."""
-    if record.created_at is None:
+    """The document of a catalog row; ``None`` while the row is only later events (no upload yet), and
+    for a video that is not public: unlisted and private videos are never in search nor suggestions."""
+    if record.created_at is None or record.visibility is not Visibility.PUBLIC:
         return None
     return SearchDocument(
         video_id=record.video_id,

@@ -156,6 +156,10 @@ def test_redact_removes_tokens_signatures_and_bearer_credentials() -> None:
         f"POST /v1/uploads/{jwt}/complete": f"POST /v1/uploads/{REDACTED}/complete",
         "Authorization: Bearer abc.def": f"Authorization: Bearer {REDACTED}",
         "GET /v1/videos?limit=5&cursor=abc": "GET /v1/videos?limit=5&cursor=abc",
+        "GET /media/s/1800021600/Zm9vYmFy-_x/videos/v1/j1/master.m3u8 200": (
+            f"GET /media/s/1800021600/{REDACTED}/videos/v1/j1/master.m3u8 200"
+        ),
+        "GET /media/videos/v1/j1/master.m3u8": "GET /media/videos/v1/j1/master.m3u8",
     }
     for text, expected in cases.items():
         assert redact(text) == expected

@@ -165,6 +165,25 @@ def test_cors_origins_and_the_media_base_url() -> None:
         Settings.from_env({"TUBESTREAM_MEDIA_BASE_URL": "cdn.example"})
 
 
+def test_the_media_signing_secret_and_the_signed_urls_lifetime(tmp_path: Path) -> None:
+    from deploy.cli.views import _media_signer
+
+    default = Settings.from_env({"TUBESTREAM_HOME": str(tmp_path)})
+    assert default.media_signing_secret is None and default.signed_media_ttl_s == 6 * 3600
+    made = _media_signer(default)  # a per-machine secret, made once and kept
+    assert made.secret == _media_signer(default).secret
+    assert (tmp_path / "secrets" / "media-signing").read_text().strip().encode() == made.secret
+    set_ = Settings.from_env(
+        {"TUBESTREAM_MEDIA_SIGNING_SECRET": "m" * 40, "TUBESTREAM_SIGNED_MEDIA_TTL_S": "900"}
+    )
+    signer = _media_signer(set_)
+    assert (signer.secret, signer.ttl_s) == (b"m" * 40, 900)
+    with pytest.raises(ValueError, match="TUBESTREAM_SIGNED_MEDIA_TTL_S"):
+        Settings.from_env({"TUBESTREAM_SIGNED_MEDIA_TTL_S": "-1"})
+    with pytest.raises(ValueError, match="32 bytes"):
+        _media_signer(Settings.from_env({"TUBESTREAM_MEDIA_SIGNING_SECRET": "short"}))
+
+
 def test_kafka_security_settings_reach_the_one_kafka_config(in_tmp: Path) -> None:
     s = Settings.from_env(
         {

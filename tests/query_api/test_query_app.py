@@ -283,6 +283,7 @@ async def test_media_does_not_follow_a_symlink_out_of_the_media_root(
     (tmp_path / "blobs" / "videos" / "v1" / "j1" / "alias.m4s").symlink_to(
         tmp_path / "blobs/videos/v1/j1/seg.m4s"
     )
+    await catalog.put(_video("v1"))  # only a video the catalog knows as public is served unsigned
     app = create_app(catalog=catalog, media=blobs)
     async with TestClient(TestServer(app)) as client:
         leak = await client.get("/media/videos/v1/j1/leak.m4s")
@@ -299,6 +300,7 @@ async def test_published_media_is_served_with_ranges_and_sources_stay_private(
     blobs.put_bytes("videos/v1/j1/master.m3u8", b"#EXTM3U\n#EXT-X-VERSION:7\n")
     blobs.put_bytes("videos/v1/j1/seg-0-00001.m4s", bytes(range(256)) * 4)
     blobs.put_bytes("uploads/v1/source", b"the original file")
+    await catalog.put(_video("v1"))  # only a video the catalog knows as public is served unsigned
     app = create_app(catalog=catalog, media=blobs)
     async with TestClient(TestServer(app)) as client:
         master = await client.get("/media/videos/v1/j1/master.m3u8")
@@ -318,6 +320,7 @@ async def test_media_caches_segments_for_good_manifests_briefly_and_revalidates_
     blobs = LocalBlobStore(tmp_path / "blobs")
     blobs.put_bytes("videos/v1/j1/master.m3u8", b"#EXTM3U\n")
     blobs.put_bytes("videos/v1/j1/seg-0-00001.m4s", b"segment")
+    await catalog.put(_video("v1"))
     async with TestClient(TestServer(create_app(catalog=catalog, media=blobs))) as client:
         segment = await client.get("/media/videos/v1/j1/seg-0-00001.m4s")
         assert segment.headers["Cache-Control"] == "public, max-age=31536000, immutable"
@@ -378,6 +381,7 @@ async def test_media_on_s3_redirects_to_a_signed_url(catalog: CatalogStore, mini
     )
     s3.ensure_bucket()
     s3.put_bytes("videos/v2/j1/master.m3u8", b"#EXTM3U\n")
+    await catalog.put(_video("v2"))
     app = create_app(catalog=catalog, media=s3)
     async with TestClient(TestServer(app)) as client:
         response = await client.get("/media/videos/v2/j1/master.m3u8", allow_redirects=False)

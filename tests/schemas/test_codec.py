@@ -29,6 +29,7 @@ from schemas.registry import (
     event_type_named,
     event_type_of,
 )
+from schemas.upload_complete import Visibility
 
 T = datetime(2026, 11, 24, 12, 0, 0, 123000, tzinfo=UTC)
 
@@ -172,6 +173,21 @@ def test_a_version_written_with_only_its_required_fields_reads_with_defaults() -
     event = codec.decode(codec.encode_dict(UPLOAD_COMPLETE, required, version=1), UPLOAD_COMPLETE)
     assert (event.description, event.tags, event.probe) == ("", (), None)
     assert event.title == "x"
+
+
+@pytest.mark.parametrize("version", [1, 2])
+def test_an_upload_written_before_visibility_reads_as_public(version: int) -> None:
+    old = UPLOAD_COMPLETE.version(version)
+    record = {f["name"]: sample(f["type"]) for f in old.schema["fields"]}
+    event = codec.decode(codec.encode_dict(UPLOAD_COMPLETE, record, version=version), UPLOAD_COMPLETE)
+    assert event.visibility is Visibility.PUBLIC
+
+
+def test_an_unlisted_upload_round_trips_its_visibility() -> None:
+    record = {**sample(UPLOAD_COMPLETE.current.schema), "visibility": "unlisted"}
+    event = codec.decode(codec.encode_dict(UPLOAD_COMPLETE, record), UPLOAD_COMPLETE)
+    assert event.visibility is Visibility.UNLISTED
+    assert codec.decode(codec.encode(event), UPLOAD_COMPLETE) == event
 
 
 def test_garbage_after_the_marker_is_a_decode_error() -> None:

@@ -17,7 +17,10 @@ from cassandra import ConsistencyLevel
 
 from deploy.cli.main import main
 from deploy.local_cassandra import LocalCassandra
+from views.cassandra_catalog import CATALOG_MIGRATIONS
 from views.cassandra_cluster import CassandraSettings
+from views.cassandra_playback import PLAYBACK_MIGRATIONS
+from views.catalog import Visibility
 from views.errors import SchemaVersionError, StoreUnavailableError
 from views.stores import migrate_store, open_catalog_store, open_playback_store
 
@@ -82,9 +85,10 @@ def test_a_keyspace_never_migrated_is_refused_with_the_command_to_run(cassandra:
 def versions(cassandra_keyspace: CassandraKeyspace) -> Iterator[CassandraKeyspace]:
     """This module's keyspace; its schema versions are put back to this code's after the test."""
     yield cassandra_keyspace
-    for view in ("catalog", "playback"):
+    for view, version in (("catalog", len(CATALOG_MIGRATIONS)), ("playback", len(PLAYBACK_MIGRATIONS))):
         cassandra_keyspace.execute(
-            f"UPDATE {cassandra_keyspace.name}.schema_versions SET version = 1 WHERE view_name = %s", (view,)
+            f"UPDATE {cassandra_keyspace.name}.schema_versions SET version = %s WHERE view_name = %s",
+            (version, view),
         )
 
 
@@ -95,25 +99,52 @@ async def test_an_older_schema_is_refused_until_migrated(versions: CassandraKeys
     with pytest.raises(SchemaVersionError) as caught:
         open_catalog_store(versions.url)
     assert str(caught.value) == (
-        f"the catalog schema in keyspace {versions.name!r} is at version 0, this code reads version 1: "
+        f"the catalog schema in keyspace {versions.name!r} is at version 0, this code reads version 2: "
         f"run `tubestream views migrate --catalog-url '{versions.url}'`"
     )
     await open_playback_store(versions.url).close()  # the other view's version is its own
 
     assert migrate_store(versions.url, view="catalog") == (
-        f"catalog: {versions.url} migrated from schema version 0 to 1"
+        f"catalog: {versions.url} migrated from schema version 0 to 2"
     )
     await open_catalog_store(versions.url).close()
+
+
+@pytest.mark.cassandra
+async def test_migration_2_adds_visibility_and_rows_written_before_it_read_as_public(
+    versions: CassandraKeyspace,
+) -> None:
+    """A keyspace at version 1 (no visibility column) holding a row: migrated, the row is public."""
+    versions.reset("videos_")
+    versions.execute(f"ALTER TABLE {versions.name}.videos_by_id DROP visibility")
+    versions.execute(f"UPDATE {versions.name}.schema_versions SET version = 1 WHERE view_name = 'catalog'")
+    old_doc = '{"video_id": "old", "status": "ready", "updated_at": "2026-11-01T12:00:00+00:00"}'
+    versions.execute(
+        f"INSERT INTO {versions.name}.videos_by_id (video_id, doc, listed_us) VALUES (%s, %s, null)",
+        ("old", old_doc),
+    )
+    assert migrate_store(versions.url, view="catalog") == (
+        f"catalog: {versions.url} migrated from schema version 1 to 2"
+    )
+    store = open_catalog_store(versions.url)
+    try:
+        assert await store.visibility_of("old") is Visibility.PUBLIC
+        old = await store.get("old")
+        assert old is not None and old.visibility is Visibility.PUBLIC
+    finally:
+        await store.close()
+        versions.reset("videos_")
 
 
 @pytest.mark.cassandra
 def test_a_newer_schema_is_refused_rather_than_misread(versions: CassandraKeyspace) -> None:
     versions.execute(f"UPDATE {versions.name}.schema_versions SET version = 7 WHERE view_name = 'playback'")
     with pytest.raises(
-        SchemaVersionError, match="at version 7, newer than this code's 1: upgrade tubestream"
+        SchemaVersionError,
+        match=f"at version 7, newer than this code's {len(PLAYBACK_MIGRATIONS)}: upgrade tubestream",
     ):
         open_playback_store(versions.url)
-    with pytest.raises(SchemaVersionError, match="newer than this code's 1"):
+    with pytest.raises(SchemaVersionError, match=f"newer than this code's {len(PLAYBACK_MIGRATIONS)}"):
         migrate_store(versions.url, view="playback")
 
 
@@ -124,13 +155,13 @@ def test_the_migrate_command_creates_the_keyspace_once(
     url = cassandra.url("made_by_the_cli")
     assert main(["views", "migrate", "--catalog-url", url, "--playback-url", url]) == 0
     assert capsys.readouterr().out.splitlines() == [
-        f"catalog: {url} migrated from schema version 0 to 1",
-        f"playback: {url} migrated from schema version 0 to 1",
+        f"catalog: {url} migrated from schema version 0 to 2",
+        f"playback: {url} migrated from schema version 0 to {len(PLAYBACK_MIGRATIONS)}",
     ]
     assert main(["views", "migrate", "--catalog-url", url, "--playback-url", url]) == 0
     assert capsys.readouterr().out.splitlines() == [
-        f"catalog: {url} is at schema version 1, nothing to do",
-        f"playback: {url} is at schema version 1, nothing to do",
+        f"catalog: {url} is at schema version 2, nothing to do",
+        f"playback: {url} is at schema version {len(PLAYBACK_MIGRATIONS)}, nothing to do",
     ]
 
 

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from views.catalog import CatalogStore, ListCursor, RenditionRecord, VideoRecord, VideoStatus
+from views.catalog import CatalogStore, ListCursor, RenditionRecord, VideoRecord, VideoStatus, Visibility
 from views.errors import StoreUnavailableError
 from views.stores import open_catalog_store
 
@@ -304,3 +304,28 @@ async def test_an_unchanged_row_read_again_is_the_same_record(store: CatalogStor
     assert first is not None
     assert (await store.get("v1")) is first
     assert (await store.list_newest(limit=1)).videos[0] is first
+
+
+async def test_unlisted_and_private_rows_are_read_by_id_but_never_listed(store: CatalogStore) -> None:
+    await store.put(video("pub", created_at=T0))
+    await store.put(video("unl", created_at=T0 + timedelta(seconds=1), visibility=Visibility.UNLISTED))
+    await store.put(video("priv", created_at=T0 + timedelta(seconds=2), visibility=Visibility.PRIVATE))
+
+    assert [v.video_id for v in (await store.list_newest(limit=10)).videos] == ["pub"]
+    unlisted = await store.get("unl")
+    assert unlisted is not None and unlisted.visibility is Visibility.UNLISTED
+    assert await store.visibility_of("priv") is Visibility.PRIVATE
+    assert await store.visibility_of("unl") is Visibility.UNLISTED
+    assert await store.visibility_of("pub") is Visibility.PUBLIC
+    assert await store.visibility_of("nothing") is None
+    assert [v.video_id for v in await store.scan()] == ["priv", "pub", "unl"]
+
+
+async def test_a_listed_row_made_unlisted_leaves_the_list_and_is_back_once_public(
+    store: CatalogStore,
+) -> None:
+    await store.put(video("v1"))
+    await store.put(video("v1", visibility=Visibility.UNLISTED))
+    assert (await store.list_newest(limit=10)).videos == ()
+    await store.put(video("v1"))
+    assert [v.video_id for v in (await store.list_newest(limit=10)).videos] == ["v1"]

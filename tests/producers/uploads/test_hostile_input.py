@@ -209,6 +209,9 @@ async def test_a_part_longer_or_shorter_than_its_url_says_is_refused_and_not_kep
         ({"title": "gnp.exe\u202emp4"}, "title"),
         ({"tags": ["\u2066isolate"]}, "tag 1"),
         ({"description": 5}, "description"),
+        ({"visibility": "secret"}, "visibility"),
+        ({"visibility": "PRIVATE"}, "visibility"),
+        ({"visibility": None}, "visibility"),
     ],
 )
 async def test_metadata_outside_the_limits_is_refused_at_create(

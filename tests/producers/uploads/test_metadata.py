@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from producers.uploads.metadata import InvalidMetadataError, VideoMetadata, check_metadata
+from producers.uploads.metadata import InvalidMetadataError, VideoMetadata, Visibility, check_metadata
 
 
 def test_what_is_kept_is_trimmed_and_survives_storage() -> None:
@@ -47,3 +47,24 @@ def test_each_refusal_names_the_field_and_the_character(body: dict[str, object],
 def test_exactly_at_the_limits_is_fine() -> None:
     metadata = check_metadata({"title": "x" * 200, "description": "d" * 5000, "tags": ["t" * 40] * 30})
     assert (len(metadata.title), len(metadata.description), len(metadata.tags)) == (200, 5000, 30)
+
+
+@pytest.mark.parametrize("visibility", ["public", "unlisted", "private"])
+def test_a_visibility_is_kept_and_survives_storage(visibility: str) -> None:
+    metadata = check_metadata({"title": "t", "visibility": visibility})
+    assert metadata.visibility is Visibility(visibility)
+    assert VideoMetadata.from_json(metadata.to_json()) == metadata
+
+
+def test_no_visibility_is_public_and_metadata_stored_before_visibility_reads_as_public() -> None:
+    assert check_metadata({"title": "t"}).visibility is Visibility.PUBLIC
+    assert (
+        VideoMetadata.from_json(b'{"title": "t", "description": "", "tags": []}').visibility
+        is Visibility.PUBLIC
+    )
+
+
+@pytest.mark.parametrize("visibility", ["Public", "hidden", "", None, 1, ["private"]])
+def test_any_other_visibility_is_refused_by_name(visibility: object) -> None:
+    with pytest.raises(InvalidMetadataError, match="visibility must be one of public, unlisted, private"):
+        check_metadata({"title": "t", "visibility": visibility})

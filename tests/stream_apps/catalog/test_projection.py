@@ -311,3 +311,15 @@ def test_a_v1_rendition_without_thumbnails_or_measurements_leaves_them_unknown()
     row = fold([upload(0), request(1, "j1"), rendition(2, "j1", "360p")])
     assert (row.poster_key, row.storyboard_key, row.media_duration_ms) == (None, None, None)
     assert row.renditions[0].average_bitrate_kbps is None
+
+
+def test_the_upload_sets_the_visibility_and_a_newer_upload_changes_it() -> None:
+    from schemas.upload_complete import Visibility
+
+    row = project(None, dataclasses.replace(upload(0), visibility=Visibility.UNLISTED))
+    assert row.visibility is Visibility.UNLISTED and not row.listed
+    older = project(row, dataclasses.replace(upload(-5), visibility=Visibility.PUBLIC))
+    assert older.visibility is Visibility.UNLISTED  # an older upload's word changes nothing
+    newer = project(row, dataclasses.replace(upload(5), visibility=Visibility.PRIVATE))
+    assert newer.visibility is Visibility.PRIVATE
+    assert project(None, upload(0)).visibility is Visibility.PUBLIC and project(None, upload(0)).listed
