@@ -158,12 +158,15 @@ def test_cassandra_gone_mid_stream_is_a_503_and_no_event_is_lost(
         extra_env={"TUBESTREAM_PLAYBACK_URL": url},
     )
     truth = _analytics_truth()
+    # its stream shuffles events over 40 minutes, past the idle time after which sessions are retired:
+    # every event is kept, as the analytics worker's own test does
+    keep_all = ("--batch-size", "20", "--retire-after", "0")
     distinct, published = truth._stream(seed=23)
     half = len(published) // 2
     healthz = f"{platform.api}/healthz"
     try:
         platform.start("api", "api")
-        worker = platform.start("analytics", "analytics", "run", "--batch-size", "20")
+        worker = platform.start("analytics", "analytics", "run", *keep_all)
         platform.wait_for(lambda: http_json(healthz)[0] == 200, timeout_s=60, what="the API")
         truth._publish(kafka, published[:half])
         platform.wait_for(
@@ -186,9 +189,7 @@ def test_cassandra_gone_mid_stream_is_a_503_and_no_event_is_lost(
 
         relay.restore()
         platform.wait_for(lambda: http_json(healthz)[0] == 200, timeout_s=60, what="/healthz to recover")
-        platform.start(
-            "analytics-2", "analytics", "run", "--batch-size", "20"
-        )  # as the supervisor restarts it
+        platform.start("analytics-2", "analytics", "run", *keep_all)  # as the supervisor restarts it
         buckets = aggregate_playback(distinct)
         for video in sorted({e.video_id for e in distinct}):
             want = truth._expected(
