@@ -17,8 +17,9 @@ Each round runs wrk (``--connections`` connections, 2 threads, ``--duration`` se
 and stats (``GET /v1/videos/{id}/stats``, the last hour by minute), against the API then the bare app
 (alternating which goes first), and prints requests/s and p50/p99; then the medians of the rounds and
 the ratio API / bare. A last pass sends each read at a fixed rate of ``--rate`` requests/s to the API
-(wrk has no fixed-rate mode: 100 connections each wait a delay before each request, calibrated so that
-the rate comes out at ``--rate``; latency is measured from send to answer, so it is closed-loop, and
+(wrk has no fixed-rate mode: 100 connections each wait a random think time before each request,
+exponential so that the requests arrive as a Poisson stream, its mean calibrated so that the rate
+comes out at ``--rate``; latency is measured from send to answer, so it is closed-loop, and
 wrk2's corrected figures would be higher under a stall) and prints the latency percentiles.
 
 Each server's CPU time per answer is read from ``/proc`` around each run: on a shared machine it
@@ -170,11 +171,21 @@ class WrkResult:
 
 
 def wrk_script(paths: list[str], delay_ms: float | None) -> str:
+    """wrk's Lua: random paths; with ``delay_ms``, each request after a random think time of that mean.
+
+    The think times are exponential (and each wrk thread draws its own): the connections' requests
+    then arrive as a Poisson stream at the rate, as independent clients' do. A fixed delay kept the
+    100 connections in step from their first requests on, so the server took bursts of 100 at once
+    and the tail measured the burst, not the server.
+    """
     quoted = ",".join(f'"{p}"' for p in paths)
-    script = f"math.randomseed(7)\nlocal paths = {{{quoted}}}\n"
+    script = "local threads = 0\n"
+    script += "setup = function(thread) threads = threads + 1; thread:set('seed', 7 + threads) end\n"
+    script += "init = function(args) math.randomseed(seed) end\n"
+    script += f"local paths = {{{quoted}}}\n"
     script += "request = function() return wrk.format('GET', paths[math.random(#paths)]) end\n"
     if delay_ms is not None:
-        script += f"delay = function() return {delay_ms:.3f} end\n"
+        script += f"delay = function() return -math.log(1 - math.random()) * {delay_ms:.3f} end\n"
     # wrk's own table stops at p99; its latency object gives any percentile, in microseconds
     script += "done = function(summary, latency, requests)\n"
     script += "  for _, p in ipairs({50, 99, 99.9}) do\n"
@@ -364,7 +375,7 @@ def measure(args: argparse.Namespace, home: Path, bases: dict[str, str], pids: d
             f"{api_us:10.0f} {bare_us:11.0f} {bare_us / api_us:9.2f}"
         )
 
-    print(f"\nthe API at a fixed {args.rate:g} requests/s (100 connections, calibrated delay; ms)")
+    print(f"\nthe API at a fixed {args.rate:g} requests/s (100 connections, Poisson arrivals; ms)")
     print(f"{'read':<6} {'req/s':>7} {'p50':>6} {'p99':>6} {'p99.9':>6} {'failed':>6}")
     for read in READS:
         script = home / f"{read}-fixed.lua"
@@ -396,8 +407,8 @@ def measure(args: argparse.Namespace, home: Path, bases: dict[str, str], pids: d
 def fixed_rate(
     wrk: str, base: str, paths: list[str], script: Path, *, rate: float, duration_s: float, trial_s: float = 2
 ) -> WrkResult:
-    """wrk at about ``rate``: 100 connections, each waiting a delay (50 ms at 2 000/s) before each
-    request, long beside an answer's time, so that the rate hardly depends on it.
+    """wrk at about ``rate``: 100 connections, each waiting a random think time (50 ms on average at
+    2 000/s) before each request, long beside an answer's time, so that the rate hardly depends on it.
 
     The delay is corrected from two short runs' rates (the answer's own time and wrk's timer slack
     add to each connection's period), never below half its first value; the measured run follows.

@@ -10,7 +10,8 @@ starts the query API twice, each one process as ``tubestream api`` runs it (``be
 view is the same SQLite file for both (video reads do not touch it).
 
 Each round sends random video reads to each API at each ``--rates`` requests/s (wrk, 100 connections
-each waiting a calibrated delay before each request: ``api_reads.fixed_rate``), alternating which API
+each waiting a random think time before each request, so that requests arrive as a Poisson stream:
+``api_reads.fixed_rate``), alternating which API
 goes first, and prints the rate reached, p50 and p99, and the API's CPU time per answer. Then the
 medians of the rounds per rate, and the p99 ratio Cassandra / SQLite: issue #17's goal is a ratio of
 2 or less at a rate both sustain.
@@ -130,8 +131,8 @@ def serve_and_measure(args: argparse.Namespace, home: Path, catalogs: dict[str, 
 def measure(args: argparse.Namespace, home: Path, bases: dict[str, str], pids: dict[str, int]) -> int:
     rng = random.Random(7)
     paths = [f"/v1/videos/bench-{rng.randrange(args.videos):06d}" for _ in range(2000)]
-    for name in STORES:  # warm both (connections, the driver's pools, the first decodes)
-        fixed_rate(args.wrk, bases[name], paths, home / "warm.lua", rate=500, duration_s=2, trial_s=1)
+    for name in STORES:  # warm both (connections, the driver's pools, the first decodes, the node's JIT)
+        fixed_rate(args.wrk, bases[name], paths, home / "warm.lua", rate=max(args.rates), duration_s=8)
 
     load = "/".join(f"{x:.1f}" for x in os.getloadavg())
     print(f"\nload average at the start: {load} on {os.cpu_count()} cores")

@@ -203,13 +203,12 @@ def start_processes(env: dict[str, str]) -> list[subprocess.Popen[bytes]]:
 WORKER = ["analytics", "run", "--instance-id", "bench-worker"]  # a restart takes its partitions back at once
 
 
-def start(env: dict[str, str], cmd: list[str]) -> subprocess.Popen[bytes]:
-    return subprocess.Popen(
-        [sys.executable, "-m", "deploy.cli", *cmd],
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
+def start(env: dict[str, str], cmd: list[str], log: Path | None = None) -> subprocess.Popen[bytes]:
+    """``log``: where its stderr goes (its log lines); nowhere by default."""
+    with open(log or os.devnull, "ab") as err:
+        return subprocess.Popen(
+            [sys.executable, "-m", "deploy.cli", *cmd], env=env, stdout=subprocess.DEVNULL, stderr=err
+        )
 
 
 async def shown(http: aiohttp.ClientSession, api: str, video: str, window: tuple[str, str]) -> None:
@@ -236,9 +235,14 @@ async def restart(
     batch = sessions(BATCH, 1, now=datetime.now(UTC), prefix=f"restart-{tag}")
     await post(http, collector, orjson.dumps(batch), f"Bearer {PlayerTokens(SECRET).issue(f'restart-{tag}')}")
     started = time.perf_counter()
-    successor = start(env, WORKER)
+    log = Path(env["TUBESTREAM_HOME"]) / f"worker-{tag}.log"
+    successor = start(env, WORKER, log)
     await shown(http, api, f"restart-{tag}-0", window)
-    return successor, time.perf_counter() - started
+    took = time.perf_counter() - started
+    for line in log.read_text().splitlines():  # where the time went: the partitions' restore
+        if "restored from" in line:
+            print(f"  {tag}: {line.split(': ', 1)[-1]}")
+    return successor, took
 
 
 def simulated_facts(rate: int, minutes: int) -> Any:
