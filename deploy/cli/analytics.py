@@ -27,6 +27,14 @@ def register(sub: Subparsers) -> None:
         help="how often the worker holding partition 0 rebuilds the trending boards (default 10)",
     )
     run_worker.add_argument(
+        "--boards-full-every",
+        type=_positive_seconds,
+        default=600.0,
+        metavar="SECONDS",
+        help="how often a round of boards reads every minute row of the day (and week) rather than the "
+        "minutes on-time events can still change; backfills reach the boards then (default 600)",
+    )
+    run_worker.add_argument(
         "--snapshot-every",
         type=_positive_seconds,
         default=30.0,
@@ -76,6 +84,7 @@ def _analytics(args: argparse.Namespace, settings: Settings) -> int:
     import gc
     import logging
     import signal
+    from collections.abc import Mapping
     from datetime import datetime
 
     from stream_apps.playback.worker import run_playback_worker
@@ -93,9 +102,9 @@ def _analytics(args: argparse.Namespace, settings: Settings) -> int:
         search = open_search_store(settings.search_url) if settings.search_url else None
         pusher = PopularityPusher(search) if search is not None else None
 
-        async def push_popularity(now: datetime) -> None:
+        async def push_popularity(now: datetime, views: Mapping[str, tuple[int, ...]]) -> None:
             if pusher is not None:
-                await pusher.refresh(store, now=now)
+                await pusher.push_views(views)
 
         stop = asyncio.Event()
         loop = asyncio.get_running_loop()
@@ -112,6 +121,8 @@ def _analytics(args: argparse.Namespace, settings: Settings) -> int:
                 stop=stop,
                 batch_size=args.batch_size,
                 boards_every=timedelta(seconds=args.boards_every),
+                boards_full_every=timedelta(seconds=args.boards_full_every),
+                view_windows=PopularityPusher.WINDOWS if pusher is not None else (),
                 backfill_horizon=settings.backfill_horizon,
                 retire_after=_retire_after(args.retire_after, settings.session_retire_after),
                 snapshot_every=timedelta(seconds=args.snapshot_every),

@@ -29,7 +29,7 @@ import gc
 import logging
 import threading
 import time
-from collections.abc import Awaitable, Callable, Iterator, Sequence
+from collections.abc import Awaitable, Callable, Iterator, Mapping, Sequence
 from datetime import UTC, datetime, timedelta
 
 from confluent_kafka import OFFSET_INVALID, Consumer, KafkaError, KafkaException, Message, TopicPartition
@@ -43,8 +43,10 @@ from stream_apps.playback.aggregates import (
 )
 from stream_apps.playback.facts import PlaybackFact, decode_facts
 from stream_apps.playback.rows import live_buckets
+from stream_apps.playback.time import epoch_ms
 from stream_apps.playback.view import PlaybackViewBuilder
 from stream_apps.trending.board import board_of, board_row
+from stream_apps.trending.keeper import BEHIND, FULL_EVERY, BoardKeeper
 from stream_apps.trending.score import TRENDING_WINDOWS
 from topics.catalogue import PLAYBACK_EVENT_TOPIC, topic_for
 from topics.config import KafkaConfig
@@ -55,17 +57,27 @@ from topics.producer import EventProducer
 from views.errors import ViewStoreError
 from views.playback import PlaybackStore
 
-__all__ = ["BOARDS_EVERY", "PLAYBACK_GROUP", "LeaderTask", "refresh_boards", "run_playback_worker"]
+__all__ = [
+    "BOARDS_EVERY",
+    "BOARDS_FULL_EVERY",
+    "PLAYBACK_GROUP",
+    "LeaderTask",
+    "refresh_boards",
+    "run_playback_worker",
+]
 
 log = logging.getLogger(__name__)
 
 PLAYBACK_GROUP = "tubestream-playback"
 DEAD_LETTERS = topic_for(PLAYBACK_EVENT_TOPIC.dead_letter or "")
 BOARDS_EVERY = timedelta(seconds=10)
+# Between full reads a round reads only the minutes on-time events can still change; backfills wait for one.
+BOARDS_FULL_EVERY = FULL_EVERY
 # A restart replays at most this much of the log (about 150 000 events a second on one core).
 SNAPSHOT_EVERY = timedelta(seconds=30)
-# Work the board holder does after each round of boards, told the round's time (one worker at a time).
-LeaderTask = Callable[[datetime], Awaitable[None]]
+# Work the board holder does after each round of boards (one worker at a time), told the round's time
+# and each video's views in the worker's ``view_windows`` then (video → a count per window, in order).
+LeaderTask = Callable[[datetime, Mapping[str, tuple[int, ...]]], Awaitable[None]]
 
 
 async def run_playback_worker(
@@ -81,6 +93,8 @@ async def run_playback_worker(
     snapshot_every: timedelta = SNAPSHOT_EVERY,
     instance_id: str | None = None,
     boards_every: timedelta = BOARDS_EVERY,
+    boards_full_every: timedelta = BOARDS_FULL_EVERY,
+    view_windows: Sequence[timedelta] = (),
     on_batch: Callable[[int], None] | None = None,
     after_boards: Sequence[LeaderTask] = (),
 ) -> None:
@@ -88,11 +102,15 @@ async def run_playback_worker(
 
     The worker that holds partition 0 also rebuilds the trending boards every
     ``boards_every``: one worker of the group at a time, from every
-    partition's rows in the store; then it runs ``after_boards`` (the search
-    view's popularity push), each told the time of the round.
+    partition's rows in the store (``BoardKeeper``: all of them on its first
+    round and every ``boards_full_every``, the minutes still open to on-time
+    events in between); then it runs ``after_boards`` (the search view's
+    popularity push), each told the time of the round and the views of each
+    video over ``view_windows``.
     """
     topic = kafka.topic(PLAYBACK_EVENT_TOPIC.name)
     leads = threading.Event()  # set while this worker holds partition 0
+    gained = threading.Event()  # set when partition 0 is (re)assigned: the next round reads everything
     builder = PlaybackViewBuilder(
         allowed_lateness=allowed_lateness,
         backfill_horizon=backfill_horizon,
@@ -124,6 +142,7 @@ async def run_playback_worker(
         gc.freeze()  # the restored state lives as long as the assignment: spare the GC rescanning it
         c.incremental_assign(partitions)
         if any(tp.partition == 0 for tp in partitions):
+            gained.set()
             leads.set()
 
     def _restore(committed: list[TopicPartition]) -> None:
@@ -179,7 +198,10 @@ async def run_playback_worker(
                 size = builder.state_size(partition)
                 log.info("playback: partition %d snapshot at offset %d: %s", partition, offset, size)
 
-    boards = asyncio.create_task(_keep_boards(store, boards_every, leads, stop, after_boards))
+    keeper = BoardKeeper(
+        store, full_every=boards_full_every, allowed_lateness=allowed_lateness, view_windows=view_windows
+    )
+    boards = asyncio.create_task(_keep_boards(keeper, boards_every, leads, gained, stop, after_boards))
     last_snapshot = time.monotonic()
     try:
         while not stop.is_set():
@@ -210,6 +232,8 @@ async def run_playback_worker(
                     decoded.append((int(message.partition() or 0), fact))
             rows = builder.apply_batch(decoded)
             await store.write(rows, offsets=offsets)
+            if decoded and min(f.received_ms for _, f in decoded) < _ms_ago(BEHIND):
+                keeper.reread()  # behind (a backlog, a replay): rows of minutes the boards no longer read
             dead_letters.flush()  # parked before the offsets move past them
             consumer.commit(
                 offsets=[TopicPartition(topic, p, o) for p, o in sorted(offsets.items())], asynchronous=False
@@ -231,30 +255,42 @@ async def run_playback_worker(
 
 
 async def _keep_boards(
-    store: PlaybackStore,
+    keeper: BoardKeeper,
     every: timedelta,
     leads: threading.Event,
+    gained: threading.Event,
     stop: asyncio.Event,
     after: Sequence[LeaderTask] = (),
 ) -> None:
     while not stop.is_set():
+        if gained.is_set() or not leads.is_set():  # partition 0 came (back) or went: start afresh
+            gained.clear()
+            keeper.forget()
         if leads.is_set():
             now = datetime.now(UTC)
             try:
-                await refresh_boards(store, now=now)
+                await keeper.refresh(now)
             except ViewStoreError as exc:  # the next round tries again; the API scores live meanwhile
                 log.warning("playback: trending boards not refreshed: %s", exc)
-            for task in after:
-                try:
-                    await task(now)
-                except ViewStoreError as exc:  # a store outage: the next round tries again
-                    log.warning("playback: %s not done this round: %s", getattr(task, "__name__", task), exc)
+            views = keeper.views(now)
+            if views is not None:  # else this round could not read: its tasks wait for the next
+                await _lead_tasks(after, now, views)
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(stop.wait(), every.total_seconds())
 
 
+async def _lead_tasks(
+    tasks: Sequence[LeaderTask], now: datetime, views: Mapping[str, tuple[int, ...]]
+) -> None:
+    for task in tasks:
+        try:
+            await task(now, views)
+        except ViewStoreError as exc:  # a store outage: the next round tries again
+            log.warning("playback: %s not done this round: %s", getattr(task, "__name__", task), exc)
+
+
 async def refresh_boards(store: PlaybackStore, *, now: datetime) -> None:
-    """Every window's board at ``now``, from one read of the longest window's minutes."""
+    """Every window's board at ``now``, from one read of the longest window's minutes (no tracker kept)."""
     longest = max(TRENDING_WINDOWS, key=lambda w: w.span)
     buckets = live_buckets(await store.all_minutes(start=now - longest.span, end=now))  # parsed once
     for window in TRENDING_WINDOWS:
@@ -273,6 +309,10 @@ def _gc_paused() -> Iterator[None]:
     finally:
         if was_enabled:
             gc.enable()
+
+
+def _ms_ago(span: timedelta) -> int:
+    return epoch_ms(datetime.now(UTC) - span)
 
 
 def _replay(

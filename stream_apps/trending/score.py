@@ -8,15 +8,19 @@ the video counts once, weighted by the age of their latest view there::
 where ``t_u`` is the start of the latest minute in ``[now - span, now)`` in
 which ``u``'s view of the video was counted. The half-life is a quarter of the
 span, so a view at the far edge of the window still weighs 1/16 and fresh
-interest wins over a big but fading audience. Scores are summed with
-``math.fsum`` (exactly rounded, so independent of order) and ranked by score,
-then unique viewers, then video id: the same inputs always give the same list.
+interest wins over a big but fading audience. Viewers are grouped by the
+minute of their latest view and each minute's weight is multiplied by its
+count; those products are summed with ``math.fsum`` (exactly rounded, so
+independent of order). Grouping is what lets the incremental tracker
+(``tracker``), which keeps counts rather than viewers, give the very same
+float as a scan of the rows. Videos are ranked by score, then unique
+viewers, then video id: the same inputs always give the same list.
 """
 
 from __future__ import annotations
 
 import math
-from collections import defaultdict
+from collections import Counter, defaultdict
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -35,6 +39,7 @@ __all__ = [
     "trending_score",
     "trending_window",
     "video_trends",
+    "weighted_score",
 ]
 
 
@@ -75,9 +80,19 @@ def decay_weight(age: timedelta, half_life: timedelta) -> float:
     return float(2.0 ** (-(age / half_life)))
 
 
-def trending_score(view_ages: Iterable[timedelta], half_life: timedelta) -> float:
-    """The score of one video: the decayed weights of its unique viewers' latest views, summed."""
-    return math.fsum(decay_weight(age, half_life) for age in view_ages)
+def trending_score(viewers_by_age: Mapping[timedelta, int], half_life: timedelta) -> float:
+    """The score of one video from how many unique viewers' latest views are of each age."""
+    return weighted_score((count, decay_weight(age, half_life)) for age, count in viewers_by_age.items())
+
+
+def weighted_score(counted_weights: Iterable[tuple[int, float]]) -> float:
+    """Σ count * weight over distinct ages, exactly rounded: the one formulation of a score.
+
+    Each age must come once: ``fsum`` of rounded products differs in the last
+    bit from ``fsum`` of the repeated weights, so a scan and a tracker agree
+    only if both multiply per age.
+    """
+    return math.fsum(count * weight for count, weight in counted_weights)
 
 
 def video_trends(
@@ -98,7 +113,11 @@ def video_trends(
         video_id: VideoTrend(
             video_id=video_id,
             score=trending_score(
-                (timedelta(milliseconds=now_ms - at_ms) for at_ms in seen.values()), window.half_life
+                {
+                    timedelta(milliseconds=now_ms - at_ms): count
+                    for at_ms, count in Counter(seen.values()).items()
+                },
+                window.half_life,
             ),
             unique_viewers=len(seen),
         )

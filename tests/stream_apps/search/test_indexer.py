@@ -17,7 +17,7 @@ from stream_apps.playback.aggregates import BucketKey, PlaybackStats
 from stream_apps.playback.rows import stats_to_document
 from stream_apps.search.indexer import SearchIndexer
 from stream_apps.search.popularity import PopularityPusher
-from stream_apps.search.projection import Popularity, popularity_by_video, search_document
+from stream_apps.search.projection import POPULARITY_WINDOWS, Popularity, popularity_by_video, search_document
 from views.catalog import VideoRecord, VideoStatus
 from views.playback import MinuteRow
 from views.search.model import SearchQuery
@@ -166,6 +166,24 @@ async def test_the_pusher_moves_view_counts_only_where_they_changed(tmp_path: Pa
         assert {s.popularity for s in await search.suggest("sailing")} == {0}
     finally:
         await playback.close()
+        await search.close()
+
+
+async def test_the_pusher_takes_the_trend_trackers_counts_with_the_same_rules(tmp_path: Path) -> None:
+    search = open_search_store(f"sqlite:///{tmp_path / 'search.db'}")
+    pusher = PopularityPusher(search)
+    try:
+        for video_id, title in (("v1", "Sailing north"), ("v2", "Sailing south")):
+            doc = search_document(_row(video_id=video_id, title=title))
+            assert doc is not None
+            await search.put(doc)
+        assert PopularityPusher.WINDOWS == POPULARITY_WINDOWS  # the order of the counts: day, week
+        assert await pusher.push_views({"v2": (9, 9), "v1": (0, 2)}) == 2
+        assert [s.video_id for s in await search.suggest("sailing")] == ["v2", "v1"]
+        assert await pusher.push_views({"v2": (9, 9), "v1": (0, 2)}) == 0  # nothing moved
+        assert await pusher.push_views({"v1": (0, 2)}) == 1  # v2 aged out: back to 0
+        assert [s.video_id for s in await search.suggest("sailing")] == ["v1", "v2"]
+    finally:
         await search.close()
 
 

@@ -43,10 +43,18 @@ def test_decay_halves_every_half_life() -> None:
 
 def test_score_is_a_sum_that_does_not_depend_on_order() -> None:
     ages = [timedelta(seconds=random.Random(n).randrange(86_400)) for n in range(500)]
-    score = trending_score(ages, TRENDING_24H.half_life)
+    counts = {age: 1 + n % 3 for n, age in enumerate(ages)}
+    score = trending_score(counts, TRENDING_24H.half_life)
     random.Random(1).shuffle(ages)
-    assert trending_score(ages, TRENDING_24H.half_life) == score
-    assert trending_score([], TRENDING_1H.half_life) == 0.0
+    assert trending_score({age: counts[age] for age in ages}, TRENDING_24H.half_life) == score
+    assert trending_score({}, TRENDING_1H.half_life) == 0.0
+
+
+def test_viewers_of_one_age_count_as_that_many_weights() -> None:
+    half_life = TRENDING_1H.half_life
+    age = timedelta(minutes=7)
+    assert trending_score({age: 3}, half_life) == 3 * decay_weight(age, half_life)
+    assert trending_score({age: 2, timedelta(0): 1}, half_life) == 2 * decay_weight(age, half_life) + 1
 
 
 def test_windows() -> None:
