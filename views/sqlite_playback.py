@@ -8,6 +8,7 @@ route's default hour) and a board are read on the caller's thread through
 
 from __future__ import annotations
 
+import contextlib
 import sqlite3
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
@@ -54,6 +55,7 @@ class SqlitePlaybackStore:
         self._file = SqliteFile(path, view="playback", schema=_SCHEMA)
         in_memory = self._file.path == ":memory:"
         self._reader = None if in_memory else SqliteReader(self._file.path, view="playback")
+        self._recent = _RecentSpans()
 
     async def write(self, rows: list[MinuteRow], *, offsets: dict[int, int]) -> None:
         def work(conn: sqlite3.Connection) -> None:
@@ -87,17 +89,21 @@ class SqlitePlaybackStore:
         await self._run(work)
 
     async def minutes(self, video_id: str, *, start: datetime, end: datetime) -> list[MinuteRow]:
-        def query(conn: sqlite3.Connection) -> list[MinuteRow]:
-            rows = conn.execute(
+        """The video's rows over the span. A short span read again with the same rows in the store
+        gives the list it gave before (the same object: the caller must not change it)."""
+        span = (video_id, _ms(start), _ms(end))
+
+        def query(conn: sqlite3.Connection) -> list[tuple[str, int, int, str]]:
+            return conn.execute(
                 "SELECT video_id, minute_ms, partition, doc FROM playback_minutes "
                 "WHERE video_id = ? AND minute_ms >= ? AND minute_ms < ? ORDER BY minute_ms, partition",
-                (video_id, _ms(start), _ms(end)),
+                span,
             ).fetchall()
-            return [_row(r) for r in rows]
 
-        if end - start <= READ_IN_PLACE_SPAN:
-            return await self._read(query)
-        return await self._run(query)
+        if end - start > READ_IN_PLACE_SPAN:
+            return [_row(r) for r in await self._run(query)]
+        raw = await self._read(query)
+        return self._recent.rows(span, raw)
 
     async def all_minutes(self, *, start: datetime, end: datetime) -> list[MinuteRow]:
         def query(conn: sqlite3.Connection) -> list[MinuteRow]:
@@ -164,6 +170,32 @@ class SqlitePlaybackStore:
 
 def _ms(value: datetime) -> int:
     return int(value.astimezone(UTC).timestamp() * 1000)
+
+
+class _RecentSpans:
+    """The rows last read for each recent span, as stored and as ``MinuteRow`` lists.
+
+    The stats route reads a video's hour (about 60 rows) per request; making the
+    rows cost more than reading them, and the API then compared them field by field
+    with those its kept answer was made from. Comparing the stored tuples (strings and
+    integers, compared in C) and handing back the same list lets the API find its
+    answer by identity. Bounded: the oldest span goes when full.
+    """
+
+    def __init__(self, entries: int = 512) -> None:
+        self._entries = entries
+        self._known: dict[tuple[str, int, int], tuple[list[tuple[str, int, int, str]], list[MinuteRow]]] = {}
+
+    def rows(self, span: tuple[str, int, int], raw: list[tuple[str, int, int, str]]) -> list[MinuteRow]:
+        known = self._known.get(span)
+        if known is not None and known[0] == raw:
+            return known[1]
+        rows = [_row(r) for r in raw]
+        if len(self._known) >= self._entries and span not in self._known:
+            with contextlib.suppress(StopIteration, KeyError):  # another thread may have taken it
+                del self._known[next(iter(self._known))]
+        self._known[span] = (raw, rows)
+        return rows
 
 
 def _row(r: tuple[str, int, int, str]) -> MinuteRow:
