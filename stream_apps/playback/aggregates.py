@@ -38,6 +38,7 @@ disjoint sets of sessions (e.g. one per partition) combine with ``merge_buckets`
 from __future__ import annotations
 
 import bisect
+import itertools
 import zlib
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Mapping
@@ -164,6 +165,9 @@ class PlaybackStats:
 
     @classmethod
     def merge_all(cls, parts: Iterable[PlaybackStats]) -> PlaybackStats:
+        parts = tuple(parts)
+        if len(parts) == 1 and _normal_mix(parts[0].rendition_ms):  # a minute of one partition, say
+            return parts[0]  # what merging it alone would build again, field for field
         total = _Accumulator()
         for part in parts:
             total.add_stats(part)
@@ -1022,3 +1026,8 @@ def _bump(counter: Counter[str], key: str, by: int) -> None:
 
 def _sorted_mix(mix: Mapping[str, int]) -> tuple[tuple[str, int], ...]:
     return tuple(sorted((rendition, ms) for rendition, ms in mix.items() if ms))
+
+
+def _normal_mix(mix: tuple[tuple[str, int], ...]) -> bool:
+    """``mix`` is as ``_sorted_mix`` makes them: sorted by rendition, each once, no zero."""
+    return all(ms for _, ms in mix) and all(a[0] < b[0] for a, b in itertools.pairwise(mix))

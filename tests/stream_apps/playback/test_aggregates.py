@@ -686,6 +686,23 @@ def test_merge_is_commutative_and_associative(generated: tuple[list[Session], li
     assert PlaybackStats.merge_all(stats) == PlaybackStats.merge_all(shuffled)
 
 
+def test_merging_one_aggregate_gives_what_merging_it_with_nothing_gives(
+    generated: tuple[list[Session], list[PlaybackEvent]],
+) -> None:
+    _, stream = generated
+    for stats in list(
+        aggregate_playback(stream, allowed_lateness=LATENESS, backfill_horizon=HORIZON).values()
+    ):
+        assert PlaybackStats.merge_all([stats]) == stats.merge(EMPTY_STATS) == stats
+    # one read from a document written by other code: its mix is put in order, zeros left out
+    odd = PlaybackStats(views=1, watch_ms=5, rendition_ms=(("720p", 5), ("360p", 0), ("1080p", 0)))
+    assert PlaybackStats.merge_all([odd]).rendition_ms == (("720p", 5),)
+    assert PlaybackStats.merge_all([PlaybackStats(rendition_ms=(("b", 1), ("a", 2)))]).rendition_ms == (
+        ("a", 2),
+        ("b", 1),
+    )
+
+
 # ----- ownership, bounds, the collector's clock ---------------------------------------------------
 
 
