@@ -102,7 +102,7 @@ async def seed(home: Path, videos: int) -> None:
 # -- the two servers, each run as a child process of this script ---------------------------------
 
 
-def serve_api(home: Path, port: int, catalog_url: str | None = None) -> None:
+def serve_api(home: Path, port: int, catalog_url: str | None = None, *, reuse_port: bool = False) -> None:
     """The query API over ``catalog_url`` (the seeded SQLite catalog by default) and the seeded playback."""
     from deploy.serving import access_logger, log_privately
     from query_api.server import run
@@ -116,10 +116,11 @@ def serve_api(home: Path, port: int, catalog_url: str | None = None) -> None:
         port=port,
         ssl_context=None,
         access_log_class=access_logger(b"benchmark pseudonym key"),
+        reuse_port=reuse_port,
     )
 
 
-def serve_bare(port: int) -> None:
+def serve_bare(port: int, *, reuse_port: bool = False) -> None:
     """The same paths, each answering one document of the same shape; no store, no middleware, no log."""
     one = video_resource(video(0), media_base_url="/media/")
     page = {
@@ -155,7 +156,7 @@ def serve_bare(port: int) -> None:
     app.router.add_get("/v1/videos/{video_id}", get_video)
     app.router.add_get("/v1/videos", list_videos)
     app.router.add_get("/v1/videos/{video_id}/stats", get_stats)
-    web.run_app(app, host="127.0.0.1", port=port, access_log=None, print=None)
+    web.run_app(app, host="127.0.0.1", port=port, access_log=None, print=None, reuse_port=reuse_port or None)
 
 
 # -- wrk ------------------------------------------------------------------------------------------
@@ -273,14 +274,21 @@ def main() -> int:
     parser.add_argument("--connections", type=int, default=32)
     parser.add_argument("--rate", type=float, default=2000.0, help="requests/s of the fixed-rate pass")
     parser.add_argument("--wrk", default="/usr/bin/wrk")
+    parser.add_argument(
+        "--processes",
+        type=int,
+        default=1,
+        help="processes of each server sharing its port (SO_REUSEPORT), as `tubestream api --processes N`",
+    )
     # a child: api HOME PORT [CATALOG_URL] | bare PORT
     parser.add_argument("--serve", nargs="+", help=argparse.SUPPRESS)
+    parser.add_argument("--reuse-port", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.serve:
         if args.serve[0] == "api":
-            serve_api(Path(args.serve[1]), int(args.serve[2]), *args.serve[3:4])
+            serve_api(Path(args.serve[1]), int(args.serve[2]), *args.serve[3:4], reuse_port=args.reuse_port)
         else:
-            serve_bare(int(args.serve[1]))
+            serve_bare(int(args.serve[1]), reuse_port=args.reuse_port)
         return 0
 
     with tempfile.TemporaryDirectory(prefix="tubestream-bench-api-") as tmp:
@@ -292,25 +300,35 @@ def main() -> int:
             f"in {time.perf_counter() - began:.1f} s"
         )
         ports = {"api": free_port(), "bare": free_port()}
-        me = [sys.executable, __file__, "--serve"]
+        me = [sys.executable, __file__, *(["--reuse-port"] if args.processes > 1 else []), "--serve"]
         with open(home / "api.log", "wb") as api_log:
             procs = {
-                "api": subprocess.Popen([*me, "api", tmp, str(ports["api"])], stdout=api_log, stderr=api_log),
-                "bare": subprocess.Popen([*me, "bare", str(ports["bare"])], stderr=subprocess.DEVNULL),
+                "api": [
+                    subprocess.Popen([*me, "api", tmp, str(ports["api"])], stdout=api_log, stderr=api_log)
+                    for _ in range(args.processes)
+                ],
+                "bare": [
+                    subprocess.Popen([*me, "bare", str(ports["bare"])], stderr=subprocess.DEVNULL)
+                    for _ in range(args.processes)
+                ],
             }
+            everyone = [proc for group in procs.values() for proc in group]
             try:
                 bases = {name: f"http://127.0.0.1:{port}" for name, port in ports.items()}
-                wait_until_up(bases["api"] + "/healthz", procs["api"])
-                wait_until_up(bases["bare"] + "/v1/videos", procs["bare"])
-                return measure(args, home, bases, {name: proc.pid for name, proc in procs.items()})
+                for proc in procs["api"]:
+                    wait_until_up(bases["api"] + "/healthz", proc)
+                for proc in procs["bare"]:
+                    wait_until_up(bases["bare"] + "/v1/videos", proc)
+                pids = {name: [proc.pid for proc in group] for name, group in procs.items()}
+                return measure(args, home, bases, pids)
             finally:
-                for proc in procs.values():
+                for proc in everyone:
                     proc.terminate()
-                for proc in procs.values():
+                for proc in everyone:
                     proc.wait(timeout=30)
 
 
-def measure(args: argparse.Namespace, home: Path, bases: dict[str, str], pids: dict[str, int]) -> int:
+def measure(args: argparse.Namespace, home: Path, bases: dict[str, str], pids: dict[str, list[int]]) -> int:
     rng = random.Random(7)
     ids = [f"bench-{rng.randrange(args.videos):06d}" for _ in range(2000)]
     paths = {
@@ -328,7 +346,8 @@ def measure(args: argparse.Namespace, home: Path, bases: dict[str, str], pids: d
 
     load = "/".join(f"{x:.1f}" for x in os.getloadavg())
     print(f"load average at the start: {load} on {os.cpu_count()} cores")
-    print(f"wrk -t2 -c{args.connections} -d{args.duration:g}s, {args.rounds} rounds")
+    each = f"{args.processes} process(es) per server"
+    print(f"wrk -t2 -c{args.connections} -d{args.duration:g}s, {args.rounds} rounds, {each}")
     print(
         f"{'round':>5}  {'read':<6} {'server':<6} {'req/s':>8} {'p50 ms':>7} {'p99 ms':>7} "
         f"{'CPU us/req':>10} {'failed':>6}"
@@ -339,7 +358,7 @@ def measure(args: argparse.Namespace, home: Path, bases: dict[str, str], pids: d
         for read in READS:
             order = ("api", "bare") if round_ % 2 == 0 else ("bare", "api")
             for server in order:
-                cpu_before = cpu_seconds(pids[server])
+                cpu_before = sum(map(cpu_seconds, pids[server]))
                 result = run_wrk(
                     args.wrk,
                     bases[server],
@@ -347,7 +366,8 @@ def measure(args: argparse.Namespace, home: Path, bases: dict[str, str], pids: d
                     connections=args.connections,
                     duration_s=args.duration,
                 )
-                used = (cpu_seconds(pids[server]) - cpu_before) / (result.rate * args.duration) * 1e6
+                answers = result.rate * args.duration
+                used = (sum(map(cpu_seconds, pids[server])) - cpu_before) / answers * 1e6
                 results.setdefault((read, server), []).append(result)
                 cpu_us.setdefault((read, server), []).append(used)
                 print(
@@ -390,7 +410,7 @@ def measure(args: argparse.Namespace, home: Path, bases: dict[str, str], pids: d
         )
 
     per_core = 1e6 / statistics.median(cpu_us[("video", "api")])
-    print(f"\nthe API's CPU over the video reads: {per_core:,.0f} reads per CPU-second (one process)")
+    print(f"\nthe API's CPU over the video reads: {per_core:,.0f} reads per CPU-second")
     print(f"load average at the end: {'/'.join(f'{x:.1f}' for x in os.getloadavg())}")
     if per_core:
         rates_file = Settings.from_env().home / "capacity" / "rates.json"

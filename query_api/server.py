@@ -53,8 +53,13 @@ def run(
     backfill_horizon: timedelta | None = None,
     media_signer: MediaSigner | None = None,
     viewer_auth: ViewerAuth | None = None,
+    reuse_port: bool = False,
 ) -> None:
-    """Serve until SIGINT/SIGTERM; the store is opened before the port is bound, so a bad URL fails fast."""
+    """Serve until SIGINT/SIGTERM; the store is opened before the port is bound, so a bad URL fails fast.
+
+    ``reuse_port``: bind with SO_REUSEPORT, so that several API processes share the port and the
+    kernel spreads connections among them (``tubestream api --processes N``).
+    """
     catalog = open_catalog_store(catalog_url)
     playback = open_playback_store(playback_url)
     search = open_search_store(search_url) if search_url else None
@@ -106,6 +111,7 @@ def run(
         # aiohttp refuses request lines over 8 KiB itself, in plain text; at 32 KiB a long search query
         # reaches the handlers and gets the JSON 400 that says what is wrong
         max_line_size=MAX_REQUEST_LINE,
+        reuse_port=reuse_port or None,
     )
 
 

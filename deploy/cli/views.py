@@ -22,6 +22,15 @@ def register(sub: Subparsers) -> None:
     worker.set_defaults(handler=_worker)
 
     api = sub.add_parser("api", help="run the query API")
+    api.add_argument(
+        "--processes",
+        type=_processes,
+        default=1,
+        metavar="N",
+        help="serve from N processes sharing the port (SO_REUSEPORT): one core each; a process that "
+        "exits is started again while the others serve (default 1)",
+    )
+    api.add_argument("--reuse-port", action="store_true", help=argparse.SUPPRESS)  # one of --processes
     api.set_defaults(handler=_api)
 
     catalog = sub.add_parser("catalog", help="the catalog view")
@@ -53,7 +62,15 @@ def _worker(args: argparse.Namespace, settings: Settings) -> int:
     run_worker(app, loglevel=args.loglevel)
 
 
+def _processes(raw: str) -> int:
+    if not raw.isdigit() or not 1 <= int(raw) <= 64:
+        raise argparse.ArgumentTypeError(f"expected a number of processes from 1 to 64, got {raw!r}")
+    return int(raw)
+
+
 def _api(args: argparse.Namespace, settings: Settings) -> int:
+    if args.processes > 1:
+        return _api_processes(args.processes)
     from deploy.serving import http_edge
     from query_api.server import run
 
@@ -75,8 +92,27 @@ def _api(args: argparse.Namespace, settings: Settings) -> int:
         viewer_auth=_viewer_auth(settings),
         ssl_context=edge.ssl_context,
         access_log_class=edge.access_log_class,
+        reuse_port=args.reuse_port,
     )
     return 0
+
+
+def _api_processes(count: int) -> int:
+    """``count`` API processes on one port, each started again a second after it exits on its own.
+
+    The views are shared stores and every answer is made from what a request
+    reads, so any process answers any request; what each keeps in memory (decoded
+    rows, encoded answers) is its own, checked against the store on each read.
+    """
+    import sys
+
+    from deploy.supervisor import Component, Supervisor
+
+    supervisor = Supervisor()
+    for i in range(count):
+        argv = [sys.executable, "-m", "deploy.cli", "api", "--reuse-port"]
+        supervisor.start(Component(f"api-{i + 1}", argv, group="api", restart_after_s=1.0))
+    return supervisor.wait()
 
 
 def _media_signer(settings: Settings) -> Any:
