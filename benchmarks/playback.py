@@ -275,6 +275,29 @@ def _fact(session: str, video: str, viewer: str, at: int, i: int) -> PlaybackFac
     )
 
 
+def restore_rate(data: bytes, live_events: int, rounds: int = 5) -> None:
+    """Load a snapshot as a restarted worker does (no cycle collection meanwhile), ``rounds`` times;
+    the median in live events a second is recorded for ``tubestream estimate``."""
+    took = []
+    for _ in range(rounds):
+        gc.collect()
+        gc.disable()
+        began = time.perf_counter()
+        PlaybackAggregator.from_snapshot(data)
+        took.append(time.perf_counter() - began)
+        gc.enable()
+    seconds = statistics.median(took)
+    per_s = live_events / seconds
+    print(
+        f"restore: a snapshot of {live_events:,} live events ({len(data) / 2**20:.1f} MiB) loads in "
+        f"{seconds:.2f} s, median of {rounds} ({min(took):.2f}-{max(took):.2f} s): {per_s:,.0f} live events/s"
+    )
+    if live_events:
+        rates_file = Settings.from_env().home / "capacity" / "rates.json"
+        source = f"python benchmarks/playback.py, {datetime.now(UTC):%Y-%m-%d}: a snapshot loaded in process"
+        record_rate(rates_file, "analytics_restore_events_per_s", round(per_s), source)
+
+
 def state_bound(rate: int, minutes: int) -> None:
     """Peak state of the bounded aggregator over the run (two retirement settings), and the
     keep-everything one's bytes per event; all measured by tracemalloc, scaled to 10 000 events/s."""
@@ -301,7 +324,10 @@ def state_bound(rate: int, minutes: int) -> None:
         bounded.apply_all(chunk)
         traced = tracemalloc.get_traced_memory()[1]
         tracemalloc.stop()
-        snapshot = len(bounded.to_snapshot())
+        data = bounded.to_snapshot()
+        snapshot = len(data)
+        if not kwargs:  # the worker's default: how fast its live state comes back from a snapshot
+            restore_rate(data, bounded.state_size()["live_events"])
         del bounded
         print(
             f"state, {label}: {minutes} simulated min at {rate:,}/s ({events:,} events): peak "

@@ -41,6 +41,8 @@ class Workload:
         7  # raw playback events stay on Kafka this long (hourly archives keep them)
     )
     store_replication: int = 3  # Cassandra replication factor; Elasticsearch primaries + replicas
+    session_retire_minutes: float = 15.0  # the analytics worker keeps this much of live sessions' events
+    restart_target_s: float = 10.0  # an analytics worker restarts (restores its state) within this
     ladder_kbps: Mapping[str, int] = field(default_factory=lambda: dict(DEFAULT_LADDER_KBPS))
 
     @property
@@ -86,32 +88,47 @@ def plan_capacity(work: Workload, rates: Mapping[str, Rate]) -> Plan:
         f"{work.dau:,} users x {work.watch_minutes_per_user:g} min x {work.events_per_watch_minute:g} "
         f"events/min ÷ 86 400 s x peak {work.peak_factor:g}",
     )
+    needs: dict[str, float] = {}
     for role, rate in (
         ("collector", "collector_cpu_us_per_event"),
         ("analytics", "analytics_cpu_us_per_event"),
     ):
-        need = add(
+        needs[role] = add(
             "playback",
             f"{role} cores",
             cores(peak_events * rates[rate].value / 1e6),
             "cores",
             f"{rates[rate].value:g} µs/event ({rates[rate].source}) at {work.target_utilization:.0%}",
         )
-        add(
-            "playback",
-            f"{role} processes",
-            math.ceil(need),
-            "processes",
-            "one core each; more share the partitions",
-        )
-    analytics = math.ceil(cores(peak_events * rates["analytics_cpu_us_per_event"].value / 1e6))
+    add("playback", "collector processes", math.ceil(needs["collector"]), "processes", "one core each")
+    # The analytics workers' state is bounded by the sessions still live, not by history; a restarted
+    # worker loads its share of it from a snapshot, so enough workers keep that share small.
+    live_events = peak_events * work.session_retire_minutes * 60
     state = rates["analytics_state_bytes_per_event"]
     add(
         "playback",
-        "analytics state per hour of history",
-        events_s * 3600 * state.value / GB,
+        "analytics live state",
+        live_events * state.value / GB,
         "GB",
-        f"{state.value:g} B per event kept ({state.source}): grows with history until state is bounded",
+        f"{work.session_retire_minutes:g} min of peak events live (idle sessions are retired after it) x "
+        f"{state.value:g} B a live event ({state.source}); flat however long it runs",
+    )
+    restore = rates["analytics_restore_events_per_s"]
+    by_restart = add(
+        "playback",
+        "analytics processes for restarts",
+        math.ceil(live_events / (restore.value * work.restart_target_s)),
+        "processes",
+        f"each worker's share of the live state restored within {work.restart_target_s:g} s at "
+        f"{restore.value:,.0f} live events/s ({restore.source})",
+    )
+    analytics = max(math.ceil(needs["analytics"]), int(by_restart))
+    add(
+        "playback",
+        "analytics processes",
+        analytics,
+        "processes",
+        "one core each, enough for the CPU and for restarts; more share the partitions",
     )
 
     # Kafka.

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import math
 from pathlib import Path
@@ -20,6 +21,7 @@ RATES = {
     "api_reads_per_core_s": Rate(value=1000.0, source="t"),
     "upload_mib_per_core_s": Rate(value=100.0, source="t"),
     "analytics_state_bytes_per_event": Rate(value=1000.0, source="t"),
+    "analytics_restore_events_per_s": Rate(value=1000.0, source="t"),
 }
 # 86 400 users watching 10 minutes at 6 events a minute: 60 events/s on average, 120 at peak 2.
 WORK = Workload(
@@ -46,9 +48,26 @@ def test_playback_sizing_follows_events_and_cpu_per_event() -> None:
     assert plan.value("collector processes") == 1
     assert plan.value("peak ingress") == pytest.approx(120 * 200 / 1e6)
     assert plan.value("brokers") == 3  # the replication floor, far above the CPU need
-    assert plan.value("playback-event partitions") == 12
+    assert plan.value("playback-event partitions") == 32  # from the analytics workers, below
     # 60 events/s x 200 B x 86 400 s x 7 days x 3 copies
     assert plan.value("playback log storage") == pytest.approx(60 * 200 * 86_400 * 7 * 3 / 1e12)
+
+
+def test_analytics_workers_are_enough_for_the_cpu_and_to_restore_their_share_of_live_state() -> None:
+    plan = plan_capacity(WORK, RATES)
+    live_events = 120 * 15 * 60  # 15 min of peak events are live: 108 000
+    assert plan.value("analytics live state") == pytest.approx(live_events * 1000 / 1e9)
+    # 108 000 live events at 1 000 a second take 108 s to restore: 11 workers bring a share under 10 s
+    assert plan.value("analytics processes for restarts") == 11
+    assert plan.value("analytics processes") == 11  # the CPU needs less than one
+    assert plan.value("playback-event partitions") == 32  # twice the workers, a power of two
+
+    roomy = {**RATES, "analytics_restore_events_per_s": Rate(value=1e9, source="t")}
+    busy = {**roomy, "analytics_cpu_us_per_event": Rate(value=20_000.0, source="t")}
+    assert plan_capacity(WORK, roomy).value("analytics processes") == 1
+    assert plan_capacity(WORK, busy).value("analytics processes") == math.ceil(120 * 20_000e-6 / 0.5)
+    patient = dataclasses.replace(WORK, restart_target_s=120.0, session_retire_minutes=5.0)
+    assert plan_capacity(patient, RATES).value("analytics processes for restarts") == 1  # 36 000 in 36 s
 
 
 def test_transcoding_and_storage_follow_source_hours() -> None:
