@@ -20,7 +20,7 @@ from stream_apps.search.popularity import PopularityPusher
 from stream_apps.search.projection import POPULARITY_WINDOWS, Popularity, popularity_by_video, search_document
 from views.catalog import VideoRecord, VideoStatus
 from views.playback import MinuteRow
-from views.search.model import SearchQuery
+from views.search.model import SearchQuery, SearchStore
 from views.stores import open_playback_store, open_search_store
 
 from harness import Platform, http_json
@@ -145,15 +145,19 @@ def test_a_published_video_is_found_once_ready_and_a_rebuild_finds_it_too(platfo
     assert asyncio.run(search_rebuilt()) == [video_id]
 
 
+async def _index_two_sailing_videos(search: SearchStore) -> None:
+    for video_id, title in (("v1", "Sailing north"), ("v2", "Sailing south")):
+        doc = search_document(_row(video_id=video_id, title=title))
+        assert doc is not None
+        await search.put(doc)
+
+
 async def test_the_pusher_moves_view_counts_only_where_they_changed(tmp_path: Path) -> None:
     search = open_search_store(f"sqlite:///{tmp_path / 'search.db'}")
     playback = open_playback_store(f"sqlite:///{tmp_path / 'playback.db'}")
     pusher = PopularityPusher(search)
     try:
-        for video_id, title in (("v1", "Sailing north"), ("v2", "Sailing south")):
-            doc = search_document(_row(video_id=video_id, title=title))
-            assert doc is not None
-            await search.put(doc)
+        await _index_two_sailing_videos(search)
         minute = NOW - timedelta(hours=2)
         rows = [MinuteRow("v2", minute, 0, stats_to_document(PlaybackStats(views=9)))]
         await playback.write(rows, offsets={0: 1})
@@ -173,10 +177,7 @@ async def test_the_pusher_takes_the_trend_trackers_counts_with_the_same_rules(tm
     search = open_search_store(f"sqlite:///{tmp_path / 'search.db'}")
     pusher = PopularityPusher(search)
     try:
-        for video_id, title in (("v1", "Sailing north"), ("v2", "Sailing south")):
-            doc = search_document(_row(video_id=video_id, title=title))
-            assert doc is not None
-            await search.put(doc)
+        await _index_two_sailing_videos(search)
         assert PopularityPusher.WINDOWS == POPULARITY_WINDOWS  # the order of the counts: day, week
         assert await pusher.push_views({"v2": (9, 9), "v1": (0, 2)}) == 2
         assert [s.video_id for s in await search.suggest("sailing")] == ["v2", "v1"]
