@@ -1,10 +1,11 @@
-"""Cross-origin access for the web app: the collector and the upload service answer another origin.
+"""Cross-origin access for browsers, for the HTTP services of the platform: the collector, the upload
+service and (above them in the flow) the query API.
 
 The web page is served by the query API; its player posts playback to the
 collector and its upload page calls the upload service (and, with the local
 blob store, PUTs parts to it), each on its own port, so each is another
-origin. The allowed origins come from the same setting as the query API's
-(``TUBESTREAM_CORS_ORIGINS``). The preflight ``OPTIONS`` is answered before
+origin; players on other sites read the API and its media. The allowed
+origins come from one setting (``TUBESTREAM_CORS_ORIGINS``). The preflight ``OPTIONS`` is answered before
 routing; every other answer, errors and prepared responses included, gets
 its ``Access-Control-Allow-Origin`` when it is prepared, so a browser can read
 a 429's ``Retry-After`` or a part's ``ETag``.

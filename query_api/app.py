@@ -9,6 +9,7 @@ from datetime import timedelta
 from aiohttp import web
 
 from blobs.multipart import MultipartBlobStore
+from producers.cors import CorsPolicy, allow_cors
 from query_api.analytics import BACKFILL_HORIZON, analytics_routes
 from query_api.app_keys import (
     CATALOG,
@@ -21,7 +22,6 @@ from query_api.app_keys import (
     RECS,
     SEARCH,
 )
-from query_api.cors import cors_middleware
 from query_api.encoded import EncodedVideos, Memo
 from query_api.errors import json_errors
 from query_api.handlers import routes
@@ -64,7 +64,8 @@ def create_app(
     app alone, so its URLs work on no other process). ``viewer_auth``: the tokens that name a viewer
     (none: every request is anonymous, and private videos are seen by no one).
     """
-    app = web.Application(middlewares=[json_errors, cors_middleware(cors_origins)])
+    app = web.Application(middlewares=[json_errors])
+    allow_cors(app, _cors_policy(cors_origins))  # preflights answered before routing would say 405
     web_settings = web_settings or WebSettings()
     app.on_response_prepare.append(secure_headers_for(web_settings.connect_origins))
     app[WEB] = web_settings
@@ -94,3 +95,14 @@ def create_app(
     app.add_routes(recs_routes)
     app.add_routes(site_routes)
     return app
+
+
+def _cors_policy(origins: Collection[str]) -> CorsPolicy:
+    """Players on another origin (a CDN's page, a partner's site) read the JSON API and fetch manifests
+    and segments with ``Range`` and ``If-None-Match``, and read the lengths, ranges and ETags."""
+    return CorsPolicy(
+        origins=origins,
+        methods="GET, HEAD, OPTIONS",
+        headers="Range, If-None-Match, If-Modified-Since, Content-Type, Authorization",
+        exposed="Content-Length, Content-Range, Accept-Ranges, ETag, Retry-After",
+    )
