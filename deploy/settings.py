@@ -71,6 +71,9 @@ class Settings:
     backfill_horizon: timedelta = timedelta(days=7)
     # the analytics worker retires sessions idle this long (bounded state); None keeps every event
     session_retire_after: timedelta | None = timedelta(minutes=15)
+    # ...and ended sessions this long after their last event; None: as idle ones (a straggler of an ended
+    # session arriving later than this is left out, counted as unplaced)
+    session_retire_ended_after: timedelta | None = None
     elasticsearch_port: int = DEFAULT_ELASTICSEARCH_PORT  # `tubestream elasticsearch start`
     minio_port: int = DEFAULT_MINIO_PORT  # `tubestream minio start`
 
@@ -161,6 +164,7 @@ class Settings:
             cassandra_jmx_port=_port(env, "TUBESTREAM_CASSANDRA_JMX_PORT", DEFAULT_CASSANDRA_JMX_PORT),
             backfill_horizon=timedelta(hours=_count(env, "TUBESTREAM_BACKFILL_HORIZON_HOURS", 7 * 24)),
             session_retire_after=_minutes_or_off(env, "TUBESTREAM_SESSION_RETIRE_MINUTES", 15),
+            session_retire_ended_after=_minutes_or_none(env, "TUBESTREAM_SESSION_RETIRE_ENDED_MINUTES"),
             elasticsearch_port=_port(env, "TUBESTREAM_ELASTICSEARCH_PORT", DEFAULT_ELASTICSEARCH_PORT),
             minio_port=_port(env, "TUBESTREAM_MINIO_PORT", DEFAULT_MINIO_PORT),
         )
@@ -204,6 +208,16 @@ def _minutes_or_off(env: Mapping[str, str], name: str, default: int) -> timedelt
     if not raw.isdecimal():
         raise ValueError(f"{name} must be a whole number of minutes (0: off), got {raw!r}")
     return timedelta(minutes=int(raw)) if int(raw) else None
+
+
+def _minutes_or_none(env: Mapping[str, str], name: str) -> timedelta | None:
+    """A positive whole number of minutes, or ``None`` when not set."""
+    raw = env.get(name, "").strip()
+    if not raw:
+        return None
+    if not raw.isdecimal() or int(raw) <= 0:
+        raise ValueError(f"{name} must be a positive whole number of minutes, got {raw!r}")
+    return timedelta(minutes=int(raw))
 
 
 def _count(env: Mapping[str, str], name: str, default: int) -> int:

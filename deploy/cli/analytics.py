@@ -50,6 +50,15 @@ def register(sub: Subparsers) -> None:
         "every event: exact under any disorder, memory grows with history)",
     )
     run_worker.add_argument(
+        "--retire-ended-after",
+        type=float,
+        default=None,
+        metavar="MINUTES",
+        help="retire ended sessions this long after their last event, sooner than idle ones (default: "
+        "$TUBESTREAM_SESSION_RETIRE_ENDED_MINUTES, else as idle ones); less state, but a straggler of an "
+        "ended session arriving later is left out",
+    )
+    run_worker.add_argument(
         "--instance-id",
         default=None,
         help="a stable id per worker (e.g. its host): a restart takes its partitions back at once",
@@ -125,6 +134,9 @@ def _analytics(args: argparse.Namespace, settings: Settings) -> int:
                 view_windows=PopularityPusher.WINDOWS if pusher is not None else (),
                 backfill_horizon=settings.backfill_horizon,
                 retire_after=_retire_after(args.retire_after, settings.session_retire_after),
+                retire_ended_after=_retire_ended_after(
+                    args.retire_ended_after, settings.session_retire_ended_after
+                ),
                 snapshot_every=timedelta(seconds=args.snapshot_every),
                 instance_id=args.instance_id,
                 after_boards=[push_popularity],
@@ -189,6 +201,15 @@ def _analytics_archive(args: argparse.Namespace, settings: Settings) -> int:
         print(f"{archive_key(hour)}: {len(events)} event(s)")
     print(f"{written} hour(s) archived; {waiting} not over yet")
     return 0
+
+
+def _retire_ended_after(minutes: float | None, configured: timedelta | None) -> timedelta | None:
+    """The flag wins over the setting; neither: ended sessions retire as idle ones do (``None``)."""
+    if minutes is None:
+        return configured
+    if minutes <= 0:
+        raise ValueError(f"--retire-ended-after must be a positive number of minutes, got {minutes:g}")
+    return timedelta(minutes=minutes)
 
 
 def _retire_after(minutes: float | None, configured: timedelta | None) -> timedelta | None:

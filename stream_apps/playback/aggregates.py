@@ -361,6 +361,8 @@ class PlaybackAggregator:
         self._ended_ms = self._retire_ms if retire_ended_after is None else whole_ms(retire_ended_after)
         if self._bounded and not self._lateness_ms <= self._retire_ms <= self._session_horizon_ms:
             raise ValueError("expected allowed lateness <= retire_after <= session_horizon")
+        if self._bounded and not self._lateness_ms <= self._ended_ms <= self._retire_ms:
+            raise ValueError("expected allowed lateness <= retire_ended_after <= retire_after")
         self._canonical: dict[str, PlaybackFact] = {}
         self._sessions: dict[SessionKey, _SessionTrack] = {}
         self._retired: dict[SessionKey, _Retired] = {}  # in the order they were retired

@@ -37,10 +37,14 @@ class PlaybackViewBuilder:
         backfill_horizon: timedelta = DEFAULT_BACKFILL_HORIZON,
         retire_after: timedelta | None = DEFAULT_RETIRE_AFTER,
         session_horizon: timedelta = DEFAULT_SESSION_HORIZON,
+        retire_ended_after: timedelta | None = None,
     ) -> None:
         self._lateness, self._horizon = allowed_lateness, backfill_horizon
         self._retire_after, self._session_horizon = retire_after, session_horizon
+        self._retire_ended_after = retire_ended_after  # None: ended sessions retire as idle ones do
         self._partitions: dict[int, PlaybackAggregator] = {}
+        self._aggregator(-1)  # settings that do not fit together fail here, not at the first event
+        self._partitions.clear()
 
     def _aggregator(self, partition: int) -> PlaybackAggregator:
         if partition not in self._partitions:
@@ -49,6 +53,7 @@ class PlaybackViewBuilder:
                 backfill_horizon=self._horizon,
                 retire_after=self._retire_after,
                 session_horizon=self._session_horizon,
+                retire_ended_after=self._retire_ended_after,
             )
         return self._partitions[partition]
 
@@ -64,6 +69,7 @@ class PlaybackViewBuilder:
             backfill_horizon=self._horizon,
             retire_after=self._retire_after,
             session_horizon=self._session_horizon,
+            retire_ended_after=self._retire_ended_after,
         )
 
     def state_size(self, partition: int) -> dict[str, int]:

@@ -89,6 +89,7 @@ async def run_playback_worker(
     allowed_lateness: timedelta = DEFAULT_ALLOWED_LATENESS,
     backfill_horizon: timedelta = DEFAULT_BACKFILL_HORIZON,
     retire_after: timedelta | None = DEFAULT_RETIRE_AFTER,
+    retire_ended_after: timedelta | None = None,
     session_horizon: timedelta = DEFAULT_SESSION_HORIZON,
     snapshot_every: timedelta = SNAPSHOT_EVERY,
     instance_id: str | None = None,
@@ -115,6 +116,7 @@ async def run_playback_worker(
         allowed_lateness=allowed_lateness,
         backfill_horizon=backfill_horizon,
         retire_after=retire_after,
+        retire_ended_after=retire_ended_after,
         session_horizon=session_horizon,
     )
     loop = asyncio.get_running_loop()

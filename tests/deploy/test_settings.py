@@ -267,3 +267,12 @@ def test_session_retirement_is_a_setting_that_zero_turns_off() -> None:
     )
     with pytest.raises(ValueError, match="TUBESTREAM_SESSION_RETIRE_MINUTES"):
         Settings.from_env({"TUBESTREAM_SESSION_RETIRE_MINUTES": "-1"})
+
+
+def test_ended_sessions_retire_as_idle_ones_unless_set() -> None:
+    assert Settings.from_env({}).session_retire_ended_after is None
+    env = {"TUBESTREAM_SESSION_RETIRE_ENDED_MINUTES": "5"}
+    assert Settings.from_env(env).session_retire_ended_after == timedelta(minutes=5)
+    for wrong in ("0", "-1", "five"):
+        with pytest.raises(ValueError, match="TUBESTREAM_SESSION_RETIRE_ENDED_MINUTES"):
+            Settings.from_env({"TUBESTREAM_SESSION_RETIRE_ENDED_MINUTES": wrong})
