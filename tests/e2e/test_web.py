@@ -61,9 +61,25 @@ def clip(tmp_path: Path) -> Path:
     return path
 
 
+@pytest.fixture
+def short_clip(tmp_path: Path) -> Path:
+    """Three seconds of a test pattern with a tone, 640x360: one rendition, one part."""
+    path = tmp_path / "short.mp4"
+    subprocess.run(
+        [
+            "ffmpeg", "-hide_banner", "-loglevel", "error", "-y",
+            "-f", "lavfi", "-i", "testsrc2=size=640x360:rate=25:duration=3",
+            "-f", "lavfi", "-i", "sine=duration=3",
+            "-c:v", "libx264", "-preset", "ultrafast", "-pix_fmt", "yuv420p", "-c:a", "aac", str(path),
+        ],
+        check=True,
+    )  # fmt: skip
+    return path
+
+
 @pytest.mark.kafka
 def test_a_video_uploaded_in_the_browser_plays_is_found_and_counted(
-    site: Platform, clip: Path, tmp_path: Path
+    site: Platform, clip: Path, short_clip: Path, tmp_path: Path
 ) -> None:
     assert CHROMIUM.is_file(), f"no browser at {CHROMIUM}: deploy/test.sh installs Debian's chromium"
     assert DRIVER.is_dir(), "playwright-core is not installed: deploy/test.sh runs npm ci in tests/e2e"
@@ -71,6 +87,7 @@ def test_a_video_uploaded_in_the_browser_plays_is_found_and_counted(
     args = {
         "base": site.api,
         "file": str(clip),
+        "private_file": str(short_clip),
         "title": f"Test pattern {word}",
         "shots": os.environ.get("TUBESTREAM_E2E_SCREENSHOTS") or str(tmp_path / "shots"),
         "chromium": str(CHROMIUM),
@@ -129,6 +146,12 @@ def test_a_video_uploaded_in_the_browser_plays_is_found_and_counted(
 
     # trending, related videos and suggestions failing: said on their sections, the rest works
     assert seen["degraded"] == {"home": True, "suggestions_hidden": True, "watch": True}
+
+    # a private video: watched by its uploader in the page through signed media URLs, no one else's
+    private = seen["private"]
+    assert private["played_by_uploader"] and private["media_all_signed"], private
+    assert private["stranger_sees"] == "No such video", private
+    assert http_json(f"{site.api}/v1/videos/{private['video_id']}")[0] == 404  # nor the API's, unsigned in
 
     # the page kept to its Content-Security-Policy, threw nothing, and fits a phone
     assert seen["csp_violations"] == [] and seen["page_errors"] == []

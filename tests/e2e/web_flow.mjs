@@ -134,9 +134,10 @@ try {
   const statuses = new Set();
   const watch = async () => {
     for (;;) {
+      const ready = await page.$("#watch-link"); // before the text: "Ready." is written just before it
       const text = await page.textContent("#upload-status").catch(() => null);
       if (text) statuses.add(text.replace(/ \([\d.]+ [KM]B of [\d.]+ [KM]B\)/, "").trim());
-      if (await page.$("#watch-link")) return;
+      if (ready) return;
       await page.waitForTimeout(100);
     }
   };
@@ -234,6 +235,42 @@ try {
   await page.waitForSelector("text=Related videos are unavailable right now", deadline(10_000));
   seen.degraded.watch = true;
   await page.unrouteAll();
+
+  if (args.private_file) {
+    step("private upload");
+    // a private video: uploaded through the page, then watched by its uploader (the page sends her
+    // token, the media URLs are signed), and not there for someone who is not signed in
+    await page.goto(`${base}/upload`);
+    await page.setInputFiles("#file", args.private_file);
+    await page.fill("#title", `${args.title} private`);
+    await page.selectOption("#visibility", "private");
+    await page.click("#upload-button");
+    await page.waitForSelector("#watch-link", deadline(args.ready_timeout_ms || 150_000));
+    const privateId = await page.$eval("#upload-done", (d) => d.dataset.videoId);
+    await page.goto(`${base}/watch/${privateId}`);
+    await page.waitForSelector("#quality:not([disabled])", deadline(20_000));
+    await page.$eval("#video", (v) => {
+      v.muted = true;
+      return v.play();
+    });
+    await page.waitForFunction(() => document.querySelector("#video").currentTime > 0.3, null, deadline(20_000));
+    // its own files (the related videos' posters beside it are public ones)
+    const media = await page.evaluate(
+      (id) => performance.getEntriesByType("resource").map((e) => new URL(e.name).pathname).filter((p) => p.startsWith("/media/") && p.includes(`/${id}/`)),
+      privateId,
+    );
+    const stranger = await newPage();
+    await stranger.goto(`${base}/watch/${privateId}`);
+    await stranger.waitForSelector("main h1", deadline(10_000));
+    seen.private = {
+      video_id: privateId,
+      played_by_uploader: true,
+      media_requests: media.length,
+      unsigned: media.filter((p) => !p.startsWith("/media/s/")),
+      media_all_signed: media.length > 0 && media.every((p) => p.startsWith("/media/s/")),
+      stranger_sees: await stranger.textContent("main h1"),
+    };
+  }
 
   step("phone");
   const phone = await newPage({ width: 390, height: 780 });

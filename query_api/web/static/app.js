@@ -32,13 +32,20 @@ function el(tag, attrs = {}, ...children) {
 
 async function getJson(url, init) {
   try {
-    const response = await fetch(url, init);
+    const response = await fetch(url, withViewer(url, init));
     const body = await response.json().catch(() => null);
     if (!response.ok) return { ok: false, status: response.status, error: body?.error?.message || response.statusText };
     return { ok: true, status: response.status, body };
   } catch (e) {
     return { ok: false, status: 0, error: e.message };
   }
+}
+
+/** The API's own routes carry the signed-in viewer's token: a private video is there for its uploader. */
+function withViewer(url, init = {}) {
+  const s = url.startsWith("/v1/") ? session() : null;
+  if (!s || s.guest || !s.player_token) return init;
+  return { ...init, headers: { ...(init.headers || {}), Authorization: `Bearer ${s.player_token}` } };
 }
 
 function announce(text) {
@@ -549,6 +556,13 @@ async function renderUpload() {
   const title = el("input", { id: "title", name: "title", required: true, maxlength: "200" });
   const description = el("textarea", { id: "description", name: "description", rows: "4", maxlength: "5000" });
   const tags = el("input", { id: "tags", name: "tags", placeholder: "holiday, beach" });
+  const visibility = el(
+    "select",
+    { id: "visibility", name: "visibility" },
+    el("option", { value: "public", text: "Public: listed, searchable, recommended" }),
+    el("option", { value: "unlisted", text: "Unlisted: anyone with the link" }),
+    el("option", { value: "private", text: "Private: only you" }),
+  );
   const submit = el("button", { type: "submit", id: "upload-button", text: "Upload" });
   const bar = el("progress", { id: "upload-progress", max: "100", value: "0", "aria-label": "Upload progress", hidden: true });
   const barText = el("p", { id: "upload-status", role: "status", "aria-live": "polite" });
@@ -581,6 +595,8 @@ async function renderUpload() {
     description,
     el("label", { for: "tags", text: "Tags (comma-separated)" }),
     tags,
+    el("label", { for: "visibility", text: "Visibility" }),
+    visibility,
     submit,
   );
   form.addEventListener("submit", async (e) => {
@@ -597,6 +613,7 @@ async function renderUpload() {
         title: title.value.trim(),
         description: description.value,
         tags: tags.value.split(",").map((t) => t.trim()).filter(Boolean),
+        visibility: visibility.value,
         onProgress: (sent, total) => {
           const pct = total ? Math.floor((sent / total) * 100) : 100;
           bar.value = pct;

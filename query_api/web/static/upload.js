@@ -67,7 +67,7 @@ function putPart(url, blob, onBytes) {
  * Upload ``file``; ``onProgress(sentBytes, totalBytes)``. Resolves to the complete's answer
  * ({video_id, status, probe}) and {resumed: bool}.
  */
-export async function uploadFile({ serviceUrl, token, file, title, description, tags, onProgress }) {
+export async function uploadFile({ serviceUrl, token, file, title, description, tags, visibility = "public", onProgress }) {
   const base = serviceUrl.replace(/\/+$/, "");
   const key = fingerprint(file);
   let saved = null;
@@ -96,6 +96,7 @@ export async function uploadFile({ serviceUrl, token, file, title, description, 
       title,
       description,
       tags,
+      visibility,
     });
     localStorage.setItem(key, JSON.stringify({ upload_id: upload.upload_id }));
   }
