@@ -41,21 +41,25 @@ def site(platform: Platform) -> Iterator[Platform]:
     yield platform
 
 
-@pytest.fixture
-def clip(tmp_path: Path) -> Path:
-    """Six seconds of a test pattern with a tone, 854x480 (two renditions: 360p, 480p), then 7 MiB of
-    random bytes (players and probes ignore what follows the MP4): two 8 MiB parts, so a cut upload
-    can resume."""
-    path = tmp_path / "test-pattern.mp4"
+def _test_pattern(path: Path, *, size: str, seconds: int) -> Path:
+    """A ``testsrc2`` pattern of ``size`` with a tone, H.264 and AAC."""
     subprocess.run(
         [
             "ffmpeg", "-hide_banner", "-loglevel", "error", "-y",
-            "-f", "lavfi", "-i", "testsrc2=size=854x480:rate=25:duration=6",
-            "-f", "lavfi", "-i", "sine=duration=6",
+            "-f", "lavfi", "-i", f"testsrc2=size={size}:rate=25:duration={seconds}",
+            "-f", "lavfi", "-i", f"sine=duration={seconds}",
             "-c:v", "libx264", "-preset", "ultrafast", "-pix_fmt", "yuv420p", "-c:a", "aac", str(path),
         ],
         check=True,
     )  # fmt: skip
+    return path
+
+
+@pytest.fixture
+def clip(tmp_path: Path) -> Path:
+    """Six seconds at 854x480 (two renditions: 360p, 480p), then 7 MiB of random bytes (players and
+    probes ignore what follows the MP4): two 8 MiB parts, so a cut upload can resume."""
+    path = _test_pattern(tmp_path / "test-pattern.mp4", size="854x480", seconds=6)
     with path.open("ab") as out:
         out.write(os.urandom(7 * 1024 * 1024))
     return path
@@ -63,18 +67,8 @@ def clip(tmp_path: Path) -> Path:
 
 @pytest.fixture
 def short_clip(tmp_path: Path) -> Path:
-    """Three seconds of a test pattern with a tone, 640x360: one rendition, one part."""
-    path = tmp_path / "short.mp4"
-    subprocess.run(
-        [
-            "ffmpeg", "-hide_banner", "-loglevel", "error", "-y",
-            "-f", "lavfi", "-i", "testsrc2=size=640x360:rate=25:duration=3",
-            "-f", "lavfi", "-i", "sine=duration=3",
-            "-c:v", "libx264", "-preset", "ultrafast", "-pix_fmt", "yuv420p", "-c:a", "aac", str(path),
-        ],
-        check=True,
-    )  # fmt: skip
-    return path
+    """Three seconds at 640x360: one rendition, one part."""
+    return _test_pattern(tmp_path / "short.mp4", size="640x360", seconds=3)
 
 
 @pytest.mark.kafka
