@@ -32,7 +32,6 @@ import subprocess
 import sys
 import tempfile
 import time
-import uuid
 from pathlib import Path
 
 from api_reads import (  # this folder is on the path: the scripts run by path
@@ -43,11 +42,9 @@ from api_reads import (  # this folder is on the path: the scripts run by path
     seed,
     wait_until_up,
 )
-from view_reads import fill
+from view_reads import catalog_keyspace, fill
 
-from deploy.local_cassandra import LocalCassandra
-from deploy.settings import Settings
-from views.stores import migrate_store, open_catalog_store
+from views.stores import open_catalog_store
 
 STORES = ("sqlite", "cassandra")
 GOAL = 2.0  # issue #17: Cassandra's p99 within 2x of SQLite's at the same load
@@ -75,36 +72,15 @@ def main() -> int:
     parser.add_argument("--wrk", default="/usr/bin/wrk")
     args = parser.parse_args()
 
-    keyspace = f"bench_{uuid.uuid4().hex[:8]}"
-    node: LocalCassandra | None = None
     with tempfile.TemporaryDirectory(prefix="tubestream-bench-api-cassandra-") as tmp:
         home = Path(tmp)
-        if args.cassandra:
-            base = args.cassandra.split("?")[0].rsplit("/", 1)[0]
-            cassandra_url = f"{base}/{keyspace}?replication=1"
-        else:
-            node = LocalCassandra(
-                Settings.from_env().cassandra_home,
-                native_port=free_port(),
-                storage_port=free_port(),
-                jmx_port=free_port(),
-                run_dir=home / "cassandra",
-            )
-            began = time.perf_counter()
-            node.start(timeout_s=240)
-            print(f"cassandra: local node started in {time.perf_counter() - began:.1f} s", flush=True)
-            cassandra_url = node.url(keyspace)
-        try:
-            migrate_store(cassandra_url, view="catalog")
+        with catalog_keyspace(args.cassandra, home / "cassandra") as cassandra_url:
             began = time.perf_counter()
             asyncio.run(seed(home, args.videos))
             print(f"sqlite: {args.videos} rows (and playback minutes) in {time.perf_counter() - began:.1f} s")
             seconds = asyncio.run(fill_cassandra(cassandra_url, args.videos))
             print(f"cassandra: the same {args.videos} rows in {seconds:.1f} s", flush=True)
             return serve_and_measure(args, home, {"sqlite": None, "cassandra": cassandra_url})
-        finally:
-            if node is not None:
-                node.stop()
 
 
 def serve_and_measure(args: argparse.Namespace, home: Path, catalogs: dict[str, str | None]) -> int:

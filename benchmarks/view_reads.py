@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import os
 import random
 import socket
@@ -26,6 +27,7 @@ import sys
 import tempfile
 import time
 import uuid
+from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -174,31 +176,41 @@ def main() -> int:
     parser.add_argument("--cassandra", metavar="URL", help="a running node (cassandra://host:port/any)")
     args = parser.parse_args()
 
+    with (
+        tempfile.TemporaryDirectory(prefix="tubestream-bench-views-") as tmp,
+        catalog_keyspace(args.cassandra, Path(tmp) / "cassandra") as cassandra_url,
+    ):
+        asyncio.run(run(args, cassandra_url, f"sqlite:///{Path(tmp) / 'catalog.db'}"))
+    return 0
+
+
+@contextlib.contextmanager
+def catalog_keyspace(running: str | None, run_dir: Path) -> Iterator[str]:
+    """A fresh keyspace with the catalog's schema: on ``running`` (a node's URL) if given, else on a
+    local node started on free ports in ``run_dir`` and stopped after."""
     keyspace = f"bench_{uuid.uuid4().hex[:8]}"
     node: LocalCassandra | None = None
-    with tempfile.TemporaryDirectory(prefix="tubestream-bench-views-") as tmp:
-        if args.cassandra:
-            base = args.cassandra.split("?")[0].rsplit("/", 1)[0]
-            cassandra_url = f"{base}/{keyspace}?replication=1"
-        else:
-            node = LocalCassandra(
-                Settings.from_env().cassandra_home,
-                native_port=free_port(),
-                storage_port=free_port(),
-                jmx_port=free_port(),
-                run_dir=Path(tmp) / "cassandra",
-            )
-            began = time.perf_counter()
-            node.start(timeout_s=240)
-            print(f"cassandra: local node started in {time.perf_counter() - began:.1f} s", flush=True)
-            cassandra_url = node.url(keyspace)
-        try:
-            migrate_store(cassandra_url, view="catalog")
-            asyncio.run(run(args, cassandra_url, f"sqlite:///{Path(tmp) / 'catalog.db'}"))
-        finally:
-            if node is not None:
-                node.stop()
-    return 0
+    if running:
+        base = running.split("?")[0].rsplit("/", 1)[0]
+        url = f"{base}/{keyspace}?replication=1"
+    else:
+        node = LocalCassandra(
+            Settings.from_env().cassandra_home,
+            native_port=free_port(),
+            storage_port=free_port(),
+            jmx_port=free_port(),
+            run_dir=run_dir,
+        )
+        began = time.perf_counter()
+        node.start(timeout_s=240)
+        print(f"cassandra: local node started in {time.perf_counter() - began:.1f} s", flush=True)
+        url = node.url(keyspace)
+    try:
+        migrate_store(url, view="catalog")
+        yield url
+    finally:
+        if node is not None:
+            node.stop()
 
 
 if __name__ == "__main__":
