@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Mapping
 from datetime import timedelta
+from typing import Any
 
 from schemas.playback_event import PlaybackEvent
 from stream_apps.playback.aggregates import (
@@ -39,22 +40,19 @@ class PlaybackViewBuilder:
         session_horizon: timedelta = DEFAULT_SESSION_HORIZON,
         retire_ended_after: timedelta | None = None,
     ) -> None:
-        self._lateness, self._horizon = allowed_lateness, backfill_horizon
-        self._retire_after, self._session_horizon = retire_after, session_horizon
-        self._retire_ended_after = retire_ended_after  # None: ended sessions retire as idle ones do
+        self._settings: dict[str, Any] = {
+            "allowed_lateness": allowed_lateness,
+            "backfill_horizon": backfill_horizon,
+            "retire_after": retire_after,
+            "session_horizon": session_horizon,
+            "retire_ended_after": retire_ended_after,  # None: ended sessions retire as idle ones do
+        }
+        PlaybackAggregator(**self._settings)  # settings that do not fit fail here, not at the first event
         self._partitions: dict[int, PlaybackAggregator] = {}
-        self._aggregator(-1)  # settings that do not fit together fail here, not at the first event
-        self._partitions.clear()
 
     def _aggregator(self, partition: int) -> PlaybackAggregator:
         if partition not in self._partitions:
-            self._partitions[partition] = PlaybackAggregator(
-                allowed_lateness=self._lateness,
-                backfill_horizon=self._horizon,
-                retire_after=self._retire_after,
-                session_horizon=self._session_horizon,
-                retire_ended_after=self._retire_ended_after,
-            )
+            self._partitions[partition] = PlaybackAggregator(**self._settings)
         return self._partitions[partition]
 
     def snapshot(self, partition: int) -> bytes:
@@ -63,14 +61,7 @@ class PlaybackViewBuilder:
 
     def load_snapshot(self, partition: int, data: bytes) -> None:
         """Take a partition's state from a snapshot; ``ValueError`` if it cannot be (rebuild from the log)."""
-        self._partitions[partition] = PlaybackAggregator.from_snapshot(
-            data,
-            allowed_lateness=self._lateness,
-            backfill_horizon=self._horizon,
-            retire_after=self._retire_after,
-            session_horizon=self._session_horizon,
-            retire_ended_after=self._retire_ended_after,
-        )
+        self._partitions[partition] = PlaybackAggregator.from_snapshot(data, **self._settings)
 
     def state_size(self, partition: int) -> dict[str, int]:
         return self._aggregator(partition).state_size()
