@@ -25,7 +25,13 @@ from query_api.site import WebSettings
 from query_api.viewers import ViewerAuth
 from topics.config import KafkaConfig
 from topics.errors import LogError
-from views.stores import open_catalog_store, open_playback_store, open_recs_store, open_search_store
+from views.stores import (
+    open_catalog_store,
+    open_for_this_loop,
+    open_playback_store,
+    open_recs_store,
+    open_search_store,
+)
 
 __all__ = ["MAX_REQUEST_LINE", "run"]
 
@@ -59,9 +65,20 @@ def run(
 
     ``reuse_port``: bind with SO_REUSEPORT, so that several API processes share the port and the
     kernel spreads connections among them (``tubestream api --processes N``).
+    The catalog and playback stores are opened for the loop that serves: on Cassandra their
+    statements are then sent and answered on it, with no driver thread in between.
     """
-    catalog = open_catalog_store(catalog_url)
-    playback = open_playback_store(playback_url)
+    loop = asyncio.new_event_loop()
+    try:
+        catalog = loop.run_until_complete(open_for_this_loop(open_catalog_store, catalog_url))
+        try:
+            playback = loop.run_until_complete(open_for_this_loop(open_playback_store, playback_url))
+        except BaseException:
+            loop.run_until_complete(catalog.close())
+            raise
+    except BaseException:
+        loop.close()
+        raise
     search = open_search_store(search_url) if search_url else None
     interactions = open_recs_store(recs_url) if recs_url else None
     recs = None
@@ -112,6 +129,7 @@ def run(
         # reaches the handlers and gets the JSON 400 that says what is wrong
         max_line_size=MAX_REQUEST_LINE,
         reuse_port=reuse_port or None,
+        loop=loop,
     )
 
 

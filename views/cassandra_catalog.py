@@ -76,9 +76,12 @@ DECODED_ROWS = 4096  # records kept decoded, by video id: a page of hot videos m
 class CassandraCatalogStore:
     """``CatalogStore`` on a Cassandra keyspace migrated by ``tubestream views migrate``."""
 
-    def __init__(self, settings: CassandraSettings) -> None:
-        """Connect, check the schema version, prepare every statement; raises ``ViewStoreError``s."""
-        self._db = CassandraConnection(settings, what="catalog store")
+    def __init__(self, settings: CassandraSettings, *, loop: asyncio.AbstractEventLoop | None = None) -> None:
+        """Connect, check the schema version, prepare every statement; raises ``ViewStoreError``s.
+
+        ``loop``: the loop that will read the store, which then does its I/O (``CassandraConnection``).
+        """
+        self._db = CassandraConnection(settings, what="catalog store", loop=loop)
         try:
             self._db.require_schema("catalog", SCHEMA_VERSION)
             prepare = self._db.prepare

@@ -12,9 +12,12 @@
 
 Statements are prepared once and routed by token (``TokenAwarePolicy`` over
 ``DCAwareRoundRobinPolicy``), so a read or write goes straight to a replica
-of its partition. The driver's futures are settled on the asyncio loop
-(``call_soon_threadsafe``), not waited on in threads: a store serves many
-requests at once from one process. Driver errors become ``views.errors``
+of its partition. The driver's futures are settled on the asyncio loop, not
+waited on in threads: a store serves many requests at once from one process.
+A store opened for a loop (``loop=``, as the query API does) does its socket
+I/O on that loop (``views.cassandra_loop``), so a read never leaves the
+thread that awaits it; otherwise the driver's reactor thread does the I/O and
+hands each answer over with ``call_soon_threadsafe``. Driver errors become ``views.errors``
 here, at the edge: the cluster unreachable, timeouts and too few replicas are
 ``StoreUnavailableError`` (retry later); a statement Cassandra refuses is a
 ``ViewStoreError`` (a bug: no retry).
@@ -50,6 +53,7 @@ from cassandra.connection import ConnectionException
 from cassandra.policies import DCAwareRoundRobinPolicy, TokenAwarePolicy
 from cassandra.query import BatchStatement, BatchType, PreparedStatement, tuple_factory
 
+from views.cassandra_loop import connection_class_for, on_loop
 from views.errors import SchemaVersionError, StoreUnavailableError, ViewStoreError
 
 __all__ = [
@@ -182,10 +186,23 @@ class MigrationReport:
 class CassandraConnection:
     """One cluster connection for one store: prepared statements, async execution, translated errors."""
 
-    def __init__(self, settings: CassandraSettings, *, what: str) -> None:
-        """Connect now (a few hundred ms); if no node answers, ``StoreUnavailableError`` names them all."""
+    def __init__(
+        self, settings: CassandraSettings, *, what: str, loop: asyncio.AbstractEventLoop | None = None
+    ) -> None:
+        """Connect now (a few hundred ms); if no node answers, ``StoreUnavailableError`` names them all.
+
+        ``loop``: the asyncio loop that will await this connection's statements, which then does
+        its socket I/O. Connecting waits for that loop to carry the handshakes, so call this from
+        another thread while the loop runs (``await asyncio.to_thread(...)``), never on the loop.
+        """
+        if loop is not None and on_loop(loop):
+            raise ValueError(
+                f"the {what} for this event loop must be opened from another thread while the loop runs "
+                "(asyncio.to_thread): opening it on the loop would wait for the loop itself"
+            )
         self.settings = settings
         self.what = what
+        self._loop = loop
         profile = ExecutionProfile(
             load_balancing_policy=TokenAwarePolicy(DCAwareRoundRobinPolicy(local_dc=settings.local_dc)),
             consistency_level=settings.consistency,
@@ -206,6 +223,7 @@ class CassandraConnection:
                 control_connection_timeout=settings.connect_timeout_s,
                 auth_provider=auth,
                 protocol_version=settings.protocol_version,
+                **({"connection_class": connection_class_for(loop)} if loop is not None else {}),
             )
             session = cluster.connect()
         except (*_DRIVER_ERRORS, ValueError) as exc:
@@ -346,6 +364,8 @@ class CassandraConnection:
     async def _execute(self, statement: Any, params: Sequence[Any]) -> list[tuple[Any, ...]]:
         session = self._live()
         loop = asyncio.get_running_loop()
+        if self._loop is not None and self._loop is not loop:  # its I/O, and timeouts, need the other loop
+            raise ViewStoreError(f"the {self.what} was opened for another event loop than this one")
         done: asyncio.Future[list[tuple[Any, ...]]] = loop.create_future()
         rows: list[tuple[Any, ...]] = []
         try:
@@ -434,6 +454,9 @@ def _settle(
         else:
             done.set_result(rows or [])
 
+    if on_loop(loop):  # the answer was read on the caller's loop itself (views.cassandra_loop)
+        settle()
+        return
     with contextlib.suppress(RuntimeError):  # the loop is closed: nobody is waiting any more
         loop.call_soon_threadsafe(settle)
 

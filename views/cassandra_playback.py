@@ -99,9 +99,12 @@ Statement = tuple[PreparedStatement, tuple[Any, ...]]
 class CassandraPlaybackStore:
     """``PlaybackStore`` on a Cassandra keyspace migrated by ``tubestream views migrate``."""
 
-    def __init__(self, settings: CassandraSettings) -> None:
-        """Connect, check the schema version, prepare every statement; raises ``ViewStoreError``s."""
-        self._db = CassandraConnection(settings, what="playback store")
+    def __init__(self, settings: CassandraSettings, *, loop: asyncio.AbstractEventLoop | None = None) -> None:
+        """Connect, check the schema version, prepare every statement; raises ``ViewStoreError``s.
+
+        ``loop``: the loop that will read the store, which then does its I/O (``CassandraConnection``).
+        """
+        self._db = CassandraConnection(settings, what="playback store", loop=loop)
         try:
             self._db.require_schema("playback", SCHEMA_VERSION)
             prepare = self._db.prepare

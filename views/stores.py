@@ -13,9 +13,11 @@ The search view also runs on Elasticsearch: ``http://host:port`` (or
 
 from __future__ import annotations
 
+import asyncio
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Literal, cast
+from typing import Literal, TypeVar, cast
 from urllib.parse import parse_qs, urlsplit
 
 from views.catalog import CatalogStore
@@ -34,6 +36,7 @@ __all__ = [
     "check_store_url",
     "migrate_store",
     "open_catalog_store",
+    "open_for_this_loop",
     "open_playback_store",
     "open_recs_store",
     "open_search_store",
@@ -42,31 +45,43 @@ __all__ = [
 SUPPORTED_SCHEMES = ("sqlite", "cassandra")
 VIEWS = ("catalog", "playback")
 SEARCH_SCHEMES = ("sqlite", "http", "https", "elasticsearch")
+S = TypeVar("S")
 DEFAULT_SEARCH_INDEX = "tubestream-search"  # views.search.elasticsearch.DEFAULT_INDEX, without its import
 
 
-def open_catalog_store(url: str) -> CatalogStore:
+def open_catalog_store(url: str, *, loop: asyncio.AbstractEventLoop | None = None) -> CatalogStore:
     """The catalog store ``url`` names; ``ValueError`` on a URL no adapter takes.
 
     Raises ``StoreUnavailableError`` when the URL is valid but the store cannot be opened,
     ``SchemaVersionError`` when a Cassandra keyspace needs ``tubestream views migrate``.
+    ``loop``: the one loop that will read the store; a Cassandra store then does its I/O on it,
+    and must be opened from another thread while that loop runs (``open_for_this_loop``).
     """
     if _scheme(url) == "cassandra":
         from views.cassandra_catalog import CassandraCatalogStore
         from views.cassandra_cluster import CassandraSettings
 
-        return CassandraCatalogStore(CassandraSettings.from_url(url))
+        return CassandraCatalogStore(CassandraSettings.from_url(url), loop=loop)
     return SqliteCatalogStore(_sqlite_path(url, "catalog"))
 
 
-def open_playback_store(url: str) -> PlaybackStore:
-    """The playback store ``url`` names; same URLs and errors as ``open_catalog_store``."""
+def open_playback_store(url: str, *, loop: asyncio.AbstractEventLoop | None = None) -> PlaybackStore:
+    """The playback store ``url`` names; same URLs, ``loop`` and errors as ``open_catalog_store``."""
     if _scheme(url) == "cassandra":
         from views.cassandra_cluster import CassandraSettings
         from views.cassandra_playback import CassandraPlaybackStore
 
-        return CassandraPlaybackStore(CassandraSettings.from_url(url))
+        return CassandraPlaybackStore(CassandraSettings.from_url(url), loop=loop)
     return SqlitePlaybackStore(_sqlite_path(url, "playback"))
+
+
+async def open_for_this_loop(open_store: Callable[..., S], url: str) -> S:
+    """``open_store(url)`` for the running loop alone: a Cassandra store's I/O then runs on it.
+
+    The store is opened in a thread while this loop turns, since connecting needs the loop; a
+    reader that awaits every statement on one loop (the query API) saves two thread hand-offs a read.
+    """
+    return await asyncio.to_thread(open_store, url, loop=asyncio.get_running_loop())
 
 
 def open_recs_store(url: str) -> RecsStore:

@@ -12,13 +12,16 @@ import threading
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar
 
+import pytest
+
 from deploy.local_cassandra import LocalCassandra
 from topics.config import KafkaConfig
+from views.stores import open_for_this_loop
 
 __all__ = [
     "REPO",
@@ -36,6 +39,7 @@ __all__ = [
 REPO = Path(__file__).resolve().parents[2]
 
 T = TypeVar("T")
+S = TypeVar("S")
 
 
 def wait_for(
@@ -249,6 +253,27 @@ class Platform:
     def stop(self) -> None:
         for process in reversed(list(self.processes.values())):
             process.stop()
+
+
+def backend_params() -> list[Any]:
+    """The contract suites' parameters: SQLite; Cassandra through the driver's reactor thread, as the
+    writers open it; and Cassandra with its I/O on the test's own loop, as the query API opens it."""
+    return [
+        "sqlite",
+        pytest.param("cassandra", marks=pytest.mark.cassandra),
+        pytest.param("cassandra-loop", marks=pytest.mark.cassandra),
+    ]
+
+
+def store_opener(open_store: Callable[..., S], url: str, backend: str) -> Callable[[], Awaitable[S]]:
+    """Opens a store at ``url`` as ``backend`` says: for the running loop when it is cassandra-loop."""
+
+    async def opened() -> S:
+        if backend == "cassandra-loop":
+            return await open_for_this_loop(open_store, url)
+        return open_store(url)
+
+    return opened
 
 
 @dataclass

@@ -6,11 +6,13 @@ in this module's own keyspace (whose schema version they move on purpose).
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import socket
 import threading
 import time
 from collections.abc import Iterator
+from datetime import UTC, datetime
 
 import pytest
 from cassandra import ConsistencyLevel
@@ -20,11 +22,11 @@ from deploy.local_cassandra import LocalCassandra
 from views.cassandra_catalog import CATALOG_MIGRATIONS
 from views.cassandra_cluster import CassandraSettings
 from views.cassandra_playback import PLAYBACK_MIGRATIONS
-from views.catalog import Visibility
-from views.errors import SchemaVersionError, StoreUnavailableError
-from views.stores import migrate_store, open_catalog_store, open_playback_store
+from views.catalog import VideoRecord, VideoStatus, Visibility
+from views.errors import SchemaVersionError, StoreUnavailableError, ViewStoreError
+from views.stores import migrate_store, open_catalog_store, open_for_this_loop, open_playback_store
 
-from harness import CassandraKeyspace, free_port
+from harness import CassandraKeyspace, free_port, store_opener
 
 
 def test_a_url_names_contact_points_keyspace_and_options() -> None:
@@ -186,6 +188,7 @@ class _Proxy:
         self._server = socket.create_server(("127.0.0.1", self.port))
         self._sockets: list[socket.socket] = [self._server]
         self._lock = threading.Lock()
+        self.stalled = threading.Event()
         threading.Thread(target=self._accept, daemon=True).start()
 
     def _accept(self) -> None:
@@ -200,11 +203,11 @@ class _Proxy:
             for a, b in ((client, upstream), (upstream, client)):
                 threading.Thread(target=self._pipe, args=(a, b), daemon=True).start()
 
-    @staticmethod
-    def _pipe(source: socket.socket, sink: socket.socket) -> None:
+    def _pipe(self, source: socket.socket, sink: socket.socket) -> None:
         try:
             while data := source.recv(65536):
-                sink.sendall(data)
+                if not self.stalled.is_set():  # stalled: the bytes are swallowed, the connection stays up
+                    sink.sendall(data)
         except OSError:
             pass
         finally:
@@ -221,12 +224,13 @@ class _Proxy:
 
 
 @pytest.mark.cassandra
+@pytest.mark.parametrize("backend", ["cassandra", "cassandra-loop"])
 async def test_a_cluster_gone_mid_run_is_unavailable_not_a_driver_error(
-    cassandra_keyspace: CassandraKeyspace,
+    cassandra_keyspace: CassandraKeyspace, backend: str
 ) -> None:
     proxy = _Proxy(cassandra_keyspace.node.native_port)
     url = f"cassandra://127.0.0.1:{proxy.port}/{cassandra_keyspace.name}?connect_timeout=1&request_timeout=2"
-    store = open_catalog_store(url)
+    store = await store_opener(open_catalog_store, url, backend)()
     try:
         await store.check()
         assert await store.get("v1") is None
@@ -236,5 +240,82 @@ async def test_a_cluster_gone_mid_run_is_unavailable_not_a_driver_error(
             for _ in range(20):  # the first request may be the one that finds the connection closed
                 await store.get("v1")
         assert time.monotonic() - began < 10
+    finally:
+        await store.close()
+
+
+@pytest.mark.cassandra
+@pytest.mark.parametrize("backend", ["cassandra", "cassandra-loop"])
+async def test_a_node_that_stops_answering_times_out_at_the_request_timeout(
+    cassandra_keyspace: CassandraKeyspace, backend: str
+) -> None:
+    """The connection stays open and the node says nothing: only the request's own timer ends the wait."""
+    proxy = _Proxy(cassandra_keyspace.node.native_port)
+    url = f"cassandra://127.0.0.1:{proxy.port}/{cassandra_keyspace.name}?connect_timeout=2&request_timeout=1"
+    store = await store_opener(open_catalog_store, url, backend)()
+    try:
+        assert await store.get("v1") is None
+        proxy.stalled.set()
+        began = time.monotonic()
+        with pytest.raises(StoreUnavailableError, match="OperationTimedOut"):
+            await asyncio.wait_for(store.get("v1"), timeout=10)
+        assert 0.9 < time.monotonic() - began < 5
+    finally:
+        proxy.cut()
+        await store.close()
+
+
+@pytest.mark.cassandra
+async def test_a_store_for_this_loop_opened_on_the_loop_itself_is_refused_not_a_hang(
+    cassandra_keyspace: CassandraKeyspace,
+) -> None:
+    began = time.monotonic()
+    with pytest.raises(ValueError, match="from another thread"):
+        open_catalog_store(cassandra_keyspace.url, loop=asyncio.get_running_loop())
+    assert time.monotonic() - began < 1
+
+
+@pytest.mark.cassandra
+async def test_a_store_for_one_loop_refuses_to_be_read_on_another(
+    cassandra_keyspace: CassandraKeyspace,
+) -> None:
+    store = await open_for_this_loop(open_catalog_store, cassandra_keyspace.url)
+    try:
+        with pytest.raises(ViewStoreError, match="another event loop"):
+            await asyncio.to_thread(asyncio.run, store.get("v1"))
+        assert await store.get("v1") is None  # still fine on its own loop
+    finally:
+        await store.close()
+
+
+@pytest.mark.cassandra
+async def test_on_its_loop_a_burst_of_writes_reads_and_scans_of_many_pages_come_back_whole(
+    cassandra_keyspace: CassandraKeyspace,
+) -> None:
+    """5 200 puts at once (far more than a socket's buffer), a scan longer than the driver's page
+    (5 000 rows), then 2 000 reads in flight. (The driver's own reactor refuses such a burst with
+    ConnectionBusy once its socket is full: the writers keep 128 statements in flight at most.)"""
+    cassandra_keyspace.reset("videos_")
+    store = await open_for_this_loop(open_catalog_store, cassandra_keyspace.url)
+    try:
+        created = datetime(2026, 11, 1, 12, tzinfo=UTC)
+        rows = [
+            VideoRecord(
+                video_id=f"v{i:05d}",
+                status=VideoStatus.READY,
+                updated_at=created,
+                created_at=created,
+                title=f"title {i} " + "x" * (i % 700),  # some rows span several reads of the socket
+            )
+            for i in range(5_200)
+        ]
+        await asyncio.gather(*(store.put(row) for row in rows))
+        by_id = {row.video_id: row for row in await store.scan()}
+        assert by_id == {row.video_id: row for row in rows}
+        wanted = [f"v{i:05d}" for i in range(0, 6_000, 3)]  # 2 000, a tenth of them missing
+        got = await asyncio.gather(*(store.get(video_id) for video_id in wanted))
+        assert [(g.video_id, g.title) if g else None for g in got] == [
+            (v, by_id[v].title) if v in by_id else None for v in wanted
+        ]
     finally:
         await store.close()

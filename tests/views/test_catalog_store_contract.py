@@ -9,7 +9,7 @@ Each Cassandra test starts from empty tables in this module's keyspace.
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -19,28 +19,27 @@ from views.catalog import CatalogStore, ListCursor, RenditionRecord, VideoRecord
 from views.errors import StoreUnavailableError
 from views.stores import open_catalog_store
 
-from harness import CassandraKeyspace
+from harness import CassandraKeyspace, backend_params, store_opener
 
 T0 = datetime(2026, 11, 1, 12, tzinfo=UTC)
-Opener = Callable[[], CatalogStore]
+Opener = Callable[[], Awaitable[CatalogStore]]
 
 
-@pytest.fixture(params=["sqlite", pytest.param("cassandra", marks=pytest.mark.cassandra)])
+@pytest.fixture(params=backend_params())
 def open_store(request: pytest.FixtureRequest, tmp_path: Path) -> Opener:
     """Opens stores on the same backing database, so two instances see each other's writes."""
     if request.param == "sqlite":
         url = f"sqlite:///{tmp_path / 'views' / 'catalog.db'}"
-        return lambda: open_catalog_store(url)
-    if request.param == "cassandra":
+    else:
         keyspace: CassandraKeyspace = request.getfixturevalue("cassandra_keyspace")
         keyspace.reset("videos_")
-        return lambda: open_catalog_store(keyspace.url)
-    raise AssertionError(request.param)
+        url = keyspace.url
+    return store_opener(open_catalog_store, url, request.param)
 
 
 @pytest.fixture
 async def store(open_store: Opener) -> AsyncIterator[CatalogStore]:
-    s = open_store()
+    s = await open_store()
     yield s
     await s.close()
 
@@ -170,7 +169,7 @@ async def test_scan_returns_every_row_by_id(store: CatalogStore) -> None:
 
 
 async def test_two_instances_see_each_others_writes(open_store: Opener) -> None:
-    writer, reader = open_store(), open_store()
+    writer, reader = await open_store(), await open_store()
     try:
         await writer.put(video("shared"))
         assert (await reader.get("shared")) == video("shared")
@@ -181,7 +180,7 @@ async def test_two_instances_see_each_others_writes(open_store: Opener) -> None:
 
 
 async def test_a_closed_store_is_unavailable(open_store: Opener) -> None:
-    store = open_store()
+    store = await open_store()
     await store.close()
     with pytest.raises(StoreUnavailableError):
         await store.check()
@@ -281,7 +280,7 @@ async def test_a_listed_row_that_loses_its_upload_time_leaves_the_list(store: Ca
 
 async def test_a_row_changed_by_another_writer_is_read_changed_not_from_memory(open_store: Opener) -> None:
     """A reader that keeps decoded rows must still answer each row as it is now, by id and in the list."""
-    writer, reader = open_store(), open_store()
+    writer, reader = await open_store(), await open_store()
     try:
         await writer.put(video("v1", title="first"))
         assert (await reader.get("v1")) == video("v1", title="first")

@@ -8,7 +8,7 @@ starts from empty tables in this module's keyspace.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -18,28 +18,27 @@ from views.errors import StoreUnavailableError
 from views.playback import BoardRow, MinuteRow, PlaybackStore
 from views.stores import open_playback_store
 
-from harness import CassandraKeyspace
+from harness import CassandraKeyspace, backend_params, store_opener
 
 T0 = datetime(2026, 11, 1, 12, tzinfo=UTC)
-Opener = Callable[[], PlaybackStore]
+Opener = Callable[[], Awaitable[PlaybackStore]]
 
 
-@pytest.fixture(params=["sqlite", pytest.param("cassandra", marks=pytest.mark.cassandra)])
+@pytest.fixture(params=backend_params())
 def open_store(request: pytest.FixtureRequest, tmp_path: Path) -> Opener:
     """Opens stores on the same backing database, so a reopened store sees what was written."""
     if request.param == "sqlite":
         url = f"sqlite:///{tmp_path / 'playback.db'}"
-        return lambda: open_playback_store(url)
-    if request.param == "cassandra":
+    else:
         keyspace: CassandraKeyspace = request.getfixturevalue("cassandra_keyspace")
         keyspace.reset("playback_")
-        return lambda: open_playback_store(keyspace.url)
-    raise AssertionError(request.param)
+        url = keyspace.url
+    return store_opener(open_playback_store, url, request.param)
 
 
 @pytest.fixture
 async def store(open_store: Opener) -> AsyncIterator[PlaybackStore]:
-    s = open_store()
+    s = await open_store()
     yield s
     await s.close()
 
@@ -50,7 +49,7 @@ def row(video_id: str, minute: datetime, partition: int = 0, document: str | Non
 
 
 async def test_a_board_is_replaced_per_window_and_survives_a_reopen(open_store: Opener) -> None:
-    store = open_store()
+    store = await open_store()
     try:
         assert await store.board("1h") is None
         await store.write_board(BoardRow("1h", '{"v":1}'))
@@ -59,7 +58,7 @@ async def test_a_board_is_replaced_per_window_and_survives_a_reopen(open_store: 
     finally:
         await store.close()
 
-    reopened = open_store()
+    reopened = await open_store()
     try:
         assert await reopened.board("1h") == BoardRow("1h", '{"v":3}')
         assert await reopened.board("24h") == BoardRow("24h", '{"v":2}')
@@ -162,7 +161,7 @@ async def test_large_documents_and_many_rows_are_written_whole(store: PlaybackSt
 
 
 async def test_two_instances_see_each_others_writes(open_store: Opener) -> None:
-    writer, reader = open_store(), open_store()
+    writer, reader = await open_store(), await open_store()
     try:
         await writer.write([row("shared", T0)], offsets={0: 1})
         await writer.write_board(BoardRow("1h", "{}"))
@@ -175,7 +174,7 @@ async def test_two_instances_see_each_others_writes(open_store: Opener) -> None:
 
 
 async def test_a_closed_store_is_unavailable(open_store: Opener) -> None:
-    store = open_store()
+    store = await open_store()
     await store.check()
     await store.close()
     with pytest.raises(StoreUnavailableError):
@@ -189,7 +188,7 @@ async def test_a_closed_store_is_unavailable(open_store: Opener) -> None:
 async def test_a_snapshot_is_replaced_per_partition_and_survives_a_reopen(open_store: Opener) -> None:
     """The worker's state: opaque bytes (any byte, large) and the offset a restart goes on from."""
     big = bytes(range(256)) * 4096  # 1 MiB, every byte value
-    store = open_store()
+    store = await open_store()
     try:
         assert await store.snapshot(0) is None
         await store.write_snapshot(0, 10, b"first")
@@ -198,7 +197,7 @@ async def test_a_snapshot_is_replaced_per_partition_and_survives_a_reopen(open_s
     finally:
         await store.close()
 
-    reopened = open_store()
+    reopened = await open_store()
     try:
         assert await reopened.snapshot(0) == (25, b"\x00second\xff")
         assert await reopened.snapshot(1) == (7, big)
