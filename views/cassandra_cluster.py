@@ -17,10 +17,12 @@ waited on in threads: a store serves many requests at once from one process.
 A store opened for a loop (``loop=``, as the query API does) does its socket
 I/O on that loop (``views.cassandra_loop``), so a read never leaves the
 thread that awaits it; otherwise the driver's reactor thread does the I/O and
-hands each answer over with ``call_soon_threadsafe``. Driver errors become ``views.errors``
-here, at the edge: the cluster unreachable, timeouts and too few replicas are
-``StoreUnavailableError`` (retry later); a statement Cassandra refuses is a
-``ViewStoreError`` (a bug: no retry).
+hands each answer over with ``call_soon_threadsafe``.
+
+Driver errors become ``views.errors`` here, at the edge: the cluster
+unreachable, timeouts and too few replicas are ``StoreUnavailableError``
+(retry later); a statement Cassandra refuses is a ``ViewStoreError`` (a bug:
+no retry).
 
 Schemas are versioned per view in ``schema_versions``; a store refuses to
 open a keyspace whose version is not its own (``SchemaVersionError``, which
