@@ -74,7 +74,8 @@ def main() -> int:
 
     with tempfile.TemporaryDirectory(prefix="tubestream-bench-api-cassandra-") as tmp:
         home = Path(tmp)
-        with catalog_keyspace(args.cassandra, home / "cassandra") as cassandra_url:
+        with catalog_keyspace(args.cassandra, home / "cassandra") as keyspace:
+            cassandra_url = keyspace.url
             began = time.perf_counter()
             asyncio.run(seed(home, args.videos))
             print(f"sqlite: {args.videos} rows (and playback minutes) in {time.perf_counter() - began:.1f} s")

@@ -28,6 +28,7 @@ import tempfile
 import time
 import uuid
 from collections.abc import Iterator
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -178,14 +179,20 @@ def main() -> int:
 
     with (
         tempfile.TemporaryDirectory(prefix="tubestream-bench-views-") as tmp,
-        catalog_keyspace(args.cassandra, Path(tmp) / "cassandra") as cassandra_url,
+        catalog_keyspace(args.cassandra, Path(tmp) / "cassandra") as keyspace,
     ):
-        asyncio.run(run(args, cassandra_url, f"sqlite:///{Path(tmp) / 'catalog.db'}"))
+        asyncio.run(run(args, keyspace.url, f"sqlite:///{Path(tmp) / 'catalog.db'}"))
     return 0
 
 
+@dataclass(frozen=True)
+class Keyspace:
+    url: str
+    node_pid: int | None  # the node's process when this run started it: its CPU time can be read
+
+
 @contextlib.contextmanager
-def catalog_keyspace(running: str | None, run_dir: Path) -> Iterator[str]:
+def catalog_keyspace(running: str | None, run_dir: Path) -> Iterator[Keyspace]:
     """A fresh keyspace with the catalog's schema: on ``running`` (a node's URL) if given, else on a
     local node started on free ports in ``run_dir`` and stopped after."""
     keyspace = f"bench_{uuid.uuid4().hex[:8]}"
@@ -207,7 +214,7 @@ def catalog_keyspace(running: str | None, run_dir: Path) -> Iterator[str]:
         url = node.url(keyspace)
     try:
         migrate_store(url, view="catalog")
-        yield url
+        yield Keyspace(url, node.pid() if node is not None else None)
     finally:
         if node is not None:
             node.stop()

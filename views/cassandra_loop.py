@@ -18,6 +18,7 @@ reconnections, its executor) still send, through ``call_soon_threadsafe``.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from collections import deque
 from collections.abc import Callable
@@ -49,7 +50,8 @@ class _LoopTimer:
         self._handle: asyncio.TimerHandle | None = None
         if on_loop(loop):
             self._handle = loop.call_later(timeout, self._fire)
-        elif not loop.is_closed():
+            return
+        with contextlib.suppress(RuntimeError):  # the loop is closed: nothing is waiting for this any more
             loop.call_soon_threadsafe(self._arm, loop, timeout)
 
     def _arm(self, loop: asyncio.AbstractEventLoop, timeout: float) -> None:
