@@ -3,8 +3,13 @@
 From the local blob store the file is served here (with HTTP ranges and the
 right content type, so hls.js, dash.js and Safari play it); from S3 the
 player is redirected to a short-lived pre-signed URL and the bytes never
-pass through the API. Only what the transcoder publishes (``videos/...``)
-is served: uploads' sources stay private.
+pass through the API, except for the files that name others by relative URL
+(playlists, the MPD, the storyboard's WebVTT): a player resolves those against
+the URL it finally read, and against a pre-signed URL of a private bucket
+the names would lose the signature and be refused. Those few kilobytes are
+read and answered here, so what they name resolves under ``/media/`` (and
+its signed prefix) and gets a redirect of its own. Only what the transcoder
+publishes (``videos/...``) is served: uploads' sources stay private.
 
 An unlisted or private video's files are served only under a signed prefix
 (``/media/s/{expires}/{signature}/videos/{video}/...``, ``query_api.signing``):
@@ -22,7 +27,7 @@ import time
 
 from aiohttp import web
 
-from blobs.errors import InvalidKeyError
+from blobs.errors import BlobNotFoundError, InvalidKeyError
 from blobs.local import LocalBlobStore
 from query_api.app_keys import CATALOG, MEDIA, MEDIA_SIGNER
 from query_api.errors import ForbiddenError, NotFoundError
@@ -48,6 +53,7 @@ MANIFEST = "public, max-age=5"
 SIGNED_IMMUTABLE = "private, max-age=31536000, immutable"
 SIGNED_MANIFEST = "private, max-age=5"
 _MANIFESTS = (".m3u8", ".mpd")
+_NAMING_OTHERS = (".m3u8", ".mpd", ".vtt")  # files whose relative URLs must resolve under /media/
 
 media_routes = web.RouteTableDef()
 
@@ -102,9 +108,17 @@ async def _serve(request: web.Request, key: str, *, signed: bool) -> web.StreamR
             if content_type:
                 response.content_type = content_type
             return response
+        if key.endswith(_NAMING_OTHERS):
+            body = await asyncio.to_thread(store.read_bytes, key)
+            content_type, _ = mimetypes.guess_type(key)
+            return web.Response(
+                body=body,
+                content_type=content_type or "application/octet-stream",
+                headers={"Cache-Control": cache_control(key, signed=signed)},
+            )
         if not await asyncio.to_thread(store.exists, key):
             raise NotFoundError(f"no media {key!r}")
         url = await asyncio.to_thread(store.get_url, key, expires_s=REDIRECT_TTL_S)
-    except InvalidKeyError as exc:
+    except (InvalidKeyError, BlobNotFoundError) as exc:
         raise NotFoundError(f"no media {key!r}") from exc
     raise web.HTTPFound(url)

@@ -380,16 +380,16 @@ async def test_media_on_s3_redirects_to_a_signed_url(catalog: CatalogStore, mini
         secret_key=minio.credentials.secret_key,
     )
     s3.ensure_bucket()
-    s3.put_bytes("videos/v2/j1/master.m3u8", b"#EXTM3U\n")
+    s3.put_bytes("videos/v2/j1/seg-0-00001.m4s", b"segment bytes")
     await catalog.put(_video("v2"))
     app = create_app(catalog=catalog, media=s3)
     async with TestClient(TestServer(app)) as client:
-        response = await client.get("/media/videos/v2/j1/master.m3u8", allow_redirects=False)
+        response = await client.get("/media/videos/v2/j1/seg-0-00001.m4s", allow_redirects=False)
         assert response.status == 302
         location = response.headers["Location"]
         assert location.startswith(minio.endpoint) and "X-Amz-Signature=" in location
         async with client.session.get(location) as stored:  # the signed URL works on its own
-            assert stored.status == 200 and await stored.read() == b"#EXTM3U\n"
+            assert stored.status == 200 and await stored.read() == b"segment bytes"
 
 
 def _overwrite_doc(path: Path, video_id: str, doc: str) -> None:
