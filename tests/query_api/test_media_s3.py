@@ -9,7 +9,6 @@ through the signed prefix of an unlisted video.
 from __future__ import annotations
 
 import re
-import subprocess
 import time
 import uuid
 from collections.abc import AsyncIterator
@@ -30,6 +29,8 @@ from query_api.signing import MediaSigner
 from views.catalog import CatalogStore, VideoRecord, VideoStatus, Visibility
 from views.sqlite_catalog import SqliteCatalogStore
 
+from upload_service import tiny_video
+
 SIGNER = MediaSigner(secret=b"m" * 32)
 T0 = datetime(2026, 12, 1, tzinfo=UTC)
 Player = tuple[TestClient[Any, Any], S3BlobStore]  # the API over the bucket, and the bucket
@@ -39,15 +40,7 @@ Player = tuple[TestClient[Any, Any], S3BlobStore]  # the API over the bucket, an
 def job(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A real job's files: master and rendition playlists, MPD, init and segments, storyboard."""
     folder = tmp_path_factory.mktemp("job")
-    clip = folder / "clip.mp4"
-    subprocess.run(
-        [
-            "ffmpeg", "-hide_banner", "-loglevel", "error", "-y",
-            "-f", "lavfi", "-i", "testsrc2=size=640x360:rate=25:duration=3",
-            "-c:v", "libx264", "-preset", "ultrafast", str(clip),
-        ],
-        check=True,
-    )  # fmt: skip
+    clip = tiny_video(folder / "clip.mp4", size="640x360", duration_s=3)
     out = folder / "out"
     assert main(["transcode", str(clip), str(out), "--speed", "fast"]) == 0
     return out
