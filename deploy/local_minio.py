@@ -9,6 +9,7 @@ waits for ``/minio/health/live`` with a deadline.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import signal
@@ -127,25 +128,43 @@ class LocalMinio:
         return True
 
     def stop(self, *, timeout_s: float = 20.0) -> bool:
-        try:
-            pid = int(self.pid_file.read_text().strip())
-        except (OSError, ValueError):
-            return False
+        """Stop the server this object started, else the one the pid file names; True if one was running.
+
+        Its own process first: another run on the same folder (a second test suite, `tubestream up`)
+        may have written the pid file since, and that server is not this one's to stop.
+        """
+        own = self._process
+        if own is not None:
+            if own.poll() is not None:  # ours has exited already; whatever the pid file names is not ours
+                self._forget(own.pid)
+                return False
+            pid = own.pid
+        else:
+            try:
+                pid = int(self.pid_file.read_text().strip())
+            except (OSError, ValueError):
+                return False
         try:
             os.kill(pid, signal.SIGTERM)
         except ProcessLookupError:
-            self.pid_file.unlink(missing_ok=True)
+            self._forget(pid)
             return False
         deadline = time.monotonic() + timeout_s
         while _alive(pid) and time.monotonic() < deadline:
             time.sleep(0.2)
         if _alive(pid):
             os.kill(pid, signal.SIGKILL)
-        self.pid_file.unlink(missing_ok=True)
+        self._forget(pid)
+        return True
+
+    def _forget(self, pid: int) -> None:
+        """Reap our own process; remove the pid file if it still names ``pid``."""
+        with contextlib.suppress(OSError, ValueError):
+            if int(self.pid_file.read_text().strip()) == pid:
+                self.pid_file.unlink(missing_ok=True)
         if self._process is not None:
             self._process.wait()
             self._process = None
-        return True
 
     def _log_tail(self, lines: int = 30) -> str:
         if not self.log_file.exists():
