@@ -38,11 +38,10 @@ from api_reads import (  # this folder is on the path: the scripts run by path
     WrkResult,
     cpu_seconds,
     fixed_rate,
-    free_port,
     seed,
     wait_until_up,
 )
-from view_reads import catalog_keyspace, fill
+from view_reads import catalog_keyspace, fill, free_port
 
 from views.stores import open_catalog_store
 

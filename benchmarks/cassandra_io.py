@@ -30,7 +30,8 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from view_reads import catalog_keyspace, fill, percentile  # this folder is on the path: run by path
+from api_reads import cpu_seconds  # this folder is on the path: the scripts run by path
+from view_reads import catalog_keyspace, fill, percentile
 
 from views.catalog import CatalogStore
 from views.stores import open_catalog_store, open_for_this_loop
@@ -46,17 +47,6 @@ class Run:
     cpu_us: float  # this process, per read
     loop_cpu_us: float  # of which the loop's own thread
     node_cpu_us: float | None
-
-
-def thread_cpu_s(tid: int) -> float:
-    """User + system CPU seconds of one thread of this process."""
-    fields = Path(f"/proc/self/task/{tid}/stat").read_text().rpartition(")")[2].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-
-
-def process_cpu_s(pid: int) -> float:
-    fields = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 async def open_store(url: str, way: str) -> CatalogStore:
@@ -82,8 +72,8 @@ async def measure(url: str, way: str, rate: float, seconds: float, videos: int, 
             await read(some_id())
         latencies.clear()
         loop_tid = threading.get_native_id()
-        cpu0, loop0 = time.process_time(), thread_cpu_s(loop_tid)
-        node0 = process_cpu_s(node_pid) if node_pid else 0.0
+        cpu0, loop0 = time.process_time(), cpu_seconds(os.getpid(), thread=loop_tid)
+        node0 = cpu_seconds(node_pid) if node_pid else 0.0
         tasks: list[asyncio.Task[None]] = []
         began = due = time.perf_counter()
         while (due := due + rng.expovariate(rate)) - began < seconds:
@@ -92,8 +82,8 @@ async def measure(url: str, way: str, rate: float, seconds: float, videos: int, 
             tasks.append(asyncio.create_task(read(some_id())))
         await asyncio.gather(*tasks)
         reads = len(latencies)
-        cpu, loop_cpu = time.process_time() - cpu0, thread_cpu_s(loop_tid) - loop0
-        node = (process_cpu_s(node_pid) - node0) / reads * 1e6 if node_pid else None
+        cpu, loop_cpu = time.process_time() - cpu0, cpu_seconds(os.getpid(), thread=loop_tid) - loop0
+        node = (cpu_seconds(node_pid) - node0) / reads * 1e6 if node_pid else None
     finally:
         await store.close()
     return Run(
