@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import re
 import time
-import uuid
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from pathlib import Path
@@ -29,6 +28,7 @@ from query_api.signing import MediaSigner
 from views.catalog import CatalogStore, VideoRecord, VideoStatus, Visibility
 from views.sqlite_catalog import SqliteCatalogStore
 
+from harness import fresh_bucket
 from upload_service import tiny_video
 
 SIGNER = MediaSigner(secret=b"m" * 32)
@@ -49,13 +49,7 @@ def job(tmp_path_factory: pytest.TempPathFactory) -> Path:
 @pytest.fixture
 def bucket(minio: LocalMinio, job: Path) -> S3BlobStore:
     """A private bucket holding the job twice: for a public video and for an unlisted one."""
-    s3 = S3BlobStore(
-        bucket=f"m{uuid.uuid4().hex[:12]}",
-        endpoint=minio.endpoint,
-        access_key=minio.credentials.access_key,
-        secret_key=minio.credentials.secret_key,
-    )
-    s3.ensure_bucket()
+    s3 = fresh_bucket(minio)
     for video_id in ("pub", "unl"):
         for path in job.iterdir():
             s3.put_bytes(f"videos/{video_id}/j1/{path.name}", path.read_bytes())

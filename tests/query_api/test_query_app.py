@@ -5,7 +5,6 @@ from __future__ import annotations
 import base64
 import hashlib
 import sqlite3
-import uuid
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -15,12 +14,13 @@ import pytest
 from aiohttp.test_utils import TestClient, TestServer
 
 from blobs.local import LocalBlobStore
-from blobs.s3 import S3BlobStore
 from deploy.local_minio import LocalMinio
 from query_api.app import create_app
 from views.catalog import CatalogStore, RenditionRecord, VideoRecord, VideoStatus
 from views.catalog_rows import to_document
 from views.stores import open_catalog_store
+
+from harness import fresh_bucket
 
 T0 = datetime(2026, 11, 1, 12, tzinfo=UTC)
 Client = TestClient[Any, Any]
@@ -373,13 +373,7 @@ async def test_any_origin_by_default(client: Client, catalog: CatalogStore) -> N
 
 
 async def test_media_on_s3_redirects_to_a_signed_url(catalog: CatalogStore, minio: LocalMinio) -> None:
-    s3 = S3BlobStore(
-        bucket=f"q{uuid.uuid4().hex[:12]}",
-        endpoint=minio.endpoint,
-        access_key=minio.credentials.access_key,
-        secret_key=minio.credentials.secret_key,
-    )
-    s3.ensure_bucket()
+    s3 = fresh_bucket(minio)
     s3.put_bytes("videos/v2/j1/seg-0-00001.m4s", b"segment bytes")
     await catalog.put(_video("v2"))
     app = create_app(catalog=catalog, media=s3)

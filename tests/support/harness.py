@@ -12,6 +12,7 @@ import threading
 import time
 import urllib.error
 import urllib.request
+import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -19,7 +20,9 @@ from typing import Any, TypeVar
 
 import pytest
 
+from blobs.s3 import S3BlobStore
 from deploy.local_cassandra import LocalCassandra
+from deploy.local_minio import LocalMinio
 from topics.config import KafkaConfig
 from views.stores import open_for_this_loop
 
@@ -253,6 +256,18 @@ class Platform:
     def stop(self) -> None:
         for process in reversed(list(self.processes.values())):
             process.stop()
+
+
+def fresh_bucket(minio: LocalMinio) -> S3BlobStore:
+    """A new, private bucket of its own on the suite's MinIO."""
+    store = S3BlobStore(
+        bucket=f"t{uuid.uuid4().hex[:12]}",
+        endpoint=minio.endpoint,
+        access_key=minio.credentials.access_key,
+        secret_key=minio.credentials.secret_key,
+    )
+    store.ensure_bucket()
+    return store
 
 
 def backend_params() -> list[Any]:

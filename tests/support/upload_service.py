@@ -11,7 +11,6 @@ import os
 import subprocess
 import urllib.error
 import urllib.request
-import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
@@ -24,7 +23,6 @@ from aiohttp.test_utils import TestServer
 
 from blobs.local import LocalBlobStore
 from blobs.multipart import MultipartBlobStore
-from blobs.s3 import S3BlobStore
 from blobs.signed_urls import UrlSigner
 from deploy.local_minio import LocalMinio
 from producers.uploads.app import UploadSettings, create_upload_app
@@ -33,7 +31,7 @@ from producers.uploads.tickets import TicketSigner
 from topics.async_producer import AsyncEventProducer
 from topics.config import KafkaConfig
 
-from harness import free_port
+from harness import free_port, fresh_bucket
 
 __all__ = [
     "AUTH",
@@ -83,14 +81,7 @@ async def running_service(
         blobs = LocalBlobStore(folder / "blobs", signer=UrlSigner(b"s" * 32, url))
     else:
         assert minio is not None, "the MinIO backend needs the minio fixture"
-        s3 = S3BlobStore(
-            bucket=f"t{uuid.uuid4().hex[:12]}",
-            endpoint=minio.endpoint,
-            access_key=minio.credentials.access_key,
-            secret_key=minio.credentials.secret_key,
-        )
-        s3.ensure_bucket()
-        blobs = s3
+        blobs = fresh_bucket(minio)
     producer = producer or AsyncEventProducer(kafka)
     app = create_upload_app(
         blobs=blobs,
