@@ -5,10 +5,10 @@ The web page is served by the query API; its player posts playback to the
 collector and its upload page calls the upload service (and, with the local
 blob store, PUTs parts to it), each on its own port, so each is another
 origin; players on other sites read the API and its media. The allowed
-origins come from one setting (``TUBESTREAM_CORS_ORIGINS``). The preflight ``OPTIONS`` is answered before
-routing; every other answer, errors and prepared responses included, gets
-its ``Access-Control-Allow-Origin`` when it is prepared, so a browser can read
-a 429's ``Retry-After`` or a part's ``ETag``.
+origins come from one setting (``TUBESTREAM_CORS_ORIGINS``). The preflight
+``OPTIONS`` is answered before routing; every other answer, errors and
+prepared responses included, gets its ``Access-Control-Allow-Origin`` when it
+is prepared, so a browser can read a 429's ``Retry-After`` or a part's ``ETag``.
 """
 
 from __future__ import annotations
